@@ -1,0 +1,43 @@
+/** Configuration from the environment. Bad values stop the process with one clear line. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  publicUrl: string;
+  logLevel: string;
+  /** Largest request body accepted (bytes); larger bodies get SCIM 413. */
+  bodyLimit: number;
+}
+
+export class ConfigError extends Error {}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got '${raw}'`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = int(env, 'PORT', 8080, 0, 65535);
+  const host = (env.HOST ?? '127.0.0.1').trim() || '127.0.0.1';
+  const databaseUrl = (env.DATABASE_URL ?? 'sqlite:./data/rollcall.db').trim();
+  if (!databaseUrl) throw new ConfigError('DATABASE_URL is empty; use e.g. sqlite:./data/rollcall.db');
+  let publicUrl = (env.PUBLIC_URL ?? `http://localhost:${port}`).trim();
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    if (u.search || u.hash) throw new Error('query');
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an absolute http(s) URL without query, got '${publicUrl}'`);
+  }
+  publicUrl = publicUrl.replace(/\/+$/, '');
+  const logLevel = (env.LOG_LEVEL ?? 'info').trim();
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  const bodyLimit = int(env, 'ROLLCALL_BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
+  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit };
+}

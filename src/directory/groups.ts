@@ -1,0 +1,206 @@
+/**
+ * Groups: the domain operations behind /Groups. Membership is a set of rows;
+ * PATCH turns member operations into inserts and deletes of just those rows, so a
+ * group of 100,000 members is never reloaded or rewritten to add one.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { errors } from '../scim/errors.js';
+import { type Doc, normalizeResource } from '../scim/resource.js';
+import { applyPatch, type MemberOp } from '../scim/patch.js';
+import { CORE_GROUP, groupResourceType } from '../scim/schemas.js';
+import type { DB } from '../store/types.js';
+import type { SqlDialect } from '../store/dialect.js';
+import { isUniqueViolation } from '../store/errors.js';
+import * as groupsStore from '../store/groups.js';
+import { existingUserIds } from '../store/users.js';
+import type { GroupRow, MemberView } from '../store/groups.js';
+import type { Clock, RequestContext } from './context.js';
+import { checkIfMatch, etag } from './versions.js';
+import type { ListParams } from './users.js';
+
+export interface GroupRecord {
+  row: GroupRow;
+  doc: Doc;
+}
+
+type Trx = Kysely<DB>;
+
+function columnsOf(doc: Doc, externalId: string | undefined) {
+  const displayName = doc.displayName as string;
+  return {
+    display_name: displayName,
+    display_name_lc: displayName.toLowerCase(),
+    external_id: externalId ?? null,
+    doc: JSON.stringify(doc),
+  };
+}
+
+export class GroupDirectory {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: SqlDialect,
+    private readonly clock: Clock,
+  ) {}
+
+  private uniqueness(name: string) {
+    return errors.uniqueness(`A group named '${name}' already exists in this connection.`);
+  }
+
+  /** Refuses member ids that are not live users of this connection, naming them. */
+  private async checkMembers(trx: Trx, ctx: RequestContext, ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    const unique = [...new Set(ids)];
+    const found = await existingUserIds(trx, ctx.connectionId, unique);
+    const missing = unique.filter((id) => !found.has(id));
+    if (!missing.length) return;
+    const groups = await groupsStore.existingGroupIds(trx, ctx.connectionId, missing);
+    if (groups.size) {
+      throw errors.invalidValue(`Groups cannot be members of groups (nested groups are not supported): ${[...groups].slice(0, 5).join(', ')}.`);
+    }
+    const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+    throw errors.invalidValue(`No user with id ${shown} exists in this connection; members must be existing users.`);
+  }
+
+  private async applyMemberOps(trx: Trx, ctx: RequestContext, groupId: string, ops: MemberOp[], now: string): Promise<number> {
+    let changed = 0;
+    for (const op of ops) {
+      if (op.op === 'removeAll') changed += await groupsStore.removeAllMembers(trx, groupId);
+      else if (op.op === 'remove') changed += await groupsStore.removeMembers(trx, groupId, op.ids);
+      else {
+        for (const m of op.members) {
+          if (m.type && m.type.toLowerCase() === 'group') {
+            throw errors.invalidValue(`Groups cannot be members of groups (nested groups are not supported): ${m.value}.`);
+          }
+        }
+        const ids = op.members.map((m: { value: string }) => m.value);
+        await this.checkMembers(trx, ctx, ids);
+        changed += await groupsStore.addMembers(trx, ctx.connectionId, groupId, ids, now);
+      }
+    }
+    return changed;
+  }
+
+  async create(ctx: RequestContext, body: unknown): Promise<GroupRecord> {
+    const { doc, externalId, members = [] } = normalizeResource(groupResourceType, body);
+    const now = this.clock().toISOString();
+    const row: GroupRow = {
+      id: randomUUID(),
+      connection_id: ctx.connectionId,
+      ...columnsOf(doc, externalId),
+      version: 1,
+      created_at: now,
+      updated_at: now,
+    };
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await groupsStore.insertGroup(trx, row);
+        if (members.length) await this.applyMemberOps(trx, ctx, row.id, [{ op: 'add', members }], now);
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw this.uniqueness(row.display_name);
+      throw e;
+    }
+    return { row, doc };
+  }
+
+  async get(ctx: RequestContext, id: string, db: Kysely<DB> = this.db): Promise<GroupRecord> {
+    const row = await groupsStore.getGroup(db, ctx.connectionId, id);
+    if (!row) throw errors.notFound(`Group '${id}' not found.`);
+    return { row, doc: JSON.parse(row.doc) as Doc };
+  }
+
+  /** PUT: the given members become the whole membership, applied as a difference. */
+  async replace(ctx: RequestContext, id: string, body: unknown, ifMatch?: string): Promise<GroupRecord> {
+    const { doc, externalId, members = [] } = normalizeResource(groupResourceType, body);
+    const now = this.clock().toISOString();
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const current = await this.get(ctx, id, trx);
+        checkIfMatch(ifMatch, current.row.version);
+        const values = { ...columnsOf(doc, externalId), version: current.row.version + 1, updated_at: now };
+        const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
+        if (!ok) throw errors.preconditionFailed(`Group '${id}' changed concurrently; retry the request.`);
+        const existing = await groupsStore.memberIds(trx, id);
+        const wanted = new Set(members.map((m) => m.value));
+        const toRemove = [...existing].filter((m) => !wanted.has(m));
+        const toAdd = members.filter((m) => !existing.has(m.value));
+        const ops: MemberOp[] = [];
+        if (toRemove.length) ops.push({ op: 'remove', ids: toRemove });
+        if (toAdd.length) ops.push({ op: 'add', members: toAdd });
+        await this.applyMemberOps(trx, ctx, id, ops, now);
+        return { row: { ...current.row, ...values }, doc };
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw this.uniqueness(doc.displayName as string);
+      throw e;
+    }
+  }
+
+  async patch(ctx: RequestContext, id: string, body: unknown, ifMatch?: string): Promise<GroupRecord> {
+    const now = this.clock().toISOString();
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        const current = await this.get(ctx, id, trx);
+        checkIfMatch(ifMatch, current.row.version);
+        const result = applyPatch(groupResourceType, { doc: current.doc, externalId: current.row.external_id ?? undefined }, body);
+        const memberChanges = await this.applyMemberOps(trx, ctx, id, result.memberOps, now);
+        if (result.changes.length === 0 && memberChanges === 0) return current;
+        const values = { ...columnsOf(result.doc, result.externalId), version: current.row.version + 1, updated_at: now };
+        const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
+        if (!ok) throw errors.preconditionFailed(`Group '${id}' changed concurrently; retry the request.`);
+        return { row: { ...current.row, ...values }, doc: result.doc };
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw errors.uniqueness(`Another group in this connection already has that displayName.`);
+      throw e;
+    }
+  }
+
+  async delete(ctx: RequestContext, id: string, ifMatch?: string): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const current = await this.get(ctx, id, trx);
+      checkIfMatch(ifMatch, current.row.version);
+      const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version);
+      if (!ok) throw errors.preconditionFailed(`Group '${id}' changed before it could be deleted.`);
+    });
+  }
+
+  async list(ctx: RequestContext, p: ListParams): Promise<{ total: number; records: GroupRecord[] }> {
+    const { total, rows } = await groupsStore.listGroups(this.db, this.dialect, ctx.connectionId, {
+      filter: p.filter,
+      sortBy: p.sortBy,
+      descending: p.descending,
+      offset: p.startIndex - 1,
+      limit: p.count,
+    });
+    return { total, records: rows.map((row) => ({ row, doc: JSON.parse(row.doc) as Doc })) };
+  }
+
+  membersOf(groupIds: string[]) {
+    return groupsStore.membersOf(this.db, groupIds);
+  }
+}
+
+export function groupToScim(ctx: RequestContext, rec: GroupRecord, members?: MemberView[]): Record<string, unknown> {
+  const { row, doc } = rec;
+  const out: Record<string, unknown> = { schemas: [CORE_GROUP], id: row.id };
+  if (row.external_id !== null) out.externalId = row.external_id;
+  Object.assign(out, doc);
+  if (members) {
+    out.members = members.map((m) => ({
+      value: m.value,
+      $ref: `${ctx.baseUrl}/Users/${m.value}`,
+      display: m.display ?? undefined,
+      type: 'User',
+    }));
+  }
+  out.meta = {
+    resourceType: 'Group',
+    created: row.created_at,
+    lastModified: row.updated_at,
+    location: `${ctx.baseUrl}/Groups/${row.id}`,
+    version: etag(row.version),
+  };
+  return out;
+}

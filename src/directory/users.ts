@@ -1,0 +1,202 @@
+/**
+ * Users: the domain operations behind /Users. Parses through scim/, applies the
+ * rules, writes through store/ with optimistic concurrency.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { errors } from '../scim/errors.js';
+import { type Doc, normalizeResource } from '../scim/resource.js';
+import { applyPatch } from '../scim/patch.js';
+import { CORE_USER, ENTERPRISE_USER, userResourceType } from '../scim/schemas.js';
+import type { Filter, AttrPath } from '../scim/filter/ast.js';
+import type { DB } from '../store/types.js';
+import type { SqlDialect } from '../store/dialect.js';
+import { isUniqueViolation } from '../store/errors.js';
+import * as usersStore from '../store/users.js';
+import type { UserRow, EmailRow } from '../store/users.js';
+import type { Clock, RequestContext } from './context.js';
+import { checkIfMatch, etag } from './versions.js';
+
+export interface UserRecord {
+  row: UserRow;
+  doc: Doc;
+}
+
+export interface ListParams {
+  filter?: Filter;
+  sortBy?: AttrPath;
+  descending?: boolean;
+  startIndex: number;
+  count: number;
+}
+
+const MAX_RETRIES = 20;
+
+function emailRows(doc: Doc): EmailRow[] {
+  const emails = doc.emails;
+  if (!Array.isArray(emails)) return [];
+  return emails
+    .filter((e): e is Doc => !!e && typeof e === 'object' && typeof (e as Doc).value === 'string')
+    .map((e) => ({ value: e.value as string, type: typeof e.type === 'string' ? e.type : undefined, primary: e.primary === true }));
+}
+
+/** Columns mirrored from the document so they can be indexed and filtered. */
+function columnsOf(doc: Doc, externalId: string | undefined) {
+  const userName = doc.userName as string;
+  const displayName = typeof doc.displayName === 'string' ? doc.displayName : null;
+  const active = doc.active !== false;
+  return {
+    user_name: userName,
+    user_name_lc: userName.toLowerCase(),
+    external_id: externalId ?? null,
+    display_name: displayName,
+    display_name_lc: displayName?.toLowerCase() ?? null,
+    active: active ? 1 : 0,
+    doc: JSON.stringify(doc),
+  };
+}
+
+export class UserDirectory {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly dialect: SqlDialect,
+    private readonly clock: Clock,
+  ) {}
+
+  private uniqueness(userName: string) {
+    return errors.uniqueness(`userName '${userName}' is already taken in this connection.`);
+  }
+
+  async create(ctx: RequestContext, body: unknown): Promise<UserRecord> {
+    const { doc, externalId } = normalizeResource(userResourceType, body);
+    if (doc.active === undefined) doc.active = true;
+    const now = this.clock().toISOString();
+    const cols = columnsOf(doc, externalId);
+    const row: UserRow = {
+      id: randomUUID(),
+      connection_id: ctx.connectionId,
+      ...cols,
+      state: cols.active ? 'active' : 'deactivated',
+      version: 1,
+      created_at: now,
+      updated_at: now,
+      deactivated_at: cols.active ? null : now,
+      deleted_at: null,
+    };
+    try {
+      await this.db.transaction().execute((trx) => usersStore.insertUser(trx, row, emailRows(doc)));
+    } catch (e) {
+      if (isUniqueViolation(e)) throw this.uniqueness(cols.user_name);
+      throw e;
+    }
+    return { row, doc };
+  }
+
+  async get(ctx: RequestContext, id: string): Promise<UserRecord> {
+    const row = await usersStore.getUser(this.db, ctx.connectionId, id);
+    if (!row) throw errors.notFound(`User '${id}' not found.`);
+    return { row, doc: JSON.parse(row.doc) as Doc };
+  }
+
+  /** Writes a new document over `current`, conditional on its version. False when someone else won the race. */
+  private async write(ctx: RequestContext, current: UserRow, doc: Doc, externalId: string | undefined): Promise<UserRecord | undefined> {
+    const now = this.clock().toISOString();
+    const cols = columnsOf(doc, externalId);
+    const wasActive = current.active === 1;
+    const values: Partial<UserRow> = {
+      ...cols,
+      version: current.version + 1,
+      updated_at: now,
+    };
+    if (wasActive !== (cols.active === 1)) {
+      values.state = cols.active ? 'active' : 'deactivated';
+      values.deactivated_at = cols.active ? null : now;
+    }
+    let ok: boolean;
+    try {
+      ok = await this.db
+        .transaction()
+        .execute((trx) => usersStore.updateUser(trx, ctx.connectionId, current.id, current.version, values, emailRows(doc)));
+    } catch (e) {
+      if (isUniqueViolation(e)) throw this.uniqueness(cols.user_name);
+      throw e;
+    }
+    if (!ok) return undefined;
+    return { row: { ...current, ...values } as UserRow, doc };
+  }
+
+  async replace(ctx: RequestContext, id: string, body: unknown, ifMatch?: string): Promise<UserRecord> {
+    const { doc, externalId } = normalizeResource(userResourceType, body);
+    if (doc.active === undefined) doc.active = true;
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const current = await this.get(ctx, id);
+      checkIfMatch(ifMatch, current.row.version);
+      const written = await this.write(ctx, current.row, doc, externalId);
+      if (written) return written;
+    }
+    throw errors.preconditionFailed(`User '${id}' is being changed concurrently; retry the request.`);
+  }
+
+  /** Applies a PATCH; returns the record and whether anything changed. */
+  async patch(ctx: RequestContext, id: string, body: unknown, ifMatch?: string): Promise<UserRecord> {
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const current = await this.get(ctx, id);
+      checkIfMatch(ifMatch, current.row.version);
+      const result = applyPatch(userResourceType, { doc: current.doc, externalId: current.row.external_id ?? undefined }, body);
+      if (result.changes.length === 0) return current;
+      const written = await this.write(ctx, current.row, result.doc, result.externalId);
+      if (written) return written;
+    }
+    throw errors.preconditionFailed(`User '${id}' is being changed concurrently; retry the request.`);
+  }
+
+  async delete(ctx: RequestContext, id: string, ifMatch?: string): Promise<void> {
+    const current = await this.get(ctx, id);
+    checkIfMatch(ifMatch, current.row.version);
+    const now = this.clock().toISOString();
+    const ok = await this.db
+      .transaction()
+      .execute((trx) => usersStore.softDeleteUser(trx, ctx.connectionId, id, ifMatch ? current.row.version : undefined, now));
+    if (!ok) {
+      if (ifMatch) throw errors.preconditionFailed(`User '${id}' changed before it could be deleted.`);
+      throw errors.notFound(`User '${id}' not found.`);
+    }
+  }
+
+  async list(ctx: RequestContext, p: ListParams): Promise<{ total: number; records: UserRecord[] }> {
+    const { total, rows } = await usersStore.listUsers(this.db, this.dialect, ctx.connectionId, {
+      filter: p.filter,
+      sortBy: p.sortBy,
+      descending: p.descending,
+      offset: p.startIndex - 1,
+      limit: p.count,
+    });
+    return { total, records: rows.map((row) => ({ row, doc: JSON.parse(row.doc) as Doc })) };
+  }
+
+  groupsOf(userIds: string[]) {
+    return usersStore.groupsOfUsers(this.db, userIds);
+  }
+}
+
+/** The SCIM representation of a stored user (before any attributes projection). */
+export function userToScim(ctx: RequestContext, rec: UserRecord, groups?: { value: string; display: string }[]): Record<string, unknown> {
+  const { row, doc } = rec;
+  const schemas = [CORE_USER];
+  if (doc[ENTERPRISE_USER]) schemas.push(ENTERPRISE_USER);
+  const out: Record<string, unknown> = { schemas, id: row.id };
+  if (row.external_id !== null) out.externalId = row.external_id;
+  Object.assign(out, doc);
+  out.active = row.active === 1;
+  if (groups && groups.length) {
+    out.groups = groups.map((g) => ({ value: g.value, $ref: `${ctx.baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' }));
+  }
+  out.meta = {
+    resourceType: 'User',
+    created: row.created_at,
+    lastModified: row.updated_at,
+    location: `${ctx.baseUrl}/Users/${row.id}`,
+    version: etag(row.version),
+  };
+  return out;
+}

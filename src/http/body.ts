@@ -1,0 +1,21 @@
+/**
+ * Request body parsing for SCIM: application/scim+json and application/json (Okta
+ * sends the latter), parsed with prototype-poisoning protection, errors as SCIM
+ * invalidSyntax. Other media types are refused with 415 by Fastify itself.
+ */
+import type { FastifyInstance } from 'fastify';
+import sjson from 'secure-json-parse';
+import { errors } from '../scim/errors.js';
+
+export function registerJsonBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, sjson.parse(text, undefined, { protoAction: 'remove', constructorAction: 'remove' }));
+    } catch (e) {
+      done(errors.invalidSyntax(`The request body is not valid JSON: ${(e as Error).message}`), undefined);
+    }
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * The one place errors become HTTP responses: every refusal is a SCIM error
+ * document; anything unexpected is logged with the request id and answered as a
+ * generic 500 without internals.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ScimError, errors, isScimError } from '../scim/errors.js';
+
+export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
+
+export function toScimError(err: FastifyError | Error, req: FastifyRequest): ScimError {
+  if (isScimError(err)) return err;
+  const fe = err as FastifyError;
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.payloadTooLarge('The request body is larger than this server accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return errors.unsupportedMediaType(
+        `Unsupported Content-Type '${req.headers['content-type'] ?? ''}'; send application/scim+json or application/json.`,
+      );
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.invalidSyntax('The request body is empty; a JSON object is required.');
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new ScimError(fe.statusCode, fe.message, fe.statusCode === 400 ? 'invalidSyntax' : undefined);
+  }
+  req.log.error({ err }, 'unhandled error');
+  return errors.internal();
+}
+
+export function sendScimError(reply: FastifyReply, e: ScimError): FastifyReply {
+  if (e.headers) reply.headers(e.headers);
+  return reply.status(e.status).type(SCIM_CONTENT_TYPE).send(e.toJSON());
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => sendScimError(reply, toScimError(err, req)));
+  app.setNotFoundHandler((req, reply) =>
+    sendScimError(reply, errors.notFound(`No endpoint ${req.method} ${req.url.split('?')[0]}.`)),
+  );
+}

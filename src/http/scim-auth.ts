@@ -1,0 +1,39 @@
+/**
+ * Bearer-token authentication for one connection's SCIM API. Resolves the
+ * connection from the URL once per request and hands the request its own
+ * RequestContext — never shared state.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errors } from '../scim/errors.js';
+import type { Rollcall } from '../rollcall.js';
+import type { RequestContext } from '../directory/context.js';
+import { scimUrl } from '../directory/connections.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    scim: RequestContext | null;
+  }
+}
+
+const UUIDISH = /^[A-Za-z0-9-]{1,64}$/;
+
+export function registerScimAuth(app: FastifyInstance, rc: Rollcall): void {
+  app.decorateRequest('scim', null);
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    const connectionId = (req.params as { connectionId?: string }).connectionId ?? '';
+    const header = req.headers.authorization;
+    const match = typeof header === 'string' ? /^\s*Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) throw errors.unauthorized('Missing bearer token: send Authorization: Bearer <token>.');
+    if (!UUIDISH.test(connectionId) || !(await rc.connections.authenticate(connectionId, match[1]))) {
+      // Same answer for an unknown connection and a wrong token: no probing for ids.
+      throw errors.unauthorized('The bearer token is not valid for this connection.');
+    }
+    req.scim = { connectionId, baseUrl: scimUrl(rc.publicUrl, connectionId) };
+  });
+}
+
+/** The request's context; routes run only after the auth hook has set it. */
+export function ctxOf(req: FastifyRequest): RequestContext {
+  if (!req.scim) throw errors.unauthorized('Not authenticated.');
+  return req.scim;
+}

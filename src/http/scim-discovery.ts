@@ -1,0 +1,99 @@
+/** Discovery endpoints (RFC 7644 §4): what this server supports, stated exactly. */
+import type { FastifyInstance } from 'fastify';
+import { errors } from '../scim/errors.js';
+import {
+  RESOURCE_TYPE,
+  SCHEMA,
+  SP_CONFIG,
+  allSchemas,
+  resourceTypes,
+  type SchemaDef,
+  type ResourceTypeDef,
+} from '../scim/schemas.js';
+import { listResponse } from '../scim/serialize.js';
+import { ctxOf } from './scim-auth.js';
+import { SCIM_CONTENT_TYPE } from './errors.js';
+import { MAX_COUNT } from './list-params.js';
+
+function schemaResource(base: string, s: SchemaDef) {
+  return {
+    schemas: [SCHEMA],
+    id: s.id,
+    name: s.name,
+    description: s.description,
+    attributes: s.attributes,
+    meta: { resourceType: 'Schema', location: `${base}/Schemas/${s.id}` },
+  };
+}
+
+function resourceTypeResource(base: string, rt: ResourceTypeDef) {
+  return {
+    schemas: [RESOURCE_TYPE],
+    id: rt.id,
+    name: rt.name,
+    endpoint: rt.endpoint,
+    description: rt.description,
+    schema: rt.schema.id,
+    schemaExtensions: rt.extensions.map((e) => ({ schema: e.schema.id, required: e.required })),
+    meta: { resourceType: 'ResourceType', location: `${base}/ResourceTypes/${rt.id}` },
+  };
+}
+
+function serviceProviderConfig(base: string) {
+  return {
+    schemas: [SP_CONFIG],
+    documentationUri: 'https://www.rfc-editor.org/rfc/rfc7644',
+    patch: { supported: true },
+    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    filter: { supported: true, maxResults: MAX_COUNT },
+    changePassword: { supported: false },
+    sort: { supported: true },
+    etag: { supported: true },
+    authenticationSchemes: [
+      {
+        type: 'oauthbearertoken',
+        name: 'OAuth Bearer Token',
+        description: 'Authentication with the per-connection bearer token shown when the connection was created or its token rotated.',
+        primary: true,
+      },
+    ],
+    meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
+  };
+}
+
+export function registerDiscovery(app: FastifyInstance): void {
+  const spc = async (req: Parameters<typeof ctxOf>[0], reply: import('fastify').FastifyReply) =>
+    reply.type(SCIM_CONTENT_TYPE).send(serviceProviderConfig(ctxOf(req).baseUrl));
+  app.get('/ServiceProviderConfig', spc);
+  // Alias used by Microsoft's SCIM reference server and its test collection.
+  app.get('/serviceConfiguration', spc);
+
+  app.get('/Schemas', async (req, reply) => {
+    const base = ctxOf(req).baseUrl;
+    const all = allSchemas.map((s) => schemaResource(base, s));
+    return reply.type(SCIM_CONTENT_TYPE).send(listResponse(all, all.length, 1));
+  });
+  app.get('/Schemas/:schemaId', async (req, reply) => {
+    const { schemaId } = req.params as { schemaId: string };
+    const s = allSchemas.find((x) => x.id.toLowerCase() === schemaId.toLowerCase());
+    if (!s) throw errors.notFound(`Schema '${schemaId}' not found.`);
+    return reply.type(SCIM_CONTENT_TYPE).send(schemaResource(ctxOf(req).baseUrl, s));
+  });
+  app.get('/ResourceTypes', async (req, reply) => {
+    const base = ctxOf(req).baseUrl;
+    const all = resourceTypes.map((rt) => resourceTypeResource(base, rt));
+    return reply.type(SCIM_CONTENT_TYPE).send(listResponse(all, all.length, 1));
+  });
+  app.get('/ResourceTypes/:typeId', async (req, reply) => {
+    const { typeId } = req.params as { typeId: string };
+    const rt = resourceTypes.find((x) => x.id.toLowerCase() === typeId.toLowerCase());
+    if (!rt) throw errors.notFound(`Resource type '${typeId}' not found.`);
+    return reply.type(SCIM_CONTENT_TYPE).send(resourceTypeResource(ctxOf(req).baseUrl, rt));
+  });
+  app.all('/Bulk', async () => {
+    throw errors.notImplemented('Bulk operations are not supported (ServiceProviderConfig: bulk.supported = false).');
+  });
+  app.all('/Me', async () => {
+    throw errors.notImplemented('/Me is not supported: connection tokens do not identify a user.');
+  });
+}

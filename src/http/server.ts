@@ -1,0 +1,38 @@
+/**
+ * The Fastify application: error handling for the whole server, and the SCIM API
+ * as an encapsulated plugin under /scim/v2/:connectionId with its own auth hook.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Rollcall } from '../rollcall.js';
+import { registerErrorHandling } from './errors.js';
+import { registerJsonBodies } from './body.js';
+import { registerScimAuth } from './scim-auth.js';
+import { registerDiscovery } from './scim-discovery.js';
+import { registerResources } from './scim-resources.js';
+
+export interface ServerOptions {
+  logger?: FastifyServerOptions['logger'];
+  bodyLimit?: number;
+}
+
+/** The SCIM API as a plugin, so a host application can mount it under its own prefix. */
+export async function scimPlugin(app: FastifyInstance, opts: { rollcall: Rollcall }): Promise<void> {
+  registerScimAuth(app, opts.rollcall);
+  registerDiscovery(app);
+  registerResources(app, opts.rollcall);
+}
+
+export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? 10 * 1024 * 1024,
+    // Entra ID has been seen calling /users; SCIM paths are case-insensitive in practice.
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
+    disableRequestLogging: false,
+  });
+  registerErrorHandling(app);
+  registerJsonBodies(app);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(scimPlugin, { prefix: '/scim/v2/:connectionId', rollcall: rc });
+  return app;
+}

@@ -1,0 +1,43 @@
+/**
+ * The SQL that differs between dialects, in one place. Everything else is
+ * dialect-neutral Kysely. Only SQLite is implemented today; PostgreSQL adds a
+ * second object with the same shape.
+ */
+import { type RawBuilder, sql } from 'kysely';
+
+type Expr = RawBuilder<unknown>;
+
+export interface SqlDialect {
+  name: 'sqlite' | 'postgres';
+  /** Text (or number/boolean) at a JSON path in a JSON text column; keys are canonical names. */
+  jsonValue(doc: Expr, keys: string[]): Expr;
+  /** JSON array at `keys` as rows with one column `value` (a JSON element). */
+  jsonElements(doc: Expr, keys: string[]): Expr;
+  /** Scalar inside one element produced by jsonElements. */
+  elementValue(alias: string, key: string | null): Expr;
+  /** Unicode-aware lower-casing (matches JavaScript's toLowerCase used for *_lc columns). */
+  lower(e: Expr): Expr;
+  contains(e: Expr, v: unknown): Expr;
+  startsWith(e: Expr, v: unknown): Expr;
+  endsWith(e: Expr, v: unknown): Expr;
+  /** A JSON boolean read through jsonValue compared with true/false. */
+  jsonBoolean(e: Expr, v: boolean): Expr;
+}
+
+/** SQLite JSON path: `$."urn:…:User"."department"` — quoting every label keeps colons and dots safe. */
+function sqlitePath(keys: string[]): string {
+  return '$' + keys.map((k) => '."' + k.replace(/"/g, '') + '"').join('');
+}
+
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite',
+  jsonValue: (doc, keys) => sql`json_extract(${doc}, ${sqlitePath(keys)})`,
+  jsonElements: (doc, keys) => sql`json_each(${doc}, ${sqlitePath(keys)})`,
+  elementValue: (alias, key) =>
+    key === null ? sql`${sql.ref(alias)}.value` : sql`json_extract(${sql.ref(alias)}.value, ${sqlitePath([key])})`,
+  lower: (e) => sql`scim_lower(${e})`,
+  contains: (e, v) => sql`instr(${e}, ${v}) > 0`,
+  startsWith: (e, v) => sql`substr(${e}, 1, length(${v})) = ${v}`,
+  endsWith: (e, v) => sql`(length(${v}) = 0 or substr(${e}, -length(${v})) = ${v})`,
+  jsonBoolean: (e, v) => sql`${e} = ${v ? 1 : 0}`,
+};

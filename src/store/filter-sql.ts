@@ -1,0 +1,375 @@
+/**
+ * Compiles a filter AST (scim/filter/ast.ts) into a SQL boolean expression with
+ * bound parameters, for the users or groups table. Indexed columns serve the
+ * attributes IdPs look up by (id, userName, externalId, displayName, emails.value,
+ * members); everything else reads the JSON document through the dialect.
+ * Never loads resources into memory: the database filters.
+ */
+import { type RawBuilder, sql } from 'kysely';
+import type { AttrPath, CompareOp, CompareValue, Filter } from '../scim/filter/ast.js';
+import { errors } from '../scim/errors.js';
+import {
+  type AttrType,
+  type AttributeDef,
+  type ResourceTypeDef,
+  findAttr,
+  resolveAttr,
+} from '../scim/schemas.js';
+import type { SqlDialect } from './dialect.js';
+
+type Expr = RawBuilder<unknown>;
+
+interface Scalar {
+  kind: 'scalar';
+  expr: Expr;
+  type: AttrType;
+  caseExact: boolean;
+  /** The column already holds a lower-cased copy (user_name_lc …). */
+  folded?: boolean;
+  /** A complex single-valued attribute named without a sub-attribute (only `pr` makes sense). */
+  complex?: boolean;
+  name: string;
+}
+
+interface Scope {
+  resolve(path: AttrPath): Scalar | Multi;
+}
+
+interface Multi {
+  kind: 'multi';
+  name: string;
+  /** EXISTS over the elements, with `build` giving the condition on one element. */
+  exists(build: (elem: Scope) => Expr): Expr;
+  /** The sub-attribute compared when the path names none (RFC 7644: `value`). */
+  sub?: string;
+}
+
+let aliasCounter = 0;
+function alias(prefix: string): string {
+  aliasCounter = (aliasCounter + 1) % 1_000_000;
+  return `${prefix}${aliasCounter}`;
+}
+
+function unknownAttr(path: AttrPath): never {
+  const name = (path.uri ? path.uri + ':' : '') + path.attr + (path.sub ? '.' + path.sub : '');
+  throw errors.invalidFilter(`Unknown or unfilterable attribute '${name}'.`);
+}
+
+function pathName(path: AttrPath): string {
+  return path.attr + (path.sub ? '.' + path.sub : '');
+}
+
+/** Resolves a path against core, then extension schemas (clients omit the URN for extension attributes). */
+function resolveLoose(rt: ResourceTypeDef, path: AttrPath) {
+  const r = resolveAttr(rt, path);
+  if (r || path.uri) return r;
+  for (const ext of rt.extensions) {
+    const e = resolveAttr(rt, { ...path, uri: ext.schema.id });
+    if (e) return e;
+  }
+  return undefined;
+}
+
+function scalarOf(expr: Expr, def: AttributeDef, name: string, folded = false): Scalar {
+  return { kind: 'scalar', expr, type: def.type, caseExact: def.caseExact, folded, name, complex: def.type === 'complex' };
+}
+
+/** Element scope for a multi-valued attribute stored in the JSON document. */
+function jsonMulti(d: SqlDialect, doc: Expr, keys: string[], def: AttributeDef, sub?: string): Multi {
+  return {
+    kind: 'multi',
+    name: def.name,
+    sub,
+    exists(build) {
+      const a = alias('j');
+      const scope: Scope = {
+        resolve(p) {
+          const s = findAttr(def.subAttributes, p.attr);
+          if (!s || p.sub || p.uri) unknownAttr(p);
+          return scalarOf(d.elementValue(a, s.name), s, `${def.name}.${s.name}`);
+        },
+      };
+      return sql`exists (select 1 from ${d.jsonElements(doc, keys)} as ${sql.ref(a)} where ${build(scope)})`;
+    },
+  };
+}
+
+export interface FilterTarget {
+  rt: ResourceTypeDef;
+  dialect: SqlDialect;
+}
+
+/** The scope of the users table: which column or JSON path serves each attribute. */
+function userScope(t: FilterTarget): Scope {
+  const d = t.dialect;
+  const doc = sql.ref('users.doc');
+  return {
+    resolve(path) {
+      const r = resolveLoose(t.rt, path);
+      if (!r) unknownAttr(path);
+      const name = pathName(path);
+      if (r.common) {
+        if (r.def.name === 'id') return scalarOf(sql.ref('users.id'), r.def, name);
+        if (r.def.name === 'externalId') return scalarOf(sql.ref('users.external_id'), r.def, name);
+        return metaScalar('users', r.subDef, path);
+      }
+      if (!r.inExtension) {
+        switch (r.def.name) {
+          case 'userName':
+            return scalarOf(sql.ref('users.user_name_lc'), r.def, name, true);
+          case 'displayName':
+            return scalarOf(sql.ref('users.display_name_lc'), r.def, name, true);
+          case 'active':
+            return scalarOf(sql`(${sql.ref('users.active')} = 1)`, r.def, name);
+          case 'emails':
+            if (!r.subDef || ['value', 'type', 'primary'].includes(r.subDef.name)) return emailsMulti(r.def, r.subDef?.name);
+            break;
+          case 'groups':
+            return membershipMulti(d, 'user', r.def, r.subDef?.name);
+        }
+      }
+      const keys = r.inExtension ? [r.schema, r.def.name] : [r.def.name];
+      if (r.def.multiValued) return jsonMulti(d, doc, keys, r.def, r.subDef?.name ?? 'value');
+      if (r.subDef) return scalarOf(d.jsonValue(doc, [...keys, r.subDef.name]), r.subDef, name);
+      return scalarOf(d.jsonValue(doc, keys), r.def, name);
+    },
+  };
+}
+
+/** emails live in their own indexed table (value folded to lower case). */
+function emailsMulti(def: AttributeDef, sub: string | undefined): Multi {
+  return {
+    kind: 'multi',
+    name: 'emails',
+    sub: sub ?? 'value',
+    exists(build) {
+      const a = alias('e');
+      const scope: Scope = {
+        resolve(p) {
+          const s = findAttr(def.subAttributes, p.attr);
+          if (!s || p.sub || p.uri) unknownAttr(p);
+          if (s.name === 'value') return scalarOf(sql.ref(`${a}.value_lc`), s, 'emails.value', true);
+          if (s.name === 'type') return scalarOf(sql.ref(`${a}.type`), s, 'emails.type');
+          if (s.name === 'primary') return scalarOf(sql`(${sql.ref(`${a}.primary`)} = 1)`, s, 'emails.primary');
+          throw errors.invalidFilter(`Filtering on 'emails.${s.name}' is not supported.`);
+        },
+      };
+      return sql`exists (select 1 from user_emails as ${sql.ref(a)} where ${sql.ref(`${a}.user_id`)} = ${sql.ref('users.id')} and ${build(scope)})`;
+    },
+  };
+}
+
+/** Group members (from a group) or groups (from a user), both served by the memberships table. */
+function membershipMulti(d: SqlDialect, from: 'user' | 'group', def: AttributeDef, sub: string | undefined): Multi {
+  return {
+    kind: 'multi',
+    name: def.name,
+    sub: sub ?? 'value',
+    exists(build) {
+      const a = alias('m');
+      const self = from === 'group' ? 'group_id' : 'member_id';
+      const other = from === 'group' ? 'member_id' : 'group_id';
+      const scope: Scope = {
+        resolve(p) {
+          const s = findAttr(def.subAttributes, p.attr);
+          if (!s || p.sub || p.uri) unknownAttr(p);
+          switch (s.name) {
+            case 'value':
+              return { ...scalarOf(sql.ref(`${a}.${other}`), s, `${def.name}.value`), caseExact: true };
+            case 'display':
+              return from === 'group'
+                ? scalarOf(sql`(select u.display_name from users u where u.id = ${sql.ref(`${a}.member_id`)})`, s, 'members.display')
+                : scalarOf(sql`(select g.display_name from groups g where g.id = ${sql.ref(`${a}.group_id`)})`, s, 'groups.display');
+            case 'type':
+              return scalarOf(sql.lit(from === 'group' ? 'User' : 'direct'), s, `${def.name}.type`);
+            default:
+              throw errors.invalidFilter(`Filtering on '${def.name}.${s.name}' is not supported.`);
+          }
+        },
+      };
+      const table = from === 'group' ? 'groups' : 'users';
+      return sql`exists (select 1 from memberships as ${sql.ref(a)} where ${sql.ref(`${a}.${self}`)} = ${sql.ref(`${table}.id`)} and ${build(scope)})`;
+    },
+  };
+  void d;
+}
+
+function metaScalar(table: 'users' | 'groups', sub: AttributeDef | undefined, path: AttrPath): Scalar {
+  if (!sub) throw errors.invalidFilter(`Filter on a sub-attribute of 'meta' such as meta.lastModified.`);
+  switch (sub.name) {
+    case 'created':
+      return scalarOf(sql.ref(`${table}.created_at`), sub, 'meta.created');
+    case 'lastModified':
+      return scalarOf(sql.ref(`${table}.updated_at`), sub, 'meta.lastModified');
+    case 'resourceType':
+      return scalarOf(sql.lit(table === 'users' ? 'User' : 'Group'), sub, 'meta.resourceType');
+    case 'version':
+      return scalarOf(sql`('W/"' || ${sql.ref(`${table}.version`)} || '"')`, sub, 'meta.version');
+    default:
+      unknownAttr(path);
+  }
+}
+
+function groupScope(t: FilterTarget): Scope {
+  const d = t.dialect;
+  const doc = sql.ref('groups.doc');
+  return {
+    resolve(path) {
+      const r = resolveLoose(t.rt, path);
+      if (!r) unknownAttr(path);
+      const name = pathName(path);
+      if (r.common) {
+        if (r.def.name === 'id') return scalarOf(sql.ref('groups.id'), r.def, name);
+        if (r.def.name === 'externalId') return scalarOf(sql.ref('groups.external_id'), r.def, name);
+        return metaScalar('groups', r.subDef, path);
+      }
+      if (r.def.name === 'displayName') return scalarOf(sql.ref('groups.display_name_lc'), r.def, name, true);
+      if (r.def.name === 'members') return membershipMulti(d, 'group', r.def, r.subDef?.name);
+      const keys = r.inExtension ? [r.schema, r.def.name] : [r.def.name];
+      if (r.def.multiValued) return jsonMulti(d, doc, keys, r.def, r.subDef?.name ?? 'value');
+      if (r.subDef) return scalarOf(d.jsonValue(doc, [...keys, r.subDef.name]), r.subDef, name);
+      return scalarOf(d.jsonValue(doc, keys), r.def, name);
+    },
+  };
+}
+
+/** Normalises a comparison value to the attribute's type; invalidFilter when it cannot be. */
+function typedValue(s: Scalar, op: CompareOp, cv: CompareValue): string | number | boolean {
+  const v = cv.value;
+  switch (s.type) {
+    case 'boolean': {
+      if (op !== 'eq' && op !== 'ne') throw errors.invalidFilter(`Operator '${op}' cannot compare the boolean '${s.name}'.`);
+      if (typeof v === 'boolean') return v;
+      if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+      throw errors.invalidFilter(`'${s.name}' is a boolean; compare it with true or false.`);
+    }
+    case 'dateTime': {
+      const text = typeof v === 'string' ? v : cv.raw;
+      const t = text === undefined ? NaN : Date.parse(text);
+      if (Number.isNaN(t)) throw errors.invalidFilter(`'${s.name}' is a dateTime; ${JSON.stringify(v)} is not one.`);
+      return new Date(t).toISOString();
+    }
+    case 'integer':
+    case 'decimal': {
+      const n = typeof v === 'number' ? v : Number(v);
+      if (!Number.isFinite(n)) throw errors.invalidFilter(`'${s.name}' is a number; ${JSON.stringify(v)} is not one.`);
+      return n;
+    }
+    case 'binary':
+    case 'complex':
+      throw errors.invalidFilter(`'${s.name}' cannot be compared; filter on one of its sub-attributes.`);
+    default: {
+      const text = typeof v === 'string' ? v : (cv.raw ?? String(v));
+      return s.caseExact ? text : text.toLowerCase();
+    }
+  }
+}
+
+function compileScalarCompare(d: SqlDialect, s: Scalar, op: CompareOp, cv: CompareValue): Expr {
+  if (s.complex) throw errors.invalidFilter(`'${s.name}' is complex; filter on one of its sub-attributes.`);
+  const v = typedValue(s, op, cv);
+  let e = s.expr;
+  if (typeof v === 'string' && !s.caseExact && !s.folded && s.type !== 'dateTime') e = d.lower(e);
+  if (typeof v === 'boolean') return op === 'eq' ? sql`coalesce(${e}, 0) = ${v ? 1 : 0}` : sql`coalesce(${e}, 0) <> ${v ? 1 : 0}`;
+  switch (op) {
+    case 'eq':
+      return sql`${e} = ${v}`;
+    case 'ne':
+      return sql`(${e} is null or ${e} <> ${v})`;
+    case 'co':
+    case 'sw':
+    case 'ew': {
+      if (typeof v !== 'string') throw errors.invalidFilter(`Operator '${op}' applies to strings; '${s.name}' is not one.`);
+      const f = op === 'co' ? d.contains : op === 'sw' ? d.startsWith : d.endsWith;
+      return sql`(${e} is not null and ${f(e, v)})`;
+    }
+    case 'gt':
+      return sql`${e} > ${v}`;
+    case 'ge':
+      return sql`${e} >= ${v}`;
+    case 'lt':
+      return sql`${e} < ${v}`;
+    case 'le':
+      return sql`${e} <= ${v}`;
+  }
+}
+
+function present(s: Scalar): Expr {
+  if (s.type === 'string' || s.type === 'reference' || s.type === 'binary') return sql`(${s.expr} is not null and ${s.expr} <> '')`;
+  return sql`${s.expr} is not null`;
+}
+
+function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr {
+  if (depth > 60) throw errors.invalidFilter('Filter is nested too deeply.');
+  switch (f.kind) {
+    case 'and':
+      return sql`(${compileIn(d, scope, f.left, depth + 1)} and ${compileIn(d, scope, f.right, depth + 1)})`;
+    case 'or':
+      return sql`(${compileIn(d, scope, f.left, depth + 1)} or ${compileIn(d, scope, f.right, depth + 1)})`;
+    case 'not':
+      // In SQL, NOT over NULL stays NULL (excluded), but a user without a title does
+      // satisfy `not (title eq "x")`; folding NULL to false first makes it so.
+      return sql`not coalesce(${compileIn(d, scope, f.filter, depth + 1)}, false)`;
+    case 'present': {
+      const t = scope.resolve(f.path);
+      if (t.kind === 'multi') return t.exists(() => sql`1 = 1`);
+      return present(t);
+    }
+    case 'compare': {
+      const t = scope.resolve(f.path);
+      if (t.kind === 'multi') {
+        const sub: AttrPath = { attr: t.sub ?? 'value' };
+        if (f.value.value === null) {
+          return f.op === 'eq' ? sql`not ${t.exists(() => sql`1 = 1`)}` : t.exists(() => sql`1 = 1`);
+        }
+        // `ne` on a multi-valued attribute: no value equals it (the natural reading of
+        // "emails ne x"), rather than "some value differs".
+        if (f.op === 'ne') return sql`not ${t.exists((el) => compileScalarCompare(d, asScalar(el.resolve(sub)), 'eq', f.value))}`;
+        return t.exists((el) => compileScalarCompare(d, asScalar(el.resolve(sub)), f.op, f.value));
+      }
+      if (f.value.value === null) {
+        if (f.op === 'eq') return sql`not ${present(t)}`;
+        if (f.op === 'ne') return present(t);
+        throw errors.invalidFilter(`Operator '${f.op}' cannot compare with null.`);
+      }
+      return compileScalarCompare(d, t, f.op, f.value);
+    }
+    case 'valuePath': {
+      const t = scope.resolve({ uri: f.path.uri, attr: f.path.attr });
+      if (t.kind !== 'multi') {
+        throw errors.invalidFilter(`'${f.path.attr}[…]' needs a multi-valued attribute.`);
+      }
+      return t.exists((el) => compileIn(d, el, f.filter, depth + 1));
+    }
+  }
+}
+
+function asScalar(t: Scalar | Multi): Scalar {
+  if (t.kind !== 'scalar') throw errors.invalidFilter('Nested multi-valued attributes cannot be filtered.');
+  return t;
+}
+
+/** SQL condition for a filter over the users (rt User) or groups (rt Group) table. */
+export function compileFilter(target: FilterTarget, filter: Filter): Expr {
+  const scope = target.rt.id === 'User' ? userScope(target) : groupScope(target);
+  return compileIn(target.dialect, scope, filter, 0);
+}
+
+/** SQL expression to sort by (RFC 7644 §3.4.2.3); multi-valued attributes sort by their first value. */
+export function compileSortKey(target: FilterTarget, path: AttrPath): Expr {
+  const scope = target.rt.id === 'User' ? userScope(target) : groupScope(target);
+  let t: Scalar | Multi;
+  try {
+    t = scope.resolve(path);
+  } catch {
+    throw errors.invalidValue(`Cannot sort by '${pathName(path)}': unknown attribute.`);
+  }
+  if (t.kind === 'scalar') {
+    if (t.complex) throw errors.invalidValue(`Cannot sort by the complex attribute '${t.name}'.`);
+    return t.caseExact || t.folded || t.type !== 'string' ? t.expr : target.dialect.lower(t.expr);
+  }
+  if (t.name === 'emails' && target.rt.id === 'User') {
+    return sql`(select min(e.value_lc) from user_emails e where e.user_id = users.id)`;
+  }
+  throw errors.invalidValue(`Cannot sort by the multi-valued attribute '${t.name}'.`);
+}

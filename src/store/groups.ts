@@ -1,0 +1,119 @@
+/** SQL for groups and memberships. Membership changes are set operations on rows. */
+import { type Kysely, sql } from 'kysely';
+import { groupResourceType } from '../scim/schemas.js';
+import type { DB, GroupsTable } from './types.js';
+import type { SqlDialect } from './dialect.js';
+import { compileFilter, compileSortKey } from './filter-sql.js';
+import { chunks } from './errors.js';
+import type { ListQuery } from './users.js';
+
+export type GroupRow = GroupsTable;
+
+export async function insertGroup(db: Kysely<DB>, row: GroupRow): Promise<void> {
+  await db.insertInto('groups').values(row).execute();
+}
+
+export async function getGroup(db: Kysely<DB>, connectionId: string, id: string): Promise<GroupRow | undefined> {
+  return db.selectFrom('groups').selectAll().where('id', '=', id).where('connection_id', '=', connectionId).executeTakeFirst();
+}
+
+export async function updateGroup(db: Kysely<DB>, connectionId: string, id: string, version: number, values: Partial<GroupRow>): Promise<boolean> {
+  const res = await db
+    .updateTable('groups')
+    .set(values)
+    .where('id', '=', id)
+    .where('connection_id', '=', connectionId)
+    .where('version', '=', version)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+export async function deleteGroup(db: Kysely<DB>, connectionId: string, id: string, version?: number): Promise<boolean> {
+  await db.deleteFrom('memberships').where('group_id', '=', id).where('connection_id', '=', connectionId).execute();
+  let q = db.deleteFrom('groups').where('id', '=', id).where('connection_id', '=', connectionId);
+  if (version !== undefined) q = q.where('version', '=', version);
+  const res = await q.executeTakeFirst();
+  return Number(res.numDeletedRows) === 1;
+}
+
+export async function listGroups(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, q: ListQuery) {
+  const target = { rt: groupResourceType, dialect };
+  let base = db.selectFrom('groups').where('groups.connection_id', '=', connectionId);
+  if (q.filter) base = base.where(compileFilter(target, q.filter) as never);
+  const countRow = await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst();
+  const total = Number(countRow?.n ?? 0);
+  if (q.limit === 0 || total === 0) return { total, rows: [] as GroupRow[] };
+  let page = base.selectAll('groups');
+  if (q.sortBy) page = page.orderBy(compileSortKey(target, q.sortBy) as never, q.descending ? 'desc' : 'asc');
+  const rows = await page.orderBy('groups.created_at').orderBy('groups.id').limit(q.limit).offset(q.offset).execute();
+  return { total, rows };
+}
+
+export interface MemberView {
+  value: string;
+  display: string | null;
+}
+
+export async function membersOf(db: Kysely<DB>, groupIds: string[]): Promise<Map<string, MemberView[]>> {
+  const out = new Map<string, MemberView[]>();
+  for (const part of chunks(groupIds)) {
+    const rows = await db
+      .selectFrom('memberships')
+      .innerJoin('users', 'users.id', 'memberships.member_id')
+      .select(['memberships.group_id as group_id', 'users.id as id', 'users.display_name as display_name', 'users.user_name as user_name'])
+      .where('memberships.group_id', 'in', part)
+      .orderBy('memberships.created_at')
+      .orderBy('users.id')
+      .execute();
+    for (const r of rows) {
+      let list = out.get(r.group_id);
+      if (!list) out.set(r.group_id, (list = []));
+      list.push({ value: r.id, display: r.display_name ?? r.user_name });
+    }
+  }
+  return out;
+}
+
+/** Adds members; existing memberships are left alone. Returns how many rows were new. */
+export async function addMembers(db: Kysely<DB>, connectionId: string, groupId: string, ids: string[], now: string): Promise<number> {
+  let added = 0;
+  for (const part of chunks(ids)) {
+    const res = await db
+      .insertInto('memberships')
+      .values(part.map((id) => ({ group_id: groupId, member_id: id, connection_id: connectionId, created_at: now })))
+      .onConflict((oc) => oc.columns(['group_id', 'member_id']).doNothing())
+      .executeTakeFirst();
+    added += Number(res.numInsertedOrUpdatedRows ?? 0);
+  }
+  return added;
+}
+
+export async function removeMembers(db: Kysely<DB>, groupId: string, ids: string[]): Promise<number> {
+  let removed = 0;
+  for (const part of chunks(ids)) {
+    const res = await db.deleteFrom('memberships').where('group_id', '=', groupId).where('member_id', 'in', part).executeTakeFirst();
+    removed += Number(res.numDeletedRows);
+  }
+  return removed;
+}
+
+export async function removeAllMembers(db: Kysely<DB>, groupId: string): Promise<number> {
+  const res = await db.deleteFrom('memberships').where('group_id', '=', groupId).executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
+
+/** Ids among `ids` that are groups of this connection (to refuse nested groups clearly). */
+export async function existingGroupIds(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const part of chunks(ids)) {
+    const rows = await db.selectFrom('groups').select('id').where('connection_id', '=', connectionId).where('id', 'in', part).execute();
+    for (const r of rows) found.add(r.id);
+  }
+  return found;
+}
+
+/** Current member ids of one group (ids only: used to diff a PUT's full member list). */
+export async function memberIds(db: Kysely<DB>, groupId: string): Promise<Set<string>> {
+  const rows = await db.selectFrom('memberships').select('member_id').where('group_id', '=', groupId).execute();
+  return new Set(rows.map((r) => r.member_id));
+}

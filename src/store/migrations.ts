@@ -1,0 +1,115 @@
+/**
+ * Schema migrations, written once with Kysely's schema builder for every dialect.
+ * Add a new entry for every change; never edit a migration that has shipped.
+ */
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '0001_core': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('organizations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('plan', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('connections')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('organization_id', 'text')
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('workspace', 'text', (c) => c.notNull().defaultTo('default'))
+        .addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('active'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('connection_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('connection_id', 'text', (c) => c.notNull().references('connections.id').onDelete('cascade'))
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .execute();
+      await db.schema.createIndex('connection_tokens_connection').on('connection_tokens').column('connection_id').execute();
+
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('connection_id', 'text', (c) => c.notNull().references('connections.id').onDelete('cascade'))
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('user_name_lc', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text')
+        .addColumn('display_name', 'text')
+        .addColumn('display_name_lc', 'text')
+        .addColumn('active', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('deactivated_at', 'text')
+        .addColumn('deleted_at', 'text')
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .execute();
+      // Uniqueness is the database's job: live users only, so a deleted user's name can be reused.
+      await db.schema
+        .createIndex('users_user_name_live')
+        .unique()
+        .on('users')
+        .columns(['connection_id', 'user_name_lc'])
+        .where(sql.ref('state'), '<>', 'deleted')
+        .execute();
+      await db.schema.createIndex('users_external_id').on('users').columns(['connection_id', 'external_id']).execute();
+      await db.schema.createIndex('users_display_name').on('users').columns(['connection_id', 'display_name_lc']).execute();
+      await db.schema.createIndex('users_created').on('users').columns(['connection_id', 'created_at', 'id']).execute();
+      await db.schema.createIndex('users_updated').on('users').columns(['connection_id', 'updated_at']).execute();
+
+      await db.schema
+        .createTable('user_emails')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('value_lc', 'text', (c) => c.notNull())
+        .addColumn('type', 'text')
+        .addColumn('primary', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('user_emails_value').on('user_emails').columns(['connection_id', 'value_lc']).execute();
+      await db.schema.createIndex('user_emails_user').on('user_emails').column('user_id').execute();
+
+      await db.schema
+        .createTable('groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('connection_id', 'text', (c) => c.notNull().references('connections.id').onDelete('cascade'))
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('display_name_lc', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text')
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .execute();
+      // Entra ID and Okta find groups by displayName: two groups with one name would be ambiguous.
+      await db.schema.createIndex('groups_display_name').unique().on('groups').columns(['connection_id', 'display_name_lc']).execute();
+      await db.schema.createIndex('groups_external_id').on('groups').columns(['connection_id', 'external_id']).execute();
+      await db.schema.createIndex('groups_created').on('groups').columns(['connection_id', 'created_at', 'id']).execute();
+
+      await db.schema
+        .createTable('memberships')
+        .addColumn('group_id', 'text', (c) => c.notNull().references('groups.id').onDelete('cascade'))
+        .addColumn('member_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('memberships_pk', ['group_id', 'member_id'])
+        .execute();
+      await db.schema.createIndex('memberships_member').on('memberships').column('member_id').execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,151 @@
+/** SQL for users and their e-mail index rows. No domain rules here. */
+import { type Kysely, sql } from 'kysely';
+import type { Filter, AttrPath } from '../scim/filter/ast.js';
+import { userResourceType } from '../scim/schemas.js';
+import type { DB, UsersTable } from './types.js';
+import type { SqlDialect } from './dialect.js';
+import { compileFilter, compileSortKey } from './filter-sql.js';
+import { chunks } from './errors.js';
+
+export type UserRow = UsersTable;
+
+export interface EmailRow {
+  value: string;
+  type?: string;
+  primary?: boolean;
+}
+
+async function writeEmails(db: Kysely<DB>, connectionId: string, userId: string, emails: EmailRow[]) {
+  await db.deleteFrom('user_emails').where('user_id', '=', userId).execute();
+  if (!emails.length) return;
+  await db
+    .insertInto('user_emails')
+    .values(
+      emails.map((e) => ({
+        user_id: userId,
+        connection_id: connectionId,
+        value_lc: e.value.toLowerCase(),
+        type: e.type ? e.type.toLowerCase() : null,
+        primary: e.primary ? 1 : 0,
+      })),
+    )
+    .execute();
+}
+
+export async function insertUser(db: Kysely<DB>, row: UserRow, emails: EmailRow[]): Promise<void> {
+  await db.insertInto('users').values(row).execute();
+  await writeEmails(db, row.connection_id, row.id, emails);
+}
+
+export async function getUser(db: Kysely<DB>, connectionId: string, id: string): Promise<UserRow | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where('id', '=', id)
+    .where('connection_id', '=', connectionId)
+    .where('state', '<>', 'deleted')
+    .executeTakeFirst();
+}
+
+/**
+ * Conditional update: applies only when the stored version is still `version`
+ * (optimistic concurrency; the caller retries or answers 412).
+ */
+export async function updateUser(
+  db: Kysely<DB>,
+  connectionId: string,
+  id: string,
+  version: number,
+  values: Partial<UserRow>,
+  emails?: EmailRow[],
+): Promise<boolean> {
+  const res = await db
+    .updateTable('users')
+    .set(values)
+    .where('id', '=', id)
+    .where('connection_id', '=', connectionId)
+    .where('version', '=', version)
+    .where('state', '<>', 'deleted')
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) return false;
+  if (emails) await writeEmails(db, connectionId, id, emails);
+  return true;
+}
+
+/** Soft delete: the row stays (restore window, a later issue) but leaves every group. */
+export async function softDeleteUser(db: Kysely<DB>, connectionId: string, id: string, version: number | undefined, now: string): Promise<boolean> {
+  let q = db
+    .updateTable('users')
+    .set((eb) => ({ state: 'deleted', deleted_at: now, updated_at: now, version: eb('version', '+', 1) }))
+    .where('id', '=', id)
+    .where('connection_id', '=', connectionId)
+    .where('state', '<>', 'deleted');
+  if (version !== undefined) q = q.where('version', '=', version);
+  const res = await q.executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) return false;
+  await db.deleteFrom('memberships').where('member_id', '=', id).execute();
+  return true;
+}
+
+export interface ListQuery {
+  filter?: Filter;
+  sortBy?: AttrPath;
+  descending?: boolean;
+  offset: number;
+  limit: number;
+}
+
+export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, q: ListQuery) {
+  const target = { rt: userResourceType, dialect };
+  let base = db.selectFrom('users').where('users.connection_id', '=', connectionId).where('users.state', '<>', 'deleted');
+  if (q.filter) {
+    const cond = compileFilter(target, q.filter);
+    base = base.where(cond as never);
+  }
+  const countRow = await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst();
+  const total = Number(countRow?.n ?? 0);
+  if (q.limit === 0 || total === 0) return { total, rows: [] as UserRow[] };
+  let page = base.selectAll('users');
+  if (q.sortBy) {
+    const key = compileSortKey(target, q.sortBy);
+    page = page.orderBy(key as never, q.descending ? 'desc' : 'asc');
+  }
+  const rows = await page.orderBy('users.created_at').orderBy('users.id').limit(q.limit).offset(q.offset).execute();
+  return { total, rows };
+}
+
+/** The groups each user belongs to, for the read-only User `groups` attribute. */
+export async function groupsOfUsers(db: Kysely<DB>, userIds: string[]): Promise<Map<string, { value: string; display: string }[]>> {
+  const out = new Map<string, { value: string; display: string }[]>();
+  for (const part of chunks(userIds)) {
+    const rows = await db
+      .selectFrom('memberships')
+      .innerJoin('groups', 'groups.id', 'memberships.group_id')
+      .select(['memberships.member_id as member_id', 'groups.id as group_id', 'groups.display_name as display_name'])
+      .where('memberships.member_id', 'in', part)
+      .orderBy('groups.display_name_lc')
+      .execute();
+    for (const r of rows) {
+      let list = out.get(r.member_id);
+      if (!list) out.set(r.member_id, (list = []));
+      list.push({ value: r.group_id, display: r.display_name });
+    }
+  }
+  return out;
+}
+
+/** Existing live user ids among `ids` in a connection (membership checks). */
+export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const part of chunks(ids)) {
+    const rows = await db
+      .selectFrom('users')
+      .select('id')
+      .where('connection_id', '=', connectionId)
+      .where('state', '<>', 'deleted')
+      .where('id', 'in', part)
+      .execute();
+    for (const r of rows) found.add(r.id);
+  }
+  return found;
+}
