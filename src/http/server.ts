@@ -28,7 +28,6 @@ export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promi
     bodyLimit: opts.bodyLimit ?? 10 * 1024 * 1024,
     // Entra ID has been seen calling /users; SCIM paths are case-insensitive in practice.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
-    disableRequestLogging: false,
   });
   registerErrorHandling(app);
   registerJsonBodies(app);
