@@ -44,7 +44,9 @@ function emailRows(doc: Doc): EmailRow[] {
 function columnsOf(doc: Doc, externalId: string | undefined) {
   const userName = doc.userName as string;
   const displayName = typeof doc.displayName === 'string' ? doc.displayName : null;
-  const active = doc.active !== false;
+  // active is always stored explicitly: absent (or removed by PATCH) means active.
+  if (typeof doc.active !== 'boolean') doc.active = true;
+  const active = doc.active;
   return {
     user_name: userName,
     user_name_lc: userName.toLowerCase(),
@@ -56,12 +58,30 @@ function columnsOf(doc: Doc, externalId: string | undefined) {
   };
 }
 
+export interface GroupRef {
+  value: string;
+  display: string;
+}
+
 export class UserDirectory {
+  private readonly selectWithGroups;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly dialect: SqlDialect,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.selectWithGroups = usersStore.userWithGroupsQuery(dialect);
+  }
+
+  /** A user and its groups in one statement, document left as stored text (the GET fast path). */
+  async getForRead(ctx: RequestContext, id: string): Promise<{ row: UserRow; groups: GroupRef[] }> {
+    const { rows } = await this.selectWithGroups(this.db, id, ctx.connectionId);
+    const found = rows[0] as (UserRow & { groups_json: string | null }) | undefined;
+    if (!found) throw errors.notFound(`User '${id}' not found.`);
+    const { groups_json, ...row } = found;
+    return { row, groups: groups_json ? (JSON.parse(groups_json) as GroupRef[]) : [] };
+  }
 
   private uniqueness(userName: string) {
     return errors.uniqueness(`userName '${userName}' is already taken in this connection.`);
@@ -179,24 +199,46 @@ export class UserDirectory {
   }
 }
 
-/** The SCIM representation of a stored user (before any attributes projection). */
-export function userToScim(ctx: RequestContext, rec: UserRecord, groups?: { value: string; display: string }[]): Record<string, unknown> {
-  const { row, doc } = rec;
-  const schemas = [CORE_USER];
-  if (doc[ENTERPRISE_USER]) schemas.push(ENTERPRISE_USER);
-  const out: Record<string, unknown> = { schemas, id: row.id };
-  if (row.external_id !== null) out.externalId = row.external_id;
-  Object.assign(out, doc);
-  out.active = row.active === 1;
-  if (groups && groups.length) {
-    out.groups = groups.map((g) => ({ value: g.value, $ref: `${ctx.baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' }));
-  }
-  out.meta = {
+function groupsToScim(ctx: RequestContext, groups: GroupRef[]) {
+  return groups.map((g) => ({ value: g.value, $ref: `${ctx.baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' }));
+}
+
+function metaOf(ctx: RequestContext, row: UserRow) {
+  return {
     resourceType: 'User',
     created: row.created_at,
     lastModified: row.updated_at,
     location: `${ctx.baseUrl}/Users/${row.id}`,
     version: etag(row.version),
   };
+}
+
+const ENTERPRISE_KEY = `"${ENTERPRISE_USER}":{`;
+
+/**
+ * The same JSON as `userToScim` without parsing the stored document: the stored
+ * text is spliced in. Used for full-resource reads, the most frequent request.
+ */
+export function userToScimJson(ctx: RequestContext, row: UserRow, groups: GroupRef[]): string {
+  // Keys in the stored document are canonical, so the URN followed by `":{` can only be the extension key.
+  const schemas = row.doc.includes(ENTERPRISE_KEY) ? `["${CORE_USER}","${ENTERPRISE_USER}"]` : `["${CORE_USER}"]`;
+  let out = `{"schemas":${schemas},"id":${JSON.stringify(row.id)}`;
+  if (row.external_id !== null) out += `,"externalId":${JSON.stringify(row.external_id)}`;
+  const inner = row.doc.slice(1, -1);
+  if (inner) out += ',' + inner;
+  if (groups.length) out += `,"groups":${JSON.stringify(groupsToScim(ctx, groups))}`;
+  return out + `,"meta":${JSON.stringify(metaOf(ctx, row))}}`;
+}
+
+/** The SCIM representation of a stored user (before any attributes projection). */
+export function userToScim(ctx: RequestContext, rec: UserRecord, groups?: GroupRef[]): Record<string, unknown> {
+  const { row, doc } = rec;
+  const schemas = [CORE_USER];
+  if (doc[ENTERPRISE_USER]) schemas.push(ENTERPRISE_USER);
+  const out: Record<string, unknown> = { schemas, id: row.id };
+  if (row.external_id !== null) out.externalId = row.external_id;
+  Object.assign(out, doc);
+  if (groups && groups.length) out.groups = groupsToScim(ctx, groups);
+  out.meta = metaOf(ctx, row);
   return out;
 }

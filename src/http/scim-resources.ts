@@ -5,7 +5,7 @@ import { groupResourceType, userResourceType, type ResourceTypeDef } from '../sc
 import { type Json, type Projection, listResponse, project, wantsAttribute, parseProjection } from '../scim/serialize.js';
 import type { Rollcall } from '../rollcall.js';
 import type { RequestContext } from '../directory/context.js';
-import { type UserRecord, userToScim } from '../directory/users.js';
+import { type UserRecord, userToScim, userToScimJson } from '../directory/users.js';
 import { type GroupRecord, groupToScim } from '../directory/groups.js';
 import { etag, etagMatches } from '../directory/versions.js';
 import { ctxOf } from './scim-auth.js';
@@ -65,11 +65,16 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
   });
   app.get('/Users/:id', async (req, reply) => {
     const ctx = ctxOf(req);
-    const rec = await rc.users.get(ctx, (req.params as { id: string }).id);
+    const { row, groups } = await rc.users.getForRead(ctx, (req.params as { id: string }).id);
     const inm = header(req, 'if-none-match');
-    if (inm && etagMatches(inm, rec.row.version)) return reply.status(304).header('ETag', etag(rec.row.version)).send();
-    const [body] = await usersToScim(rc, ctx, [rec], projectionOf(userResourceType, req));
-    return sendResource(reply, 200, rec.row.version, body);
+    if (inm && etagMatches(inm, row.version)) return reply.status(304).header('ETag', etag(row.version)).send();
+    if (!hasProjection(req)) {
+      reply.header('ETag', etag(row.version));
+      return reply.type(SCIM_CONTENT_TYPE).send(userToScimJson(ctx, row, groups));
+    }
+    const rec = { row, doc: JSON.parse(row.doc) as Json };
+    const body = project(userToScim(ctx, rec, groups), projectionOf(userResourceType, req));
+    return sendResource(reply, 200, row.version, body);
   });
   app.put('/Users/:id', async (req, reply) => {
     const ctx = ctxOf(req);

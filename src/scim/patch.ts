@@ -534,15 +534,27 @@ function applyMembers(st: State, op: OpName, t: AttrTarget, value: unknown, hasV
     } else if (!hasValue || value === null) {
       st.memberOps.push({ op: 'removeAll' });
     } else {
-      const ids = coerceMembers(t.def, value).map((m) => m.value);
+      const ids = coerceMembersStrict(t.def, value).map((m) => m.value);
       if (ids.length) st.memberOps.push({ op: 'remove', ids });
     }
     return;
   }
   if (t.filter) throw errors.invalidPath(`Members are added or replaced with path 'members', not a value filter.`);
-  const members = coerceMembers(t.def, value);
+  const members = coerceMembersStrict(t.def, value);
   if (op === 'replace') st.memberOps.push({ op: 'removeAll' });
   if (members.length) st.memberOps.push({ op: 'add', members });
+}
+
+/**
+ * coerceMembers, but an entry that carries nothing usable (e.g. only the read-only
+ * `display`) is refused instead of silently dropped: it would otherwise turn a
+ * client's member change into a no-op that reports success.
+ */
+function coerceMembersStrict(def: AttributeDef, value: unknown): { value: string; type?: string }[] {
+  const members = coerceMembers(def, value);
+  const given = (Array.isArray(value) ? value : [value]).filter((v) => v !== null && v !== undefined).length;
+  if (members.length < given) throw errors.invalidValue(`Every member needs a 'value' (the member's id).`);
+  return members;
 }
 
 /** `value eq "id"`, or several joined by `or`; anything else cannot be mapped onto the membership table. */

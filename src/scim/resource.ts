@@ -219,6 +219,14 @@ export function normalizeResource(rt: ResourceTypeDef, body: unknown): Normalize
 
 /** Group members from POST/PUT/PATCH values: ids, optionally typed. */
 export function coerceMembers(def: AttributeDef, value: unknown): { value: string; type?: string }[] {
+  // An entry without a usable value would otherwise be dropped silently and the
+  // request would "succeed" without doing what the client asked.
+  const raw = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
+  raw.forEach((m, i) => {
+    if (m === null || typeof m === 'string' || typeof m === 'number') return;
+    const v = typeof m === 'object' ? Object.entries(m as Doc).find(([k]) => k.toLowerCase() === 'value')?.[1] : undefined;
+    if (typeof v !== 'string' || v === '') throw errors.invalidValue(`members[${i}] has no 'value' (the member's id).`);
+  });
   const list = coerceAttribute(def, value, 'members') as Doc[] | undefined;
   if (!list) return [];
   return list.map((m, i) => {

@@ -1,6 +1,7 @@
 /** SQL for connections and their bearer tokens (stored as hashes only). */
 import type { Kysely } from 'kysely';
 import type { DB, ConnectionsTable, ConnectionTokensTable } from './types.js';
+import { prepared } from './prepared.js';
 
 export type ConnectionRow = ConnectionsTable;
 
@@ -19,14 +20,19 @@ export async function listConnections(db: Kysely<DB>): Promise<ConnectionRow[]> 
 
 /** Tokens that still authenticate at `now`: the current one and any within a grace period. */
 export async function liveTokenHashes(db: Kysely<DB>, connectionId: string, now: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('connection_tokens')
-    .select('hash')
-    .where('connection_id', '=', connectionId)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .execute();
+  const { rows } = await selectLiveTokens(db, connectionId, now);
   return rows.map((r) => r.hash);
 }
+
+const selectLiveTokens = prepared(
+  (db: Kysely<DB>, connectionId: string, now: string) =>
+    db
+      .selectFrom('connection_tokens')
+      .select('hash')
+      .where('connection_id', '=', connectionId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
+  2,
+);
 
 /** Ends every live token at `expiresAt` (now for an immediate rotation) and adds the new one. */
 export async function rotateToken(db: Kysely<DB>, connectionId: string, expiresAt: string, token: ConnectionTokensTable): Promise<void> {

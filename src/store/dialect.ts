@@ -22,6 +22,8 @@ export interface SqlDialect {
   endsWith(e: Expr, v: unknown): Expr;
   /** A JSON boolean read through jsonValue compared with true/false. */
   jsonBoolean(e: Expr, v: boolean): Expr;
+  /** JSON text `[{"value": group id, "display": name}, …]` of a user's groups (one query with the user). */
+  userGroupsJson(userId: Expr): Expr;
 }
 
 /** SQLite JSON path: `$."urn:…:User"."department"` — quoting every label keeps colons and dots safe. */
@@ -40,4 +42,6 @@ export const sqliteDialect: SqlDialect = {
   startsWith: (e, v) => sql`substr(${e}, 1, length(${v})) = ${v}`,
   endsWith: (e, v) => sql`(length(${v}) = 0 or substr(${e}, -length(${v})) = ${v})`,
   jsonBoolean: (e, v) => sql`${e} = ${v ? 1 : 0}`,
+  userGroupsJson: (userId) =>
+    sql`(select json_group_array(json_object('value', g.id, 'display', g.display_name)) from memberships m join groups g on g.id = m.group_id where m.member_id = ${userId})`,
 };

@@ -6,6 +6,7 @@ import type { DB, UsersTable } from './types.js';
 import type { SqlDialect } from './dialect.js';
 import { compileFilter, compileSortKey } from './filter-sql.js';
 import { chunks } from './errors.js';
+import { prepared } from './prepared.js';
 
 export type UserRow = UsersTable;
 
@@ -38,13 +39,28 @@ export async function insertUser(db: Kysely<DB>, row: UserRow, emails: EmailRow[
 }
 
 export async function getUser(db: Kysely<DB>, connectionId: string, id: string): Promise<UserRow | undefined> {
-  return db
-    .selectFrom('users')
-    .selectAll()
-    .where('id', '=', id)
-    .where('connection_id', '=', connectionId)
-    .where('state', '<>', 'deleted')
-    .executeTakeFirst();
+  return (await selectUser(db, id, connectionId)).rows[0];
+}
+
+const selectUser = prepared(
+  (db: Kysely<DB>, id: string, connectionId: string) =>
+    db.selectFrom('users').selectAll().where('id', '=', id).where('connection_id', '=', connectionId).where('state', '<>', 'deleted'),
+  2,
+);
+
+/** A live user with its groups as JSON text, in one statement (GET /Users/{id}). */
+export function userWithGroupsQuery(dialect: SqlDialect) {
+  return prepared(
+    (db: Kysely<DB>, id: string, connectionId: string) =>
+      db
+        .selectFrom('users')
+        .selectAll()
+        .select(dialect.userGroupsJson(sql.ref('users.id')).as('groups_json'))
+        .where('id', '=', id)
+        .where('connection_id', '=', connectionId)
+        .where('state', '<>', 'deleted'),
+    2,
+  );
 }
 
 /**

@@ -1,0 +1,178 @@
+/**
+ * Start and stop a real Rollcall server (`node dist/cli.js serve`) in a child
+ * process on a fresh SQLite file, and create connections through the CLI.
+ * Shared by the conformance runner (test/conformance/run-newman.mjs) and the
+ * benchmark (bench/run.mjs). Needs `npm run build` to have produced dist/.
+ */
+import { spawn, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
+
+const LISTENING = /Rollcall SCIM server listening on (https?:\/\/\S+)/;
+const MAX_CAPTURE = 256 * 1024;
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function appendCapped(buf, chunk) {
+  const s = buf + chunk;
+  return s.length > MAX_CAPTURE ? s.slice(s.length - MAX_CAPTURE) : s;
+}
+
+/**
+ * Start `rollcall serve` on a fresh temporary database.
+ * Resolves to { baseUrl, port, env, dir, child, output(), exited, stop() }.
+ * The chosen port is passed as PORT and PUBLIC_URL so resource locations are
+ * real URLs; if it was taken in between, another port is tried.
+ */
+export async function startServer({ name = 'rollcall', logLevel = 'warn', extraEnv = {}, nodeArgs = [], startTimeoutMs = 30_000 } = {}) {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` first`);
+  const dir = await mkdtemp(path.join(os.tmpdir(), `${name}-`));
+  let lastError;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: `sqlite:${path.join(dir, 'rollcall.db')}`,
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      LOG_LEVEL: logLevel,
+      ...extraEnv,
+    };
+    try {
+      return await launch(env, dir, nodeArgs, startTimeoutMs);
+    } catch (e) {
+      lastError = e;
+      if (!/EADDRINUSE|cannot listen/.test(String(e.message))) break;
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+  throw lastError;
+}
+
+function launch(env, dir, nodeArgs, startTimeoutMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...nodeArgs, cliPath, 'serve'], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let started = false;
+    let exitInfo = null;
+    const exited = new Promise((res) => {
+      child.once('exit', (code, signal) => {
+        exitInfo = { code, signal };
+        res(exitInfo);
+      });
+    });
+    // Never leave a server behind if this process dies first.
+    const killOnExit = () => {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    process.once('exit', killOnExit);
+
+    const onData = (chunk) => {
+      out = appendCapped(out, chunk.toString());
+      if (started) return;
+      const m = LISTENING.exec(out);
+      if (!m) return;
+      started = true;
+      clearTimeout(timer);
+      const baseUrl = m[1].replace(/\/+$/, '');
+      const handle = {
+        baseUrl,
+        port: Number(new URL(baseUrl).port),
+        env,
+        dir,
+        child,
+        exited,
+        output: () => out,
+        get exitInfo() {
+          return exitInfo;
+        },
+        stop: async ({ keepDir = false } = {}) => {
+          if (!exitInfo) {
+            child.kill('SIGTERM');
+            const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
+            await exited;
+            clearTimeout(t);
+          }
+          process.removeListener('exit', killOnExit);
+          if (!keepDir) await rm(dir, { recursive: true, force: true });
+          return exitInfo;
+        },
+      };
+      resolve(handle);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => {
+      if (started) return;
+      child.kill('SIGKILL');
+      reject(new Error(`server did not print its listening line within ${startTimeoutMs} ms; output:\n${out}`));
+    }, startTimeoutMs);
+    exited.then(({ code, signal }) => {
+      if (started) return;
+      clearTimeout(timer);
+      process.removeListener('exit', killOnExit);
+      reject(new Error(`server exited before listening (code ${code}, signal ${signal}); output:\n${out}`));
+    });
+    child.once('error', (e) => {
+      if (started) return;
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/** `rollcall connection create --name NAME --json` against the server's database; resolves to the parsed object. */
+export function createConnection(server, name) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [cliPath, 'connection', 'create', '--name', name, '--json'],
+      { cwd: server.dir, env: server.env, timeout: 30_000, maxBuffer: 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) return reject(new Error(`connection create failed: ${err.message}\n${stdout}${stderr}`));
+        const line = stdout
+          .trim()
+          .split('\n')
+          .reverse()
+          .find((l) => l.trim().startsWith('{'));
+        let conn;
+        try {
+          conn = JSON.parse(line ?? '');
+        } catch {
+          return reject(new Error(`connection create printed no JSON object:\n${stdout}${stderr}`));
+        }
+        if (!conn.id || !conn.token || !conn.scimUrl) {
+          return reject(new Error(`connection create output lacks id/token/scimUrl: ${line}`));
+        }
+        resolve(conn);
+      },
+    );
+  });
+}
