@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from './support/rng.js';
 import { seedDirectory, type Seeded } from './support/seed.js';
 import { FilterGenerator, groupGrammar, userGrammar } from './support/filter-gen.js';
-import { LEGIT_SQL_ONLY_REJECTIONS, newTally, record, report, runOne, type Tally } from './support/oracle.js';
+import { LEGIT_SQL_ONLY_REJECTIONS, minimize, newTally, record, report, runOne, type Tally } from './support/oracle.js';
 
 const SEED = Number(process.env.FILTER_PROP_SEED ?? 20240301);
 const USERS = Number(process.env.FILTER_PROP_USERS ?? 300);
@@ -30,12 +30,20 @@ afterAll(async () => {
   await s?.close();
 });
 
+/** Shrinks every mismatch to its smallest disagreeing sub-filter, and counts them by shape. */
+async function minimizeAll(t: Tally, resource: 'User' | 'Group') {
+  for (const m of t.mismatches) {
+    const min = await minimize(s, resource, m.filter);
+    if (min) m.minimal = min.text;
+  }
+}
+
 function dump(name: string, t: Tally) {
   const file = process.env.FILTER_PROP_DUMP;
   if (!file) return;
   const out = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
   out[name] = {
-    mismatches: t.mismatches.map((m) => ({ text: m.text, onlySql: m.onlySql, onlyEval: m.onlyEval })),
+    mismatches: t.mismatches.map((m) => ({ text: m.text, minimal: m.minimal, onlySql: m.onlySql, onlyEval: m.onlyEval })),
     sqlOnlyReject: t.sqlOnlyReject,
     evalOnlyReject: t.evalOnlyReject.map((r) => ({ text: r.text, message: r.message, sqlCount: r.sqlIds.length })),
     crashes: t.crashes.map((c) => ({ text: c.text, where: c.where, error: String((c.error as Error)?.stack ?? c.error) })),
@@ -86,6 +94,7 @@ describe('filter-sql agrees with evaluateFilter', () => {
       const text = gen.filter();
       record(t, text, await runOne(s, 'User', text));
     }
+    await minimizeAll(t, 'User');
     dump('users', t);
     // Enough filters actually select something, or the test proves little.
     expect(t.nonEmptyMatch).toBeGreaterThan(t.filters * 0.3);
@@ -100,6 +109,7 @@ describe('filter-sql agrees with evaluateFilter', () => {
       const text = gen.filter();
       record(t, text, await runOne(s, 'Group', text));
     }
+    await minimizeAll(t, 'Group');
     dump('groups', t);
     expect(t.nonEmptyMatch).toBeGreaterThan(t.filters * 0.3);
     assertClean(t, s.groups);

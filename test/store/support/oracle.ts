@@ -107,7 +107,7 @@ export interface Tally {
   parseError: number;
   sqlOnlyReject: { text: string; message: string }[];
   evalOnlyReject: { text: string; message: string; sqlIds: string[] }[];
-  mismatches: { text: string; filter: Filter; onlySql: string[]; onlyEval: string[] }[];
+  mismatches: { text: string; filter: Filter; onlySql: string[]; onlyEval: string[]; minimal?: string }[];
   crashes: { text: string; where: string; error: unknown }[];
   totalMismatches: { text: string; total: number; rows: number }[];
 }
@@ -171,6 +171,7 @@ export function report(t: Tally, docs: Map<string, Record<string, unknown>>, max
   for (const m of t.totalMismatches.slice(0, 5)) lines.push(`TOTAL ≠ ROWS: ${m.text}: total ${m.total}, rows ${m.rows}`);
   for (const m of t.mismatches.slice(0, maxDetailed)) {
     lines.push(`\nMISMATCH: ${m.text}`);
+    if (m.minimal && m.minimal !== m.text) lines.push(`  smallest disagreeing part: ${m.minimal}`);
     lines.push(`  AST: ${JSON.stringify(m.filter)}`);
     const show = (label: string, ids: string[]) => {
       lines.push(`  ${label} (${ids.length}): ${ids.slice(0, 10).join(', ')}`);
@@ -182,7 +183,7 @@ export function report(t: Tally, docs: Map<string, Record<string, unknown>>, max
   if (t.mismatches.length > maxDetailed) {
     lines.push(`\n… ${t.mismatches.length - maxDetailed} more mismatching filters:`);
     for (const m of t.mismatches.slice(maxDetailed, maxDetailed + 60)) {
-      lines.push(`  ${m.text}   [+sql ${m.onlySql.length} / +eval ${m.onlyEval.length}]`);
+      lines.push(`  ${m.minimal ?? m.text}   [+sql ${m.onlySql.length} / +eval ${m.onlyEval.length}]${m.minimal ? '   in: ' + m.text : ''}`);
     }
   }
   const bySqlMessage = new Map<string, string[]>();
@@ -195,4 +196,60 @@ export function report(t: Tally, docs: Map<string, Record<string, unknown>>, max
   if (t.evalOnlyReject.length) lines.push('\nRejected by the evaluator only (SQL answered normally):');
   for (const r of t.evalOnlyReject.slice(0, 10)) lines.push(`  ${r.text}  → ${r.message} (SQL returned ${r.sqlIds.length})`);
   return lines.join('\n');
+}
+
+function pathText(p: AttrPath): string {
+  return (p.uri !== undefined ? p.uri + ':' : '') + p.attr + (p.sub !== undefined ? '.' + p.sub : '');
+}
+
+/** Filter text for an AST (fully parenthesised), so sub-filters can be re-run on their own. */
+export function filterText(f: Filter): string {
+  switch (f.kind) {
+    case 'compare':
+      return `${pathText(f.path)} ${f.op} ${f.value.raw ?? JSON.stringify(f.value.value)}`;
+    case 'present':
+      return `${pathText(f.path)} pr`;
+    case 'and':
+    case 'or':
+      return `(${filterText(f.left)}) ${f.kind} (${filterText(f.right)})`;
+    case 'not':
+      return `not (${filterText(f.filter)})`;
+    case 'valuePath':
+      return `${pathText(f.path)}[${filterText(f.filter)}]`;
+  }
+}
+
+/** Sub-filters that stand on their own, smallest first. */
+function candidates(f: Filter): Filter[] {
+  const out: Filter[] = [];
+  const walk = (n: Filter, wrap: (x: Filter) => Filter) => {
+    switch (n.kind) {
+      case 'and':
+      case 'or':
+        walk(n.left, wrap);
+        walk(n.right, wrap);
+        break;
+      case 'not':
+        walk(n.filter, wrap);
+        break;
+      case 'valuePath': {
+        const vp = n;
+        walk(vp.filter, (x) => wrap({ kind: 'valuePath', path: vp.path, filter: x }));
+        break;
+      }
+    }
+    out.push(wrap(n));
+  };
+  walk(f, (x) => x);
+  return out;
+}
+
+/** The smallest sub-filter of a mismatching filter that mismatches by itself. */
+export async function minimize(s: Seeded, resource: 'User' | 'Group', f: Filter): Promise<{ text: string; onlySql: string[]; onlyEval: string[] } | undefined> {
+  for (const c of candidates(f)) {
+    const text = filterText(c);
+    const r = await runOne(s, resource, text);
+    if (r.outcome.kind === 'mismatch') return { text, onlySql: r.outcome.onlySql, onlyEval: r.outcome.onlyEval };
+  }
+  return undefined;
 }
