@@ -27,7 +27,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   return {
     publicUrl,
     database,
-    connections: new ConnectionDirectory(database.db, clock, publicUrl),
+    connections: new ConnectionDirectory(database.db, clock, publicUrl, database.changeStamp),
     users: new UserDirectory(database.db, database.dialect, clock),
     groups: new GroupDirectory(database.db, database.dialect, clock),
     close: () => database.close(),

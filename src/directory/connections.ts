@@ -36,11 +36,23 @@ export function scimUrl(publicUrl: string, connectionId: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/scim/v2/${connectionId}`;
 }
 
+/** How long a verified token is trusted without asking the database again, at most. */
+const AUTH_CACHE_MS = 30_000;
+
 export class ConnectionDirectory {
+  /**
+   * Verified (connection, token hash) pairs → until when they may be trusted.
+   * Emptied whenever another process commits to the database (a CLI rotation)
+   * and on every in-process token change, so a rotated token stops at once.
+   */
+  private readonly verified = new Map<string, number>();
+  private stamp = -1;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly clock: Clock,
     private readonly publicUrl: string,
+    private readonly changeStamp: () => number,
   ) {}
 
   private info(row: ConnectionRow): ConnectionInfo {
@@ -98,19 +110,33 @@ export class ConnectionDirectory {
     await this.db.transaction().execute((trx) =>
       connectionsStore.rotateToken(trx, id, until, { id: tokenId, connection_id: id, hash: hashToken(token), created_at: now.toISOString(), expires_at: null }),
     );
+    this.verified.clear();
     return { ...this.info(row), token, tokenId, previousValidUntil: until };
   }
 
   /** True when `token` is a live token of connection `id`. Compares hashes in constant time. */
   async authenticate(id: string, token: string): Promise<boolean> {
-    const hashes = await connectionsStore.liveTokenHashes(this.db, id, this.clock().toISOString());
-    if (!hashes.length) return false;
-    const given = Buffer.from(hashToken(token), 'hex');
-    let ok = false;
-    for (const h of hashes) {
-      // No early exit: every live token is compared.
-      if (timingSafeEqual(given, Buffer.from(h, 'hex'))) ok = true;
+    const now = this.clock().getTime();
+    const stamp = this.changeStamp();
+    if (stamp !== this.stamp) {
+      this.verified.clear();
+      this.stamp = stamp;
     }
-    return ok;
+    const hash = hashToken(token);
+    const key = `${id}:${hash}`;
+    const until = this.verified.get(key);
+    if (until !== undefined && until > now) return true;
+    const tokens = await connectionsStore.liveTokens(this.db, id, new Date(now).toISOString());
+    const given = Buffer.from(hash, 'hex');
+    let match: (typeof tokens)[number] | undefined;
+    for (const t of tokens) {
+      // No early exit: every live token is compared.
+      if (timingSafeEqual(given, Buffer.from(t.hash, 'hex'))) match = t;
+    }
+    if (!match) return false;
+    const expires = match.expires_at ? Date.parse(match.expires_at) : Infinity;
+    if (this.verified.size > 10_000) this.verified.clear();
+    this.verified.set(key, Math.min(expires, now + AUTH_CACHE_MS));
+    return true;
   }
 }

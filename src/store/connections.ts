@@ -19,16 +19,16 @@ export async function listConnections(db: Kysely<DB>): Promise<ConnectionRow[]> 
 }
 
 /** Tokens that still authenticate at `now`: the current one and any within a grace period. */
-export async function liveTokenHashes(db: Kysely<DB>, connectionId: string, now: string): Promise<string[]> {
+export async function liveTokens(db: Kysely<DB>, connectionId: string, now: string): Promise<{ hash: string; expires_at: string | null }[]> {
   const { rows } = await selectLiveTokens(db, connectionId, now);
-  return rows.map((r) => r.hash);
+  return rows;
 }
 
 const selectLiveTokens = prepared(
   (db: Kysely<DB>, connectionId: string, now: string) =>
     db
       .selectFrom('connection_tokens')
-      .select('hash')
+      .select(['hash', 'expires_at'])
       .where('connection_id', '=', connectionId)
       .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
   2,

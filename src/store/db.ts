@@ -14,6 +14,12 @@ import { type SqlDialect, sqliteDialect } from './dialect.js';
 export interface OpenedDatabase {
   db: Kysely<DB>;
   dialect: SqlDialect;
+  /**
+   * A number that changes whenever another process has committed to the database
+   * since the last call (SQLite's data_version). In-process caches compare it to
+   * know when their entries may be stale.
+   */
+  changeStamp(): number;
   close(): Promise<void>;
 }
 
@@ -81,9 +87,11 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
   sqlite.function('scim_lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: statementCache(sqlite) as never }) });
   if (opts.migrate !== false) await migrate(db);
+  const dataVersion = sqlite.prepare('pragma data_version').pluck();
   return {
     db,
     dialect: sqliteDialect,
+    changeStamp: () => dataVersion.get() as number,
     close: () => db.destroy(),
   };
 }
