@@ -62,11 +62,12 @@ export class GroupDirectory {
     throw errors.invalidValue(`No user with id ${shown} exists in this connection; members must be existing users.`);
   }
 
+  /** Applies member operations in order as row inserts/deletes; returns how many memberships changed. */
   private async applyMemberOps(trx: Trx, ctx: RequestContext, groupId: string, ops: MemberOp[], now: string): Promise<number> {
-    let changed = 0;
+    const touched: string[] = [];
     for (const op of ops) {
-      if (op.op === 'removeAll') changed += await groupsStore.removeAllMembers(trx, groupId);
-      else if (op.op === 'remove') changed += await groupsStore.removeMembers(trx, groupId, op.ids);
+      if (op.op === 'removeAll') touched.push(...(await groupsStore.removeAllMembers(trx, groupId)));
+      else if (op.op === 'remove') touched.push(...(await groupsStore.removeMembers(trx, groupId, op.ids)));
       else {
         for (const m of op.members) {
           if (m.type && m.type.toLowerCase() === 'group') {
@@ -75,10 +76,11 @@ export class GroupDirectory {
         }
         const ids = op.members.map((m: { value: string }) => m.value);
         await this.checkMembers(trx, ctx, ids);
-        changed += await groupsStore.addMembers(trx, ctx.connectionId, groupId, ids, now);
+        touched.push(...(await groupsStore.addMembers(trx, ctx.connectionId, groupId, ids, now)));
       }
     }
-    return changed;
+    if (touched.length) await groupsStore.touchUsers(trx, [...new Set(touched)], now);
+    return touched.length;
   }
 
   async create(ctx: RequestContext, body: unknown): Promise<GroupRecord> {
@@ -121,6 +123,7 @@ export class GroupDirectory {
         const values = { ...columnsOf(doc, externalId), version: current.row.version + 1, updated_at: now };
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
         if (!ok) throw errors.preconditionFailed(`Group '${id}' changed concurrently; retry the request.`);
+        if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now);
         const existing = await groupsStore.memberIds(trx, id);
         const wanted = new Set(members.map((m) => m.value));
         const toRemove = [...existing].filter((m) => !wanted.has(m));
@@ -149,6 +152,7 @@ export class GroupDirectory {
         const values = { ...columnsOf(result.doc, result.externalId), version: current.row.version + 1, updated_at: now };
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
         if (!ok) throw errors.preconditionFailed(`Group '${id}' changed concurrently; retry the request.`);
+        if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now);
         return { row: { ...current.row, ...values }, doc: result.doc };
       });
     } catch (e) {
@@ -161,7 +165,7 @@ export class GroupDirectory {
     await this.db.transaction().execute(async (trx) => {
       const current = await this.get(ctx, id, trx);
       checkIfMatch(ifMatch, current.row.version);
-      const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version);
+      const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version, this.clock().toISOString());
       if (!ok) throw errors.preconditionFailed(`Group '${id}' changed before it could be deleted.`);
     });
   }

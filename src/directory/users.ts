@@ -14,6 +14,7 @@ import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
 import type { UserRow, EmailRow } from '../store/users.js';
+import { touchGroupsOf } from '../store/groups.js';
 import type { Clock, RequestContext } from './context.js';
 import { checkIfMatch, etag } from './versions.js';
 
@@ -134,9 +135,13 @@ export class UserDirectory {
     }
     let ok: boolean;
     try {
-      ok = await this.db
-        .transaction()
-        .execute((trx) => usersStore.updateUser(trx, ctx.connectionId, current.id, current.version, values, emailRows(doc)));
+      // Groups show members by name, so a new name is a change of the user's groups too.
+      const renamed = (cols.display_name ?? cols.user_name) !== (current.display_name ?? current.user_name);
+      ok = await this.db.transaction().execute(async (trx) => {
+        const done = await usersStore.updateUser(trx, ctx.connectionId, current.id, current.version, values, emailRows(doc));
+        if (done && renamed) await touchGroupsOf(trx, current.id, now);
+        return done;
+      });
     } catch (e) {
       if (isUniqueViolation(e)) throw this.uniqueness(cols.user_name);
       throw e;

@@ -8,7 +8,8 @@ import sjson from 'secure-json-parse';
 import { errors } from '../scim/errors.js';
 
 export function registerJsonBodies(app: FastifyInstance): void {
-  app.removeContentTypeParser(['application/json']);
+  // Only JSON is SCIM: Fastify's built-in text/plain parser would let other bodies through.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'string' }, (_req, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);

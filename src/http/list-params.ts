@@ -11,10 +11,11 @@ import type { ListParams } from '../directory/users.js';
 
 export const DEFAULT_COUNT = 100;
 export const MAX_COUNT = 1000;
+export const MAX_START_INDEX = 2 ** 31;
 
 function integer(name: string, v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
-  const n = typeof v === 'number' ? v : /^\s*-?\d+\s*$/.test(String(v)) ? Number(v) : NaN;
+  const n = typeof v === 'number' ? v : /^\s*[-+]?\d+\s*$/.test(String(v)) ? Number(v) : NaN;
   if (!Number.isInteger(n)) throw errors.invalidValue(`'${name}' must be an integer, got ${JSON.stringify(v)}.`);
   return n;
 }
@@ -47,7 +48,8 @@ export function parseListRequest(rt: ResourceTypeDef | undefined, source: Record
   if (rawFilter !== undefined && rawFilter !== null && typeof rawFilter !== 'string') throw errors.invalidFilter("'filter' must be a string.");
   const filter = typeof rawFilter === 'string' && rawFilter.trim() !== '' ? parseFilter(rawFilter) : undefined;
   // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1, a negative count as 0.
-  const startIndex = Math.max(1, integer('startIndex', get('startIndex')) ?? 1);
+  // Beyond MAX_START_INDEX every page is empty anyway; capping keeps the offset a valid SQL integer.
+  const startIndex = Math.min(MAX_START_INDEX, Math.max(1, integer('startIndex', get('startIndex')) ?? 1));
   const count = Math.min(MAX_COUNT, Math.max(0, integer('count', get('count')) ?? DEFAULT_COUNT));
   const sortBy = sortPath(get('sortBy'));
   const order = get('sortOrder');

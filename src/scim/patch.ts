@@ -644,12 +644,24 @@ function diff(rt: ResourceTypeDef, before: { doc: Doc; externalId: string | unde
  * invalidSyntax (body shape, unknown op, wrong value types), invalidPath,
  * mutability, noTarget, invalidFilter, invalidValue (required attribute gone).
  */
+/**
+ * Operation caps: each operation on a multi-valued attribute rescans its values, so
+ * an unbounded list of operations would let one client hold the CPU. A user has a
+ * few dozen attributes; group membership operations are cheap set operations.
+ */
+export const MAX_USER_OPERATIONS = 1000;
+export const MAX_GROUP_OPERATIONS = 10_000;
+
 export function applyPatch(
   rt: ResourceTypeDef,
   current: { doc: Doc; externalId: string | undefined },
   body: unknown,
 ): PatchResult {
   const operations = parseOperations(body);
+  const max = rt.id === 'Group' ? MAX_GROUP_OPERATIONS : MAX_USER_OPERATIONS;
+  if (operations.length > max) {
+    throw errors.tooMany(`A PATCH of a ${rt.id} may carry at most ${max} operations; this one has ${operations.length}. Send values in fewer operations (one operation takes a list).`);
+  }
   const st: State = { rt, doc: structuredClone(current.doc), externalId: current.externalId, memberOps: [] };
   operations.forEach((raw, i) => {
     try {

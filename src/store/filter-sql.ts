@@ -99,41 +99,63 @@ export interface FilterTarget {
   dialect: SqlDialect;
 }
 
-/** The scope of the users table: which column or JSON path serves each attribute. */
-function userScope(t: FilterTarget): Scope {
+type Resolved = NonNullable<ReturnType<typeof resolveLoose>>;
+
+/**
+ * The scope of one table: common attributes (id, externalId, meta) from columns,
+ * `columns` for the table's own indexed attributes, everything else from the JSON
+ * document.
+ */
+function tableScope(t: FilterTarget, table: 'users' | 'groups', columns: (r: Resolved, name: string) => Scalar | Multi | undefined): Scope {
   const d = t.dialect;
-  const doc = sql.ref('users.doc');
+  const doc = sql.ref(`${table}.doc`);
   return {
     resolve(path) {
       const r = resolveLoose(t.rt, path);
       if (!r) unknownAttr(path);
       const name = pathName(path);
       if (r.common) {
-        if (r.def.name === 'id') return scalarOf(sql.ref('users.id'), r.def, name);
-        if (r.def.name === 'externalId') return scalarOf(sql.ref('users.external_id'), r.def, name);
-        return metaScalar('users', r.subDef, path);
+        if (r.def.name === 'id') return scalarOf(sql.ref(`${table}.id`), r.def, name);
+        if (r.def.name === 'externalId') return scalarOf(sql.ref(`${table}.external_id`), r.def, name);
+        return metaScalar(table, r.subDef, path);
       }
-      if (!r.inExtension) {
-        switch (r.def.name) {
-          case 'userName':
-            return scalarOf(sql.ref('users.user_name_lc'), r.def, name, true);
-          case 'displayName':
-            return scalarOf(sql.ref('users.display_name_lc'), r.def, name, true);
-          case 'active':
-            return scalarOf(sql`(${sql.ref('users.active')} = 1)`, r.def, name);
-          case 'emails':
-            if (!r.subDef || ['value', 'type', 'primary'].includes(r.subDef.name)) return emailsMulti(r.def, r.subDef?.name);
-            break;
-          case 'groups':
-            return membershipMulti(d, 'user', r.def, r.subDef?.name);
-        }
-      }
+      const own = r.inExtension ? undefined : columns(r, name);
+      if (own) return own;
       const keys = r.inExtension ? [r.schema, r.def.name] : [r.def.name];
       if (r.def.multiValued) return jsonMulti(d, doc, keys, r.def, r.subDef?.name ?? 'value');
       if (r.subDef) return scalarOf(d.jsonValue(doc, [...keys, r.subDef.name]), r.subDef, name);
       return scalarOf(d.jsonValue(doc, keys), r.def, name);
     },
   };
+}
+
+/** Users: which column serves each indexed attribute. */
+function userScope(t: FilterTarget): Scope {
+  return tableScope(t, 'users', (r, name) => {
+    switch (r.def.name) {
+      case 'userName':
+        return scalarOf(sql.ref('users.user_name_lc'), r.def, name, true);
+      case 'displayName':
+        return scalarOf(sql.ref('users.display_name_lc'), r.def, name, true);
+      case 'active':
+        return scalarOf(sql`(${sql.ref('users.active')} = 1)`, r.def, name);
+      case 'emails':
+        if (!r.subDef || ['value', 'type', 'primary'].includes(r.subDef.name)) return emailsMulti(r.def, r.subDef?.name);
+        return undefined;
+      case 'groups':
+        return membershipMulti('user', r.def, r.subDef?.name);
+      default:
+        return undefined;
+    }
+  });
+}
+
+function groupScope(t: FilterTarget): Scope {
+  return tableScope(t, 'groups', (r, name) => {
+    if (r.def.name === 'displayName') return scalarOf(sql.ref('groups.display_name_lc'), r.def, name, true);
+    if (r.def.name === 'members') return membershipMulti('group', r.def, r.subDef?.name);
+    return undefined;
+  });
 }
 
 /** emails live in their own indexed table (value folded to lower case). */
@@ -160,7 +182,7 @@ function emailsMulti(def: AttributeDef, sub: string | undefined): Multi {
 }
 
 /** Group members (from a group) or groups (from a user), both served by the memberships table. */
-function membershipMulti(d: SqlDialect, from: 'user' | 'group', def: AttributeDef, sub: string | undefined): Multi {
+function membershipMulti(from: 'user' | 'group', def: AttributeDef, sub: string | undefined): Multi {
   return {
     kind: 'multi',
     name: def.name,
@@ -191,7 +213,6 @@ function membershipMulti(d: SqlDialect, from: 'user' | 'group', def: AttributeDe
       return sql`exists (select 1 from memberships as ${sql.ref(a)} where ${sql.ref(`${a}.${self}`)} = ${sql.ref(`${table}.id`)} and ${build(scope)})`;
     },
   };
-  void d;
 }
 
 function metaScalar(table: 'users' | 'groups', sub: AttributeDef | undefined, path: AttrPath): Scalar {
@@ -208,29 +229,6 @@ function metaScalar(table: 'users' | 'groups', sub: AttributeDef | undefined, pa
     default:
       unknownAttr(path);
   }
-}
-
-function groupScope(t: FilterTarget): Scope {
-  const d = t.dialect;
-  const doc = sql.ref('groups.doc');
-  return {
-    resolve(path) {
-      const r = resolveLoose(t.rt, path);
-      if (!r) unknownAttr(path);
-      const name = pathName(path);
-      if (r.common) {
-        if (r.def.name === 'id') return scalarOf(sql.ref('groups.id'), r.def, name);
-        if (r.def.name === 'externalId') return scalarOf(sql.ref('groups.external_id'), r.def, name);
-        return metaScalar('groups', r.subDef, path);
-      }
-      if (r.def.name === 'displayName') return scalarOf(sql.ref('groups.display_name_lc'), r.def, name, true);
-      if (r.def.name === 'members') return membershipMulti(d, 'group', r.def, r.subDef?.name);
-      const keys = r.inExtension ? [r.schema, r.def.name] : [r.def.name];
-      if (r.def.multiValued) return jsonMulti(d, doc, keys, r.def, r.subDef?.name ?? 'value');
-      if (r.subDef) return scalarOf(d.jsonValue(doc, [...keys, r.subDef.name]), r.subDef, name);
-      return scalarOf(d.jsonValue(doc, keys), r.def, name);
-    },
-  };
 }
 
 /** Normalises a comparison value to the attribute's type; invalidFilter when it cannot be. */
@@ -303,9 +301,12 @@ function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr 
   if (depth > 60) throw errors.invalidFilter('Filter is nested too deeply.');
   switch (f.kind) {
     case 'and':
-      return sql`(${compileIn(d, scope, f.left, depth + 1)} and ${compileIn(d, scope, f.right, depth + 1)})`;
-    case 'or':
-      return sql`(${compileIn(d, scope, f.left, depth + 1)} or ${compileIn(d, scope, f.right, depth + 1)})`;
+    case 'or': {
+      // A flat chain `a or b or c …` is a left-deep tree from the parser; compiling
+      // it as one list keeps long Entra-style lookups from counting as nesting.
+      const terms = flatten(f, f.kind).map((t) => compileIn(d, scope, t, depth + 1));
+      return sql`(${sql.join(terms, f.kind === 'and' ? sql` and ` : sql` or `)})`;
+    }
     case 'not':
       // In SQL, NOT over NULL stays NULL (excluded), but a user without a title does
       // satisfy `not (title eq "x")`; folding NULL to false first makes it so.
@@ -342,6 +343,18 @@ function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr 
       return t.exists((el) => compileIn(d, el, f.filter, depth + 1));
     }
   }
+}
+
+/** Operands of a chain of one logical operator, in order. */
+function flatten(f: Filter, kind: 'and' | 'or'): Filter[] {
+  const out: Filter[] = [];
+  const stack: Filter[] = [f];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n.kind === kind) stack.push(n.right, n.left);
+    else out.push(n);
+  }
+  return out;
 }
 
 function asScalar(t: Scalar | Multi): Scalar {

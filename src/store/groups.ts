@@ -28,7 +28,8 @@ export async function updateGroup(db: Kysely<DB>, connectionId: string, id: stri
   return Number(res.numUpdatedRows) === 1;
 }
 
-export async function deleteGroup(db: Kysely<DB>, connectionId: string, id: string, version?: number): Promise<boolean> {
+export async function deleteGroup(db: Kysely<DB>, connectionId: string, id: string, version: number | undefined, now: string): Promise<boolean> {
+  await touchMembersOf(db, id, now);
   await db.deleteFrom('memberships').where('group_id', '=', id).where('connection_id', '=', connectionId).execute();
   let q = db.deleteFrom('groups').where('id', '=', id).where('connection_id', '=', connectionId);
   if (version !== undefined) q = q.where('version', '=', version);
@@ -74,32 +75,66 @@ export async function membersOf(db: Kysely<DB>, groupIds: string[]): Promise<Map
   return out;
 }
 
-/** Adds members; existing memberships are left alone. Returns how many rows were new. */
-export async function addMembers(db: Kysely<DB>, connectionId: string, groupId: string, ids: string[], now: string): Promise<number> {
-  let added = 0;
-  for (const part of chunks(ids)) {
-    const res = await db
+/** Adds members; existing memberships are left alone. Returns the ids that were new. */
+export async function addMembers(db: Kysely<DB>, connectionId: string, groupId: string, ids: string[], now: string): Promise<string[]> {
+  const added: string[] = [];
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db
       .insertInto('memberships')
       .values(part.map((id) => ({ group_id: groupId, member_id: id, connection_id: connectionId, created_at: now })))
       .onConflict((oc) => oc.columns(['group_id', 'member_id']).doNothing())
-      .executeTakeFirst();
-    added += Number(res.numInsertedOrUpdatedRows ?? 0);
+      .returning('member_id')
+      .execute();
+    for (const r of rows) added.push(r.member_id);
   }
   return added;
 }
 
-export async function removeMembers(db: Kysely<DB>, groupId: string, ids: string[]): Promise<number> {
-  let removed = 0;
-  for (const part of chunks(ids)) {
-    const res = await db.deleteFrom('memberships').where('group_id', '=', groupId).where('member_id', 'in', part).executeTakeFirst();
-    removed += Number(res.numDeletedRows);
+/** Removes the given members; returns the ids that were members. */
+export async function removeMembers(db: Kysely<DB>, groupId: string, ids: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const part of chunks([...new Set(ids)])) {
+    const rows = await db.deleteFrom('memberships').where('group_id', '=', groupId).where('member_id', 'in', part).returning('member_id').execute();
+    for (const r of rows) removed.push(r.member_id);
   }
   return removed;
 }
 
-export async function removeAllMembers(db: Kysely<DB>, groupId: string): Promise<number> {
-  const res = await db.deleteFrom('memberships').where('group_id', '=', groupId).executeTakeFirst();
-  return Number(res.numDeletedRows);
+export async function removeAllMembers(db: Kysely<DB>, groupId: string): Promise<string[]> {
+  const rows = await db.deleteFrom('memberships').where('group_id', '=', groupId).returning('member_id').execute();
+  return rows.map((r) => r.member_id);
+}
+
+/**
+ * A user's representation lists its groups, so a membership change is a change of
+ * the user too: its version (ETag) and lastModified move.
+ */
+export async function touchUsers(db: Kysely<DB>, ids: string[], now: string): Promise<void> {
+  for (const part of chunks(ids)) {
+    await db
+      .updateTable('users')
+      .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
+      .where('id', 'in', part)
+      .execute();
+  }
+}
+
+/** Members of a group see its name in their `groups`: touch them when it changes or goes. */
+export async function touchMembersOf(db: Kysely<DB>, groupId: string, now: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
+    .where('id', 'in', (eb) => eb.selectFrom('memberships').select('member_id').where('group_id', '=', groupId))
+    .execute();
+}
+
+/** Groups show their members' names: touch a user's groups when the name changes or the user goes. */
+export async function touchGroupsOf(db: Kysely<DB>, userId: string, now: string): Promise<void> {
+  await db
+    .updateTable('groups')
+    .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
+    .where('id', 'in', (eb) => eb.selectFrom('memberships').select('group_id').where('member_id', '=', userId))
+    .execute();
 }
 
 /** Ids among `ids` that are groups of this connection (to refuse nested groups clearly). */

@@ -7,6 +7,7 @@ import type { SqlDialect } from './dialect.js';
 import { compileFilter, compileSortKey } from './filter-sql.js';
 import { chunks } from './errors.js';
 import { prepared } from './prepared.js';
+import { touchGroupsOf } from './groups.js';
 
 export type UserRow = UsersTable;
 
@@ -99,6 +100,7 @@ export async function softDeleteUser(db: Kysely<DB>, connectionId: string, id: s
   if (version !== undefined) q = q.where('version', '=', version);
   const res = await q.executeTakeFirst();
   if (Number(res.numUpdatedRows) !== 1) return false;
+  await touchGroupsOf(db, id, now);
   await db.deleteFrom('memberships').where('member_id', '=', id).execute();
   return true;
 }

@@ -38,6 +38,13 @@ describe('discovery', () => {
     expect(res.body.meta.location).toBe(`${PUBLIC_URL}${conn.base}/ServiceProviderConfig`);
   });
 
+  it('/serviceConfiguration is an alias (Microsoft reference server)', async () => {
+    const res = await c.get('/serviceConfiguration');
+    expect(res.status).toBe(200);
+    expect(res.body.schemas).toEqual([SP_CONFIG]);
+    expect(res.body.patch.supported).toBe(true);
+  });
+
   it('/Schemas lists User (with userName …), the enterprise extension and Group', async () => {
     const res = await c.get('/Schemas');
     expect(res.status).toBe(200);

@@ -87,6 +87,19 @@ describe('request body errors', () => {
     expect((await c.get(`/Users/${first.id}`)).body.userName).toBe('CASE.DUP@x.test');
   });
 
+  it('uniqueness and eq fold non-ASCII case too', async () => {
+    const u = await newUser('ÉLODIE.ÇA@x.test');
+    expectScimError(await c.post('/Users', { userName: 'élodie.ça@X.TEST' }), 409, 'uniqueness');
+    const found = await c.get(`/Users?${filter('userName eq "élodie.ça@x.test"')}`);
+    expect(found.body.Resources.map((r: any) => r.id)).toEqual([u.id]);
+    const co = await c.get(`/Users?${filter('userName co "lodie.ç"')}`);
+    expect(co.body.Resources.map((r: any) => r.id)).toEqual([u.id]);
+  });
+
+  it('schemas that is not an array of strings → 400 invalidSyntax', async () => {
+    expectScimError(await c.post('/Users', { schemas: 'urn:ietf:params:scim:schemas:core:2.0:User', userName: 'schemas@x.test' }), 400, 'invalidSyntax');
+  });
+
   it('duplicate group displayName → 409 uniqueness', async () => {
     expect((await c.post('/Groups', { displayName: 'Dup Group' })).status).toBe(201);
     expectScimError(await c.post('/Groups', { displayName: 'Dup Group' }), 409, 'uniqueness');
@@ -127,6 +140,26 @@ describe('filter errors', () => {
     }
   });
 
+  it('over-long and over-deep filters → 400 invalidFilter', async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `userName eq "user${i}@example.com"`).join(' or ');
+    expect(long.length).toBeGreaterThan(10_000);
+    expectScimError(await c.post('/Users/.search', { filter: long }), 400, 'invalidFilter');
+    const deep = '('.repeat(200) + 'userName eq "x"' + ')'.repeat(200);
+    expectScimError(await c.get(`/Users?${filter(deep)}`), 400, 'invalidFilter');
+  });
+
+  it('a flat chain of 100 or-terms (no parentheses, well under the length cap) is not "nested too deeply"', async () => {
+    const u = await newUser('w77@x.test');
+    const wide = Array.from({ length: 100 }, (_, i) => `userName eq "w${i}@x.test"`).join(' or ');
+    expect(wide.length).toBeLessThan(10_000);
+    const ok = await c.post('/Users/.search', { filter: wide });
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body.Resources.map((r: any) => r.id)).toEqual([u.id]);
+    const and = Array.from({ length: 70 }, () => 'userName pr').join(' and ');
+    const ok2 = await c.get(`/Users?${filter(and)}&count=0`);
+    expect(ok2.status, ok2.text).toBe(200);
+  });
+
   it('unknown filter attribute → 400 invalidFilter', async () => {
     expectScimError(await c.get(`/Users?${filter('favouriteColour eq "blue"')}`), 400, 'invalidFilter');
     expectScimError(await c.get(`/Users?${filter('name.nickname eq "x"')}`), 400, 'invalidFilter');
@@ -136,6 +169,17 @@ describe('filter errors', () => {
 
   it('invalid filter through POST /.search → 400 invalidFilter', async () => {
     expectScimError(await c.post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName eq' }), 400, 'invalidFilter');
+  });
+
+  it('a huge startIndex is an empty page or a 400, never a 500', async () => {
+    for (const url of ['/Users?startIndex=100000000000000000000', '/Users?startIndex=9223372036854775807', '/Groups?startIndex=100000000000000000000']) {
+      const res = await c.get(url);
+      expect(res.status, `${url}: ${res.text}`).not.toBe(500);
+      if (res.status === 200) expect(res.body.Resources ?? []).toEqual([]);
+      else expectScimError(res, 400);
+    }
+    const search = await c.post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], startIndex: 1e20 });
+    expect(search.status, search.text).not.toBe(500);
   });
 
   it('bad startIndex/count/sortOrder → 400, never 500', async () => {

@@ -135,3 +135,37 @@ describe('groups', () => {
     expect((await c.get(`/Groups/${id}`)).headers.etag).toBe(p.headers.etag);
   });
 });
+
+describe('ETags follow membership changes', () => {
+  it('deleting a member user changes the group representation, so its ETag must change', async () => {
+    const u1 = await c.post('/Users', { userName: 'etag-m1@x.test' });
+    const u2 = await c.post('/Users', { userName: 'etag-m2@x.test' });
+    const g = await c.post('/Groups', { displayName: 'ETag Members', members: [{ value: u1.body.id }, { value: u2.body.id }] });
+    expect(g.status).toBe(201);
+    const before = await c.get(`/Groups/${g.body.id}`);
+    expect(before.body.members).toHaveLength(2);
+    const old = before.headers.etag as string;
+
+    expect((await c.delete(`/Users/${u1.body.id}`)).status).toBe(204);
+
+    const after = await c.get(`/Groups/${g.body.id}`);
+    expect(after.body.members.map((m: any) => m.value)).toEqual([u2.body.id]);
+    expect(after.headers.etag).not.toBe(old);
+    const cached = await c.get(`/Groups/${g.body.id}`, { 'if-none-match': old });
+    expect(cached.status).toBe(200);
+    expect(cached.body.members.map((m: any) => m.value)).toEqual([u2.body.id]);
+  });
+
+  it("joining a group changes the user's groups attribute, so the user's ETag must change", async () => {
+    const u = await c.post('/Users', { userName: 'etag-joiner@x.test' });
+    const old = u.headers.etag as string;
+    const g = await c.post('/Groups', { displayName: 'ETag Joined' });
+    const add = await c.patch(`/Groups/${g.body.id}`, patch({ op: 'add', path: 'members', value: [{ value: u.body.id }] }));
+    expect(add.status).toBe(204);
+    const now = await c.get(`/Users/${u.body.id}`);
+    expect(now.body.groups.map((x: any) => x.value)).toEqual([g.body.id]);
+    const cached = await c.get(`/Users/${u.body.id}`, { 'if-none-match': old });
+    expect(cached.status).toBe(200);
+    expect(cached.body.groups.map((x: any) => x.value)).toEqual([g.body.id]);
+  });
+});

@@ -319,6 +319,83 @@ describe('Entra ID: update users', () => {
   });
 });
 
+describe('Entra ID: more update shapes', () => {
+  it('Add/Replace through a value filter to an element that does not exist yet creates it', async () => {
+    const created = await createUser('vf1');
+    const res = await c.patch(
+      `/Users/${created.id}`,
+      patch(
+        { op: 'Add', path: 'phoneNumbers[type eq "work"].value', value: '+1 555 0100' },
+        { op: 'Replace', path: 'phoneNumbers[type eq "mobile"].value', value: '+1 555 0199' },
+        { op: 'Replace', path: 'addresses[type eq "work"].streetAddress', value: '1 Main St' },
+        { op: 'Replace', path: 'addresses[type eq "work"].locality', value: 'Springfield' },
+      ),
+    );
+    expect(res.status, res.text).toBe(200);
+    const u = await getUser(created.id);
+    expect(u.phoneNumbers).toEqual(
+      expect.arrayContaining([
+        { type: 'work', value: '+1 555 0100' },
+        { type: 'mobile', value: '+1 555 0199' },
+      ]),
+    );
+    expect(u.phoneNumbers).toHaveLength(2);
+    expect(u.addresses).toEqual([{ type: 'work', streetAddress: '1 Main St', locality: 'Springfield' }]);
+
+    // a second Replace through the same filter updates in place
+    const again = await c.patch(`/Users/${created.id}`, patch({ op: 'Replace', path: 'phoneNumbers[type eq "work"].value', value: '+1 555 0101' }));
+    expect(again.status, again.text).toBe(200);
+    const u2 = await getUser(created.id);
+    expect(u2.phoneNumbers).toHaveLength(2);
+    expect(u2.phoneNumbers.find((p: any) => p.type === 'work').value).toBe('+1 555 0101');
+  });
+
+  it('only the work email changes when the user has several', async () => {
+    const created = await createUser('twoemails', {
+      emails: [
+        { primary: true, type: 'work', value: 'work.two@testuser.com' },
+        { type: 'home', value: 'home.two@example.com' },
+      ],
+    });
+    const res = await c.patch(`/Users/${created.id}`, patch({ op: 'Replace', path: 'emails[type eq "work"].value', value: 'new.work.two@testuser.com' }));
+    expect(res.status, res.text).toBe(200);
+    const u = await getUser(created.id);
+    expect(u.emails).toEqual([
+      { primary: true, type: 'work', value: 'new.work.two@testuser.com' },
+      { type: 'home', value: 'home.two@example.com' },
+    ]);
+    expect((await findUsers('emails[type eq "work" and value eq "new.work.two@testuser.com"]')).Resources.map((r: any) => r.id)).toEqual([created.id]);
+    expect((await findUsers('emails.value eq "home.two@example.com"')).Resources.map((r: any) => r.id)).toEqual([created.id]);
+  });
+
+  it('adds app roles with string booleans', async () => {
+    const created = await createUser('roles1');
+    const res = await c.patch(
+      `/Users/${created.id}`,
+      patch({ op: 'Add', path: 'roles', value: [{ primary: 'False', type: 'WindowsAzureActiveDirectoryRole', value: 'Admin' }] }),
+    );
+    expect(res.status, res.text).toBe(200);
+    expect((await getUser(created.id)).roles).toEqual([{ primary: false, type: 'WindowsAzureActiveDirectoryRole', value: 'Admin' }]);
+  });
+
+  it('removes the manager', async () => {
+    const boss = await createUser('boss9');
+    const emp = await createUser('emp9', { [ENTERPRISE]: { department: 'Ops', manager: { value: boss.id } } });
+    expect((await getUser(emp.id))[ENTERPRISE].manager.value).toBe(boss.id);
+    const res = await c.patch(`/Users/${emp.id}`, patch({ op: 'Remove', path: `${ENTERPRISE}:manager` }));
+    expect(res.status, res.text).toBe(200);
+    const u = await getUser(emp.id);
+    expect(u[ENTERPRISE]).toEqual({ department: 'Ops' });
+  });
+
+  it('a PATCH that changes nothing still answers 200 and keeps the version', async () => {
+    const created = await createUser('noop1', { displayName: 'Same' });
+    const res = await c.patch(`/Users/${created.id}`, patch({ op: 'Replace', path: 'displayName', value: 'Same' }));
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.meta.version).toBe(created.meta.version);
+  });
+});
+
 describe('Entra ID: groups', () => {
   async function createGroup(name: string) {
     const res = await c.post('/Groups', {
@@ -392,6 +469,14 @@ describe('Entra ID: groups', () => {
     // a user's groups attribute follows
     expect(((await getUser(u3.id)).groups ?? []).map((x: any) => x.value)).toEqual([g.id]);
     expect((await getUser(u1.id)).groups ?? []).toEqual([]);
+  });
+
+  it('adds a member given as a bare id string (Microsoft reference collection)', async () => {
+    const g = await createGroup('Entra Bare Id');
+    const u = await createUser('bare1');
+    const res = await c.patch(`/Groups/${g.id}`, patch({ op: 'Add', path: 'members', value: u.id }));
+    expect(res.status, res.text).toBe(204);
+    expect(await membersOf(g.id)).toEqual([u.id]);
   });
 
   it('renames a group with a capitalised Replace of displayName', async () => {
