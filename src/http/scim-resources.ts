@@ -157,21 +157,35 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
     };
     const uReq = parseListRequest(userResourceType, { ...body, ...attrs });
     const gReq = parseListRequest(groupResourceType, { ...body, ...attrs });
-    const uAll = await countOf(() => rc.users.list(ctx, { ...params, startIndex: 1, count: 0 }));
-    const gAll = await countOf(() => rc.groups.list(ctx, { ...params, startIndex: 1, count: 0 }));
+    // sortBy may name an attribute only one type has (userName): that type sorts by it,
+    // the other keeps its default order.
+    const sortable = async (list: typeof rc.users.list | typeof rc.groups.list) => {
+      try {
+        await list(ctx, { ...params, filter: undefined, startIndex: 1, count: 0 });
+        return params;
+      } catch (e) {
+        if (isScimError(e) && e.scimType === 'invalidValue' && params.sortBy) return { ...params, sortBy: undefined };
+        throw e;
+      }
+    };
+    const uParams = await sortable(rc.users.list.bind(rc.users));
+    const gParams = await sortable(rc.groups.list.bind(rc.groups));
+    if (params.sortBy && !uParams.sortBy && !gParams.sortBy) throw errors.invalidValue('sortBy names an attribute neither Users nor Groups have.');
+    const uAll = await countOf(() => rc.users.list(ctx, { ...uParams, startIndex: 1, count: 0 }));
+    const gAll = await countOf(() => rc.groups.list(ctx, { ...gParams, startIndex: 1, count: 0 }));
     if (!uAll && !gAll && params.filter) throw errors.invalidFilter('The filter names attributes that neither Users nor Groups have.');
     const uTotal = uAll?.total ?? 0;
     const gTotal = gAll?.total ?? 0;
     const offset = params.startIndex - 1;
     const resources: Json[] = [];
     if (uAll && offset < uTotal) {
-      const { records } = await rc.users.list(ctx, { ...params, startIndex: offset + 1, count: params.count });
+      const { records } = await rc.users.list(ctx, { ...uParams, startIndex: offset + 1, count: params.count });
       resources.push(...(await usersToScim(rc, ctx, records, uReq.projection)));
     }
     const left = params.count - resources.length;
     if (gAll && left > 0) {
       const gOffset = Math.max(0, offset - uTotal);
-      const { records } = await rc.groups.list(ctx, { ...params, startIndex: gOffset + 1, count: left });
+      const { records } = await rc.groups.list(ctx, { ...gParams, startIndex: gOffset + 1, count: left });
       resources.push(...(await groupsToScim(rc, ctx, records, gReq.projection)));
     }
     return reply.type(SCIM_CONTENT_TYPE).send(listResponse(resources, uTotal + gTotal, params.startIndex));

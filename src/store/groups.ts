@@ -41,11 +41,12 @@ export async function listGroups(db: Kysely<DB>, dialect: SqlDialect, connection
   const target = { rt: groupResourceType, dialect };
   let base = db.selectFrom('groups').where('groups.connection_id', '=', connectionId);
   if (q.filter) base = base.where(compileFilter(target, q.filter) as never);
+  const sortKey = q.sortBy ? compileSortKey(target, q.sortBy) : undefined;
   const countRow = await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst();
   const total = Number(countRow?.n ?? 0);
   if (q.limit === 0 || total === 0) return { total, rows: [] as GroupRow[] };
   let page = base.selectAll('groups');
-  if (q.sortBy) page = page.orderBy(compileSortKey(target, q.sortBy) as never, q.descending ? 'desc' : 'asc');
+  if (sortKey) page = page.orderBy(sortKey as never, q.descending ? 'desc' : 'asc');
   const rows = await page.orderBy('groups.created_at').orderBy('groups.id').limit(q.limit).offset(q.offset).execute();
   return { total, rows };
 }

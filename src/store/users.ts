@@ -120,14 +120,13 @@ export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionI
     const cond = compileFilter(target, q.filter);
     base = base.where(cond as never);
   }
+  // Compiled before counting, so a bad sortBy is refused even when nothing matches.
+  const sortKey = q.sortBy ? compileSortKey(target, q.sortBy) : undefined;
   const countRow = await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst();
   const total = Number(countRow?.n ?? 0);
   if (q.limit === 0 || total === 0) return { total, rows: [] as UserRow[] };
   let page = base.selectAll('users');
-  if (q.sortBy) {
-    const key = compileSortKey(target, q.sortBy);
-    page = page.orderBy(key as never, q.descending ? 'desc' : 'asc');
-  }
+  if (sortKey) page = page.orderBy(sortKey as never, q.descending ? 'desc' : 'asc');
   const rows = await page.orderBy('users.created_at').orderBy('users.id').limit(q.limit).offset(q.offset).execute();
   return { total, rows };
 }
