@@ -19,14 +19,17 @@ function config(): Config {
   }
 }
 
-async function withRollcall<T>(fn: (rc: Rollcall) => Promise<T>): Promise<T> {
-  const cfg = config();
-  let rc: Rollcall;
+/** Opens the database (running migrations); a failure is one line for the operator. */
+async function open(cfg: Config): Promise<Rollcall> {
   try {
-    rc = await createRollcall({ databaseUrl: cfg.databaseUrl, publicUrl: cfg.publicUrl });
+    return await createRollcall({ databaseUrl: cfg.databaseUrl, publicUrl: cfg.publicUrl });
   } catch (e) {
     throw new CliError((e as Error).message);
   }
+}
+
+async function withRollcall<T>(fn: (rc: Rollcall) => Promise<T>): Promise<T> {
+  const rc = await open(config());
   try {
     return await fn(rc);
   } finally {
@@ -45,12 +48,7 @@ function nonNegativeInt(v: string): number {
 
 async function serve() {
   const cfg = config();
-  let rc: Rollcall;
-  try {
-    rc = await createRollcall({ databaseUrl: cfg.databaseUrl, publicUrl: cfg.publicUrl });
-  } catch (e) {
-    throw new CliError((e as Error).message);
-  }
+  const rc = await open(cfg);
   const app = await buildServer(rc, { logger: { level: cfg.logLevel }, bodyLimit: cfg.bodyLimit });
   try {
     await app.listen({ port: cfg.port, host: cfg.host });
@@ -69,10 +67,14 @@ async function serve() {
       '',
     ].join('\n'),
   );
+  // SQLite's advice for long-running processes: refresh planner statistics now and then.
+  const optimizer = setInterval(() => rc.database.optimize(), 60_000);
+  optimizer.unref();
   let closing = false;
   const stop = async (signal: string) => {
     if (closing) return;
     closing = true;
+    clearInterval(optimizer);
     app.log.info({ signal }, 'shutting down');
     await app.close();
     await rc.close();

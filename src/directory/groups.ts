@@ -17,7 +17,7 @@ import { existingUserIds } from '../store/users.js';
 import type { GroupRow, MemberView } from '../store/groups.js';
 import type { Clock, RequestContext } from './context.js';
 import { checkIfMatch, etag } from './versions.js';
-import type { ListParams } from './users.js';
+import { type ListParams, toListQuery } from './users.js';
 
 export interface GroupRecord {
   row: GroupRow;
@@ -171,13 +171,7 @@ export class GroupDirectory {
   }
 
   async list(ctx: RequestContext, p: ListParams): Promise<{ total: number; records: GroupRecord[] }> {
-    const { total, rows } = await groupsStore.listGroups(this.db, this.dialect, ctx.connectionId, {
-      filter: p.filter,
-      sortBy: p.sortBy,
-      descending: p.descending,
-      offset: p.startIndex - 1,
-      limit: p.count,
-    });
+    const { total, rows } = await groupsStore.listGroups(this.db, this.dialect, ctx.connectionId, toListQuery(p));
     return { total, records: rows.map((row) => ({ row, doc: JSON.parse(row.doc) as Doc })) };
   }
 

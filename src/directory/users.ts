@@ -33,12 +33,22 @@ export interface ListParams {
 
 const MAX_RETRIES = 20;
 
+/** SCIM's 1-based startIndex/count as the store's offset/limit. */
+export function toListQuery(p: ListParams): usersStore.ListQuery {
+  return { filter: p.filter, sortBy: p.sortBy, descending: p.descending, offset: p.startIndex - 1, limit: p.count };
+}
+
 function emailRows(doc: Doc): EmailRow[] {
   const emails = doc.emails;
   if (!Array.isArray(emails)) return [];
+  // Every e-mail gets a row, even one without a value, so `emails[type eq "work"]` sees it.
   return emails
-    .filter((e): e is Doc => !!e && typeof e === 'object' && typeof (e as Doc).value === 'string')
-    .map((e) => ({ value: e.value as string, type: typeof e.type === 'string' ? e.type : undefined, primary: e.primary === true }));
+    .filter((e): e is Doc => !!e && typeof e === 'object')
+    .map((e) => ({
+      value: typeof e.value === 'string' ? e.value : undefined,
+      type: typeof e.type === 'string' ? e.type : undefined,
+      primary: typeof e.primary === 'boolean' ? e.primary : undefined,
+    }));
 }
 
 /** Columns mirrored from the document so they can be indexed and filtered. */
@@ -189,13 +199,7 @@ export class UserDirectory {
   }
 
   async list(ctx: RequestContext, p: ListParams): Promise<{ total: number; records: UserRecord[] }> {
-    const { total, rows } = await usersStore.listUsers(this.db, this.dialect, ctx.connectionId, {
-      filter: p.filter,
-      sortBy: p.sortBy,
-      descending: p.descending,
-      offset: p.startIndex - 1,
-      limit: p.count,
-    });
+    const { total, rows } = await usersStore.listUsers(this.db, this.dialect, ctx.connectionId, toListQuery(p));
     return { total, records: rows.map((row) => ({ row, doc: JSON.parse(row.doc) as Doc })) };
   }
 

@@ -9,6 +9,7 @@
  * schemas, password or read-only attributes — those are derived when serialising.
  */
 import { errors } from './errors.js';
+import { parseInstant, toStoredDateTime } from './datetime.js';
 import {
   type AttributeDef,
   type ResourceTypeDef,
@@ -47,10 +48,9 @@ function coerceScalar(def: AttributeDef, value: unknown, path: string): unknown 
       return n;
     }
     case 'dateTime': {
-      if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
-        throw errors.invalidSyntax(`Attribute ${describe(path)} must be an xsd:dateTime string, got ${JSON.stringify(value)}.`);
-      }
-      return new Date(value).toISOString();
+      const instant = typeof value === 'string' ? parseInstant(value) : undefined;
+      if (!instant) throw errors.invalidSyntax(`Attribute ${describe(path)} must be an xsd:dateTime string, got ${JSON.stringify(value)}.`);
+      return toStoredDateTime(instant).iso;
     }
     default: {
       // string, reference, binary. Numbers and booleans are accepted as their text:

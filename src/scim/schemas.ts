@@ -95,7 +95,7 @@ const addressesAttr = attr('addresses', 'complex', 'A physical mailing address f
 ]);
 
 const groupsOfUser = attr('groups', 'complex', 'A list of groups to which the user belongs, either through direct membership or nested groups. Read-only: managed through the Group resource.', { multiValued: true, mutability: 'readOnly' }, [
-  str('value', 'The identifier of the User\'s group.', { mutability: 'readOnly' }),
+  str('value', 'The identifier of the User\'s group.', { mutability: 'readOnly', caseExact: true }),
   attr('$ref', 'reference', 'The URI of the corresponding Group resource.', { mutability: 'readOnly', referenceTypes: ['Group'] }),
   str('display', 'A human-readable name, primarily used for display purposes.', { mutability: 'readOnly' }),
   str('type', 'A label indicating the attribute\'s function.', { mutability: 'readOnly', canonicalValues: ['direct', 'indirect'] }),
@@ -141,7 +141,7 @@ export const enterpriseUserSchema: SchemaDef = {
     str('division', 'Identifies the name of a division.'),
     str('department', 'Identifies the name of a department.'),
     attr('manager', 'complex', 'The User\'s manager.', {}, [
-      str('value', 'The id of the SCIM resource representing the User\'s manager.'),
+      str('value', 'The id of the SCIM resource representing the User\'s manager.', { caseExact: true }),
       attr('$ref', 'reference', 'The URI of the SCIM resource representing the User\'s manager.', { referenceTypes: ['User'] }),
       str('displayName', 'The displayName of the User\'s manager.', { mutability: 'readOnly' }),
     ]),
@@ -155,7 +155,7 @@ export const groupSchema: SchemaDef = {
   attributes: [
     str('displayName', 'A human-readable name for the Group. Unique per connection, compared case-insensitively.', { required: true, uniqueness: 'server' }),
     attr('members', 'complex', 'A list of members of the Group (Users only: groups are not nested).', { multiValued: true }, [
-      str('value', 'Identifier of the member of this Group.', { mutability: 'immutable' }),
+      str('value', 'Identifier of the member of this Group.', { mutability: 'immutable', caseExact: true }),
       attr('$ref', 'reference', 'The URI corresponding to a SCIM resource that is a member of this Group.', { mutability: 'immutable', referenceTypes: ['User'] }),
       str('display', 'A human-readable name of the member (the user\'s displayName).', { mutability: 'readOnly' }),
       str('type', 'A label indicating the type of resource.', { mutability: 'immutable', canonicalValues: ['User'] }),

@@ -16,6 +16,7 @@ import {
   resolveAttr,
 } from '../scim/schemas.js';
 import type { SqlDialect } from './dialect.js';
+import { parseInstant, toStoredDateTime } from '../scim/datetime.js';
 
 type Expr = RawBuilder<unknown>;
 
@@ -41,7 +42,9 @@ interface Multi {
   /** EXISTS over the elements, with `build` giving the condition on one element. */
   exists(build: (elem: Scope) => Expr): Expr;
   /** The sub-attribute compared when the path names none (RFC 7644: `value`). */
-  sub?: string;
+  sub: string;
+  /** Whether the path named the sub-attribute (`emails.type pr`) or only the attribute (`emails pr`). */
+  hasSub: boolean;
 }
 
 let aliasCounter = 0;
@@ -79,7 +82,8 @@ function jsonMulti(d: SqlDialect, doc: Expr, keys: string[], def: AttributeDef, 
   return {
     kind: 'multi',
     name: def.name,
-    sub,
+    sub: sub ?? 'value',
+    hasSub: sub !== undefined,
     exists(build) {
       const a = alias('j');
       const scope: Scope = {
@@ -97,6 +101,8 @@ function jsonMulti(d: SqlDialect, doc: Expr, keys: string[], def: AttributeDef, 
 export interface FilterTarget {
   rt: ResourceTypeDef;
   dialect: SqlDialect;
+  /** The connection the outer query is restricted to (index prefix of child tables). */
+  connectionId: string;
 }
 
 type Resolved = NonNullable<ReturnType<typeof resolveLoose>>;
@@ -122,7 +128,7 @@ function tableScope(t: FilterTarget, table: 'users' | 'groups', columns: (r: Res
       const own = r.inExtension ? undefined : columns(r, name);
       if (own) return own;
       const keys = r.inExtension ? [r.schema, r.def.name] : [r.def.name];
-      if (r.def.multiValued) return jsonMulti(d, doc, keys, r.def, r.subDef?.name ?? 'value');
+      if (r.def.multiValued) return jsonMulti(d, doc, keys, r.def, r.subDef?.name);
       if (r.subDef) return scalarOf(d.jsonValue(doc, [...keys, r.subDef.name]), r.subDef, name);
       return scalarOf(d.jsonValue(doc, keys), r.def, name);
     },
@@ -140,10 +146,10 @@ function userScope(t: FilterTarget): Scope {
       case 'active':
         return scalarOf(sql`(${sql.ref('users.active')} = 1)`, r.def, name);
       case 'emails':
-        if (!r.subDef || ['value', 'type', 'primary'].includes(r.subDef.name)) return emailsMulti(r.def, r.subDef?.name);
+        if (!r.subDef || ['value', 'type', 'primary'].includes(r.subDef.name)) return emailsMulti(t, r.def, r.subDef?.name);
         return undefined;
       case 'groups':
-        return membershipMulti('user', r.def, r.subDef?.name);
+        return membershipMulti(t, 'user', r.def, r.subDef?.name);
       default:
         return undefined;
     }
@@ -153,17 +159,22 @@ function userScope(t: FilterTarget): Scope {
 function groupScope(t: FilterTarget): Scope {
   return tableScope(t, 'groups', (r, name) => {
     if (r.def.name === 'displayName') return scalarOf(sql.ref('groups.display_name_lc'), r.def, name, true);
-    if (r.def.name === 'members') return membershipMulti('group', r.def, r.subDef?.name);
+    if (r.def.name === 'members') return membershipMulti(t, 'group', r.def, r.subDef?.name);
     return undefined;
   });
 }
 
-/** emails live in their own indexed table (value folded to lower case). */
-function emailsMulti(def: AttributeDef, sub: string | undefined): Multi {
+/**
+ * emails live in their own indexed table (value folded to lower case). Written as
+ * `users.id in (select … where connection_id = ? and …)` so the planner can start
+ * from the e-mail index instead of visiting every user of the connection.
+ */
+function emailsMulti(t: FilterTarget, def: AttributeDef, sub: string | undefined): Multi {
   return {
     kind: 'multi',
     name: 'emails',
     sub: sub ?? 'value',
+    hasSub: sub !== undefined,
     exists(build) {
       const a = alias('e');
       const scope: Scope = {
@@ -171,22 +182,23 @@ function emailsMulti(def: AttributeDef, sub: string | undefined): Multi {
           const s = findAttr(def.subAttributes, p.attr);
           if (!s || p.sub || p.uri) unknownAttr(p);
           if (s.name === 'value') return scalarOf(sql.ref(`${a}.value_lc`), s, 'emails.value', true);
-          if (s.name === 'type') return scalarOf(sql.ref(`${a}.type`), s, 'emails.type');
-          if (s.name === 'primary') return scalarOf(sql`(${sql.ref(`${a}.primary`)} = 1)`, s, 'emails.primary');
+          if (s.name === 'type') return scalarOf(sql.ref(`${a}.type`), s, 'emails.type', true);
+          if (s.name === 'primary') return scalarOf(sql.ref(`${a}.primary`), s, 'emails.primary');
           throw errors.invalidFilter(`Filtering on 'emails.${s.name}' is not supported.`);
         },
       };
-      return sql`exists (select 1 from user_emails as ${sql.ref(a)} where ${sql.ref(`${a}.user_id`)} = ${sql.ref('users.id')} and ${build(scope)})`;
+      return sql`${sql.ref('users.id')} in (select ${sql.ref(`${a}.user_id`)} from user_emails as ${sql.ref(a)} where ${sql.ref(`${a}.connection_id`)} = ${t.connectionId} and ${build(scope)})`;
     },
   };
 }
 
-/** Group members (from a group) or groups (from a user), both served by the memberships table. */
-function membershipMulti(from: 'user' | 'group', def: AttributeDef, sub: string | undefined): Multi {
+/** Group members (from a group) or groups (from a user), both served by the memberships table and its two indexes. */
+function membershipMulti(t: FilterTarget, from: 'user' | 'group', def: AttributeDef, sub: string | undefined): Multi {
   return {
     kind: 'multi',
     name: def.name,
     sub: sub ?? 'value',
+    hasSub: sub !== undefined,
     exists(build) {
       const a = alias('m');
       const self = from === 'group' ? 'group_id' : 'member_id';
@@ -197,10 +209,11 @@ function membershipMulti(from: 'user' | 'group', def: AttributeDef, sub: string 
           if (!s || p.sub || p.uri) unknownAttr(p);
           switch (s.name) {
             case 'value':
-              return { ...scalarOf(sql.ref(`${a}.${other}`), s, `${def.name}.value`), caseExact: true };
+              return scalarOf(sql.ref(`${a}.${other}`), s, `${def.name}.value`);
             case 'display':
+              // The same name the resource shows: a member's displayName, else its userName.
               return from === 'group'
-                ? scalarOf(sql`(select u.display_name from users u where u.id = ${sql.ref(`${a}.member_id`)})`, s, 'members.display')
+                ? scalarOf(sql`(select coalesce(u.display_name, u.user_name) from users u where u.id = ${sql.ref(`${a}.member_id`)})`, s, 'members.display')
                 : scalarOf(sql`(select g.display_name from groups g where g.id = ${sql.ref(`${a}.group_id`)})`, s, 'groups.display');
             case 'type':
               return scalarOf(sql.lit(from === 'group' ? 'User' : 'direct'), s, `${def.name}.type`);
@@ -210,7 +223,7 @@ function membershipMulti(from: 'user' | 'group', def: AttributeDef, sub: string 
         },
       };
       const table = from === 'group' ? 'groups' : 'users';
-      return sql`exists (select 1 from memberships as ${sql.ref(a)} where ${sql.ref(`${a}.${self}`)} = ${sql.ref(`${table}.id`)} and ${build(scope)})`;
+      return sql`${sql.ref(`${table}.id`)} in (select ${sql.ref(`${a}.${self}`)} from memberships as ${sql.ref(a)} where ${sql.ref(`${a}.connection_id`)} = ${t.connectionId} and ${build(scope)})`;
     },
   };
 }
@@ -231,44 +244,85 @@ function metaScalar(table: 'users' | 'groups', sub: AttributeDef | undefined, pa
   }
 }
 
+/** A comparison value in the attribute's type; `subMillis` marks a dateTime cut to milliseconds. */
+interface Typed {
+  v: string | number | boolean;
+  subMillis?: boolean;
+}
+
 /** Normalises a comparison value to the attribute's type; invalidFilter when it cannot be. */
-function typedValue(s: Scalar, op: CompareOp, cv: CompareValue): string | number | boolean {
+function typedValue(s: Scalar, op: CompareOp, cv: CompareValue): Typed {
   const v = cv.value;
   switch (s.type) {
     case 'boolean': {
       if (op !== 'eq' && op !== 'ne') throw errors.invalidFilter(`Operator '${op}' cannot compare the boolean '${s.name}'.`);
-      if (typeof v === 'boolean') return v;
-      if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+      if (typeof v === 'boolean') return { v };
+      if (typeof v === 'string' && /^(true|false)$/i.test(v)) return { v: v.toLowerCase() === 'true' };
       throw errors.invalidFilter(`'${s.name}' is a boolean; compare it with true or false.`);
     }
     case 'dateTime': {
-      const text = typeof v === 'string' ? v : cv.raw;
-      const t = text === undefined ? NaN : Date.parse(text);
-      if (Number.isNaN(t)) throw errors.invalidFilter(`'${s.name}' is a dateTime; ${JSON.stringify(v)} is not one.`);
-      return new Date(t).toISOString();
+      const text = typeof v === 'string' ? v : (cv.raw ?? String(v));
+      // co/sw/ew look at the stored text (ISO 8601, UTC, milliseconds).
+      if (op === 'co' || op === 'sw' || op === 'ew') return { v: text };
+      const instant = parseInstant(text);
+      if (!instant) throw errors.invalidFilter(`'${s.name}' is a dateTime; ${JSON.stringify(v)} is not one (use e.g. 2024-03-01T09:00:00Z).`);
+      const { iso, subMillis } = toStoredDateTime(instant);
+      return { v: iso, subMillis };
     }
     case 'integer':
     case 'decimal': {
       const n = typeof v === 'number' ? v : Number(v);
       if (!Number.isFinite(n)) throw errors.invalidFilter(`'${s.name}' is a number; ${JSON.stringify(v)} is not one.`);
-      return n;
+      return { v: n };
     }
     case 'binary':
     case 'complex':
       throw errors.invalidFilter(`'${s.name}' cannot be compared; filter on one of its sub-attributes.`);
     default: {
+      if (typeof v === 'boolean' && op !== 'eq' && op !== 'ne') {
+        throw errors.invalidFilter(`Operator '${op}' cannot compare with a boolean.`);
+      }
       const text = typeof v === 'string' ? v : (cv.raw ?? String(v));
-      return s.caseExact ? text : text.toLowerCase();
+      return { v: s.caseExact ? text : text.toLowerCase() };
     }
   }
 }
 
-function compileScalarCompare(d: SqlDialect, s: Scalar, op: CompareOp, cv: CompareValue): Expr {
+/**
+ * Stored dateTimes have millisecond precision. A literal with more digits lies
+ * strictly between two stored values, so the comparison shifts to the
+ * millisecond it was cut to: `ge 10.8617979` is `gt 10.861`, `lt` is `le`,
+ * `eq` matches nothing and `ne` everything present.
+ */
+function subMillisOp(op: CompareOp): CompareOp | 'never' | 'present' {
+  switch (op) {
+    case 'ge':
+      return 'gt';
+    case 'lt':
+      return 'le';
+    case 'eq':
+      return 'never';
+    case 'ne':
+      return 'present';
+    default:
+      return op;
+  }
+}
+
+function compileScalarCompare(d: SqlDialect, s: Scalar, opIn: CompareOp, cv: CompareValue): Expr {
   if (s.complex) throw errors.invalidFilter(`'${s.name}' is complex; filter on one of its sub-attributes.`);
-  const v = typedValue(s, op, cv);
+  const { v, subMillis } = typedValue(s, opIn, cv);
   let e = s.expr;
+  let op: CompareOp = opIn;
+  if (subMillis) {
+    const mapped = subMillisOp(opIn);
+    if (mapped === 'never') return sql`1 = 0`;
+    if (mapped === 'present') return present(s);
+    op = mapped;
+  }
   if (typeof v === 'string' && !s.caseExact && !s.folded && s.type !== 'dateTime') e = d.lower(e);
-  if (typeof v === 'boolean') return op === 'eq' ? sql`coalesce(${e}, 0) = ${v ? 1 : 0}` : sql`coalesce(${e}, 0) <> ${v ? 1 : 0}`;
+  // An absent boolean is neither true nor false (it satisfies only `ne`).
+  if (typeof v === 'boolean') return op === 'eq' ? sql`${e} = ${v ? 1 : 0}` : sql`(${e} is null or ${e} <> ${v ? 1 : 0})`;
   switch (op) {
     case 'eq':
       return sql`${e} = ${v}`;
@@ -313,15 +367,17 @@ function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr 
       return sql`not coalesce(${compileIn(d, scope, f.filter, depth + 1)}, false)`;
     case 'present': {
       const t = scope.resolve(f.path);
-      if (t.kind === 'multi') return t.exists(() => sql`1 = 1`);
+      if (t.kind === 'multi') return multiPresent(t);
       return present(t);
     }
     case 'compare': {
       const t = scope.resolve(f.path);
       if (t.kind === 'multi') {
-        const sub: AttrPath = { attr: t.sub ?? 'value' };
+        const sub: AttrPath = { attr: t.sub };
         if (f.value.value === null) {
-          return f.op === 'eq' ? sql`not ${t.exists(() => sql`1 = 1`)}` : t.exists(() => sql`1 = 1`);
+          if (f.op === 'eq') return sql`not ${multiPresent(t)}`;
+          if (f.op === 'ne') return multiPresent(t);
+          throw errors.invalidFilter(`Operator '${f.op}' cannot compare with null.`);
         }
         // `ne` on a multi-valued attribute: no value equals it (the natural reading of
         // "emails ne x"), rather than "some value differs".
@@ -355,6 +411,12 @@ function flatten(f: Filter, kind: 'and' | 'or'): Filter[] {
     else out.push(n);
   }
   return out;
+}
+
+/** `emails pr`: some value exists; `emails.type pr`: some value has a type. */
+function multiPresent(t: Multi): Expr {
+  if (!t.hasSub) return t.exists(() => sql`1 = 1`);
+  return t.exists((el) => present(asScalar(el.resolve({ attr: t.sub }))));
 }
 
 function asScalar(t: Scalar | Multi): Scalar {

@@ -38,7 +38,7 @@ export async function deleteGroup(db: Kysely<DB>, connectionId: string, id: stri
 }
 
 export async function listGroups(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, q: ListQuery) {
-  const target = { rt: groupResourceType, dialect };
+  const target = { rt: groupResourceType, dialect, connectionId };
   let base = db.selectFrom('groups').where('groups.connection_id', '=', connectionId);
   if (q.filter) base = base.where(compileFilter(target, q.filter) as never);
   const sortKey = q.sortBy ? compileSortKey(target, q.sortBy) : undefined;

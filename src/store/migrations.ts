@@ -73,7 +73,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('connection_id', 'text', (c) => c.notNull())
         .addColumn('value_lc', 'text', (c) => c.notNull())
         .addColumn('type', 'text')
-        .addColumn('primary', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('primary', 'integer')
         .execute();
       await db.schema.createIndex('user_emails_value').on('user_emails').columns(['connection_id', 'value_lc']).execute();
       await db.schema.createIndex('user_emails_user').on('user_emails').column('user_id').execute();

@@ -54,7 +54,7 @@ export interface UserEmailsTable {
   connection_id: string;
   value_lc: string;
   type: string | null;
-  primary: number;
+  primary: number | null;
 }
 
 export interface GroupsTable {

@@ -12,7 +12,7 @@ import { touchGroupsOf } from './groups.js';
 export type UserRow = UsersTable;
 
 export interface EmailRow {
-  value: string;
+  value?: string;
   type?: string;
   primary?: boolean;
 }
@@ -26,9 +26,10 @@ async function writeEmails(db: Kysely<DB>, connectionId: string, userId: string,
       emails.map((e) => ({
         user_id: userId,
         connection_id: connectionId,
-        value_lc: e.value.toLowerCase(),
+        value_lc: (e.value ?? '').toLowerCase(),
         type: e.type ? e.type.toLowerCase() : null,
-        primary: e.primary ? 1 : 0,
+        // Absent stays absent: `emails[primary eq false]` must not match an e-mail without the flag.
+        primary: e.primary === undefined ? null : e.primary ? 1 : 0,
       })),
     )
     .execute();
@@ -114,7 +115,7 @@ export interface ListQuery {
 }
 
 export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, q: ListQuery) {
-  const target = { rt: userResourceType, dialect };
+  const target = { rt: userResourceType, dialect, connectionId };
   let base = db.selectFrom('users').where('users.connection_id', '=', connectionId).where('users.state', '<>', 'deleted');
   if (q.filter) {
     const cond = compileFilter(target, q.filter);

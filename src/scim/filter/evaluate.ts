@@ -15,6 +15,7 @@
  */
 import { errors } from '../errors.js';
 import type { AttrPath, CompareOp, CompareValue, Filter } from './ast.js';
+import { type Instant, parseInstant } from '../datetime.js';
 
 export interface EvalOptions {
   /**
@@ -41,8 +42,6 @@ const CORE_URN = /^urn:ietf:params:scim:schemas:core:2\.0:(?:user|group)$/i;
 const NUMERIC = /^\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 /** Only values with a time part are inferred to be dateTimes, so plain strings like "2015-10-10" stay strings. */
 const LOOKS_LIKE_DATETIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}/;
-const ISO_DATETIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -104,39 +103,6 @@ function asNumber(v: unknown): number | undefined {
   return undefined;
 }
 
-/**
- * An instant with full sub-second precision: SCIM clients send 7 fractional
- * digits (`.8617979`), which Date would truncate to milliseconds.
- */
-interface Instant {
-  seconds: number;
-  fraction: string;
-}
-
-function parseInstant(s: string): Instant | undefined {
-  const m = ISO_DATETIME.exec(s.trim());
-  if (!m) return undefined;
-  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', tz] = m;
-  const year = Number(y), month = Number(mo), day = Number(d);
-  const hour = Number(h), minute = Number(mi), second = Number(sec);
-  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 60) return undefined;
-  const date = new Date(0);
-  // setUTCFullYear, unlike Date.UTC, does not map years 0–99 to 1900–1999.
-  date.setUTCFullYear(year, month - 1, day);
-  if (date.getUTCDate() !== day) return undefined; // Feb 30 and friends
-  date.setUTCHours(hour, minute, second, 0);
-  let offsetMinutes = 0;
-  if (tz && tz !== 'Z' && tz !== 'z') {
-    const digits = tz.slice(1).replace(':', '');
-    const oh = Number(digits.slice(0, 2));
-    const om = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
-    if (oh > 23 || om > 59) return undefined;
-    offsetMinutes = (tz[0] === '-' ? -1 : 1) * (oh * 60 + om);
-  }
-  // Local time = UTC + offset, so UTC = local - offset.
-  return { seconds: date.getTime() / 1000 - offsetMinutes * 60, fraction: frac.replace(/0+$/, '') };
-}
-
 function compareInstants(a: Instant, b: Instant): number {
   if (a.seconds !== b.seconds) return a.seconds < b.seconds ? -1 : 1;
   const width = Math.max(a.fraction.length, b.fraction.length);
@@ -178,8 +144,24 @@ function compareStrings(op: CompareOp, a: string, b: string, caseExact: boolean)
     case 'co': return a.includes(b);
     case 'sw': return a.startsWith(b);
     case 'ew': return a.endsWith(b);
-    default: return ordered(op, a === b ? 0 : a < b ? -1 : 1);
+    default: return ordered(op, codePointCompare(a, b));
   }
+}
+
+/**
+ * Orders by Unicode code point, as databases order UTF-8 text. JavaScript's `<`
+ * compares UTF-16 code units, which puts emoji (surrogate pairs) before U+E000–U+FFFF.
+ */
+function codePointCompare(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    if (x === y) continue;
+    const cx = a.codePointAt(i)!, cy = b.codePointAt(i)!;
+    return cx < cy ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : 1;
 }
 
 function inferType(attr: unknown, literal: CompareValue): string | undefined {

@@ -15,7 +15,11 @@ import type { Seeded } from './seed.js';
 export function evalOptions(rt: ResourceTypeDef): EvalOptions {
   const defOf = (p: AttrPath) => {
     const r = resolveAttr(rt, p);
-    return r ? (r.subDef ?? r.def) : undefined;
+    if (!r) return undefined;
+    if (r.subDef) return r.subDef;
+    // A complex multi-valued attribute named alone compares its `value` (RFC 7644 §3.4.2.2).
+    if (r.def.multiValued && r.def.type === 'complex') return r.def.subAttributes?.find((d) => d.name === 'value') ?? r.def;
+    return r.def;
   };
   return {
     caseExact: (p) => defOf(p)?.caseExact ?? false,
@@ -73,7 +77,13 @@ export async function runOne(s: Seeded, resource: 'User' | 'Group', text: string
   }
 
   if (sqlError && evalError) return { filter, outcome: { kind: 'bothReject', sql: sqlError.message, evalError: evalError.message } };
-  if (sqlError) return { filter, outcome: { kind: 'sqlOnlyReject', sql: sqlError.message } };
+  if (sqlError) {
+    // The evaluator is lazy (`a or b` never looks at b when a holds), so a refusal
+    // that depends only on the filter can go unnoticed; ask it about every part.
+    const partError = evaluatorRejectsAPart(filter, docs, opts);
+    if (partError) return { filter, outcome: { kind: 'bothReject', sql: sqlError.message, evalError: partError } };
+    return { filter, outcome: { kind: 'sqlOnlyReject', sql: sqlError.message } };
+  }
   if (evalError) return { filter, outcome: { kind: 'evalOnlyReject', evalError: evalError.message, sqlIds: sqlIds! } };
 
   const sqlSet = new Set(sqlIds);
@@ -84,6 +94,18 @@ export async function runOne(s: Seeded, resource: 'User' | 'Group', text: string
     return { filter, outcome: { kind: 'mismatch', onlySql, onlyEval, sqlTotal: sqlIds!.length } };
   }
   return { filter, outcome: { kind: 'match', ids: evalIds } };
+}
+
+function evaluatorRejectsAPart(filter: Filter, docs: Map<string, Record<string, unknown>>, opts: EvalOptions): string | undefined {
+  for (const part of candidates(filter)) {
+    try {
+      for (const doc of docs.values()) evaluateFilter(part, doc, opts);
+    } catch (e) {
+      if (isInvalidFilter(e)) return e.message;
+      throw e;
+    }
+  }
+  return undefined;
 }
 
 /**

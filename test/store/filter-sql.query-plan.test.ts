@@ -1,0 +1,137 @@
+/**
+ * The lookups IdPs make on every sync (userName, externalId, id, emails, group
+ * displayName) must be index lookups, not scans of the connection's users.
+ *
+ * The SQL is built exactly as listUsers/listGroups build it, compiled by Kysely,
+ * and explained by a raw better-sqlite3 handle on the same database file with the
+ * same bound parameters (so partial indexes are judged with the real values).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRollcall, type Rollcall } from '../../src/rollcall.js';
+import { parseFilter } from '../../src/scim/filter/parse.js';
+import { compileFilter } from '../../src/store/filter-sql.js';
+import { groupResourceType, userResourceType } from '../../src/scim/schemas.js';
+
+let dir: string;
+let rc: Rollcall;
+let raw: Database.Database;
+let connectionId: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-plan-'));
+  const file = path.join(dir, 'rollcall.db');
+  rc = await createRollcall({ databaseUrl: `sqlite:${file}`, publicUrl: 'https://scim.test.example' });
+  const conn = await rc.connections.create('plans');
+  connectionId = conn.id;
+  const ctx = { connectionId, baseUrl: 'https://scim.test.example/scim/v2/' + conn.id };
+  // Enough rows that a scan is not free.
+  const ids: string[] = [];
+  for (let i = 0; i < 400; i++) {
+    const rec = await rc.users.create(ctx, {
+      userName: `user${i}@example.com`,
+      externalId: `ext-${i}`,
+      displayName: `User ${i}`,
+      emails: [{ value: `user${i}@example.com`, type: 'work', primary: true }, { value: `u${i}@home.example`, type: 'home' }],
+    });
+    ids.push(rec.row.id);
+  }
+  for (let i = 0; i < 300; i++) await rc.groups.create(ctx, { displayName: `Group ${i}`, externalId: `g-${i}`, members: ids.slice(i % 380, (i % 380) + 20).map((value) => ({ value })) });
+  raw = new Database(file);
+  raw.function('scim_lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
+});
+
+afterAll(async () => {
+  raw?.close();
+  await rc?.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface PlanRow {
+  id: number;
+  parent: number;
+  detail: string;
+}
+
+function plan(resource: 'User' | 'Group', filter: string): { sql: string; rows: PlanRow[]; text: string } {
+  const { db, dialect } = rc.database;
+  const cond = compileFilter({ rt: resource === 'User' ? userResourceType : groupResourceType, dialect, connectionId }, parseFilter(filter));
+  const compiled =
+    resource === 'User'
+      ? db
+          .selectFrom('users')
+          .where('users.connection_id', '=', connectionId)
+          .where('users.state', '<>', 'deleted')
+          .where(cond as never)
+          .selectAll('users')
+          .compile()
+      : db.selectFrom('groups').where('groups.connection_id', '=', connectionId).where(cond as never).selectAll('groups').compile();
+  const rows = raw.prepare(`explain query plan ${compiled.sql}`).all(...(compiled.parameters as unknown[])) as PlanRow[];
+  return { sql: compiled.sql, rows, text: rows.map((r) => r.detail).join('\n') };
+}
+
+/** The plan line that reads the outer table (users / groups), not a subquery's table. */
+function outerAccess(rows: PlanRow[], table: string): string | undefined {
+  return rows.find((r) => new RegExp(`^(SCAN|SEARCH) ${table}\\b`).test(r.detail))?.detail;
+}
+
+
+/**
+ * How the outer table is reached, judged on the plan line that reads it: a SEARCH
+ * constrained by the filtered column (or the primary key) is an index lookup; a
+ * SCAN, or a SEARCH constrained by connection_id alone, visits every row of the
+ * connection.
+ */
+function assertIndexLookup(resource: 'User' | 'Group', filter: string, constraint?: RegExp) {
+  const p = plan(resource, filter);
+  const table = resource === 'User' ? 'users' : 'groups';
+  const access = outerAccess(p.rows, table);
+  const detail = `${filter}\n${p.sql}\n${p.text}`;
+  expect(access, detail).toMatch(/^SEARCH /);
+  expect(access, detail).not.toMatch(/\(connection_id=\?\)$/);
+  if (constraint) expect(access, detail).toMatch(constraint);
+}
+
+const ID = '00000000-0000-4000-8000-000000000001';
+
+// [resource, filter, what the search on the outer table must be constrained by]
+const LOOKUPS: ['User' | 'Group', string, RegExp | undefined][] = [
+  ['User', 'userName eq "user7@example.com"', /USING INDEX users_user_name_live \(connection_id=\? AND user_name_lc=\?\)/],
+  ['User', 'USERNAME eq "User7@Example.com"', /user_name_lc=\?/],
+  ['User', 'externalId eq "ext-7"', /USING INDEX users_external_id \(connection_id=\? AND external_id=\?\)/],
+  ['User', `id eq "${ID}"`, /USING (INDEX sqlite_autoindex_users_1|PRIMARY KEY) \(id=\?\)/],
+  ['User', 'displayName eq "User 7"', /display_name_lc=\?/],
+  ['User', 'userName eq "user7@example.com" and active eq true', /user_name_lc=\?/],
+  ['Group', 'displayName eq "Group 7"', /USING INDEX groups_display_name \(connection_id=\? AND display_name_lc=\?\)/],
+  ['Group', 'externalId eq "g-7"', /external_id=\?/],
+  ['Group', `id eq "${ID}"`, /\(id=\?\)/],
+  // Entra ID's membership check: the group by id, then the member by primary key.
+  ['Group', `id eq "${ID}" and members[value eq "${ID}"]`, /\(id=\?\)/],
+  // E-mail and member lookups are `id in (select … from <child table> where …)`:
+  // the child's value index finds the ids, then the outer table by primary key.
+  ['User', 'emails.value eq "user7@example.com"', /\(id=\?\)/],
+  ['User', 'emails[value eq "user7@example.com"]', /\(id=\?\)/],
+  ['User', 'emails eq "user7@example.com"', /\(id=\?\)/],
+  ['User', 'emails[type eq "work" and value eq "user7@example.com"]', /\(id=\?\)/],
+  ['Group', `members.value eq "${ID}"`, /\(id=\?\)/],
+  ['Group', `members[value eq "${ID}"]`, /\(id=\?\)/],
+];
+
+// Without statistics SQLite walks the connection's users and probes the e-mail
+// index per row; the server refreshes statistics (PRAGMA optimize) on start and
+// every minute, which is what these plans are judged after.
+describe.each([
+  ['after the server\'s periodic optimize', false],
+  ['after a full ANALYZE', true],
+])('index use of the common lookups (EXPLAIN QUERY PLAN), %s', (_label, full) => {
+  beforeAll(() => {
+    if (full) raw.exec('ANALYZE');
+    else rc.database.optimize();
+  });
+  it.each(LOOKUPS)('%s: %s is an index lookup', (resource, filter, constraint) => {
+    assertIndexLookup(resource, filter, constraint);
+  });
+});
