@@ -27,9 +27,9 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   return {
     publicUrl,
     database,
-    connections: new ConnectionDirectory(database.db, clock, publicUrl, database.changeStamp),
-    users: new UserDirectory(database.db, database.dialect, clock),
-    groups: new GroupDirectory(database.db, database.dialect, clock),
+    connections: new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, clock, publicUrl),
+    users: new UserDirectory(database.db, database.readDb, database.dialect, clock),
+    groups: new GroupDirectory(database.db, database.readDb, database.dialect, clock),
     close: () => database.close(),
   };
 }

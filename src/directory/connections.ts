@@ -36,23 +36,18 @@ export function scimUrl(publicUrl: string, connectionId: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/scim/v2/${connectionId}`;
 }
 
-/** How long a verified token is trusted without asking the database again, at most. */
-const AUTH_CACHE_MS = 30_000;
-
 export class ConnectionDirectory {
-  /**
-   * Verified (connection, token hash) pairs → until when they may be trusted.
-   * Emptied whenever another process commits to the database (a CLI rotation)
-   * and on every in-process token change, so a rotated token stops at once.
-   */
-  private readonly verified = new Map<string, number>();
-  private stamp = -1;
+  /** Token checks that succeeded in read snapshot `snapshot` (exact: the snapshot cannot change). */
+  private verified = new Set<string>();
+  private snapshot = -1;
 
   constructor(
     private readonly db: Kysely<DB>,
+    /** Reads outside transactions (every request's token check). */
+    private readonly readDb: Kysely<DB>,
+    private readonly readSnapshot: () => number,
     private readonly clock: Clock,
     private readonly publicUrl: string,
-    private readonly changeStamp: () => number,
   ) {}
 
   private info(row: ConnectionRow): ConnectionInfo {
@@ -110,33 +105,34 @@ export class ConnectionDirectory {
     await this.db.transaction().execute((trx) =>
       connectionsStore.rotateToken(trx, id, until, { id: tokenId, connection_id: id, hash: hashToken(token), created_at: now.toISOString(), expires_at: null }),
     );
-    this.verified.clear();
     return { ...this.info(row), token, tokenId, previousValidUntil: until };
   }
 
-  /** True when `token` is a live token of connection `id`. Compares hashes in constant time. */
+  /**
+   * True when `token` is a live token of connection `id`. Compares hashes in
+   * constant time. Read through the read snapshot: a rotation by the CLI takes
+   * effect as soon as the snapshot renews (milliseconds). A success is remembered
+   * for the rest of the snapshot, which would answer the same.
+   */
   async authenticate(id: string, token: string): Promise<boolean> {
-    const now = this.clock().getTime();
-    const stamp = this.changeStamp();
-    if (stamp !== this.stamp) {
-      this.verified.clear();
-      this.stamp = stamp;
-    }
     const hash = hashToken(token);
     const key = `${id}:${hash}`;
-    const until = this.verified.get(key);
-    if (until !== undefined && until > now) return true;
-    const tokens = await connectionsStore.liveTokens(this.db, id, new Date(now).toISOString());
+    const snapshot = this.readSnapshot();
+    if (snapshot !== this.snapshot) {
+      this.verified = new Set();
+      this.snapshot = snapshot;
+    } else if (this.verified.has(key)) {
+      return true;
+    }
+    const tokens = await connectionsStore.liveTokens(this.readDb, id, this.clock().toISOString());
     const given = Buffer.from(hash, 'hex');
-    let match: (typeof tokens)[number] | undefined;
+    let ok = false;
     for (const t of tokens) {
       // No early exit: every live token is compared.
-      if (timingSafeEqual(given, Buffer.from(t.hash, 'hex'))) match = t;
+      if (timingSafeEqual(given, Buffer.from(t.hash, 'hex'))) ok = true;
     }
-    if (!match) return false;
-    const expires = match.expires_at ? Date.parse(match.expires_at) : Infinity;
-    if (this.verified.size > 10_000) this.verified.clear();
-    this.verified.set(key, Math.min(expires, now + AUTH_CACHE_MS));
-    return true;
+    // Only remember the answer if the snapshot did not renew while we awaited.
+    if (ok && this.readSnapshot() === snapshot && this.snapshot === snapshot) this.verified.add(key);
+    return ok;
   }
 }

@@ -39,6 +39,8 @@ function columnsOf(doc: Doc, externalId: string | undefined) {
 export class GroupDirectory {
   constructor(
     private readonly db: Kysely<DB>,
+    /** Reads outside write transactions: GET, lists, filters. */
+    private readonly readDb: Kysely<DB>,
     private readonly dialect: SqlDialect,
     private readonly clock: Clock,
   ) {}
@@ -112,6 +114,11 @@ export class GroupDirectory {
     return { row, doc: JSON.parse(row.doc) as Doc };
   }
 
+  /** A group for a GET (read snapshot, outside any write). */
+  getForRead(ctx: RequestContext, id: string): Promise<GroupRecord> {
+    return this.get(ctx, id, this.readDb);
+  }
+
   /** PUT: the given members become the whole membership, applied as a difference. */
   async replace(ctx: RequestContext, id: string, body: unknown, ifMatch?: string): Promise<GroupRecord> {
     const { doc, externalId, members = [] } = normalizeResource(groupResourceType, body);
@@ -171,12 +178,12 @@ export class GroupDirectory {
   }
 
   async list(ctx: RequestContext, p: ListParams): Promise<{ total: number; records: GroupRecord[] }> {
-    const { total, rows } = await groupsStore.listGroups(this.db, this.dialect, ctx.connectionId, toListQuery(p));
+    const { total, rows } = await groupsStore.listGroups(this.readDb, this.dialect, ctx.connectionId, toListQuery(p));
     return { total, records: rows.map((row) => ({ row, doc: JSON.parse(row.doc) as Doc })) };
   }
 
   membersOf(groupIds: string[]) {
-    return groupsStore.membersOf(this.db, groupIds);
+    return groupsStore.membersOf(this.readDb, groupIds);
   }
 }
 

@@ -79,6 +79,8 @@ export class UserDirectory {
 
   constructor(
     private readonly db: Kysely<DB>,
+    /** Reads outside write transactions: GET, lists, filters. */
+    private readonly readDb: Kysely<DB>,
     private readonly dialect: SqlDialect,
     private readonly clock: Clock,
   ) {
@@ -87,7 +89,7 @@ export class UserDirectory {
 
   /** A user and its groups in one statement, document left as stored text (the GET fast path). */
   async getForRead(ctx: RequestContext, id: string): Promise<{ row: UserRow; groups: GroupRef[] }> {
-    const { rows } = await this.selectWithGroups(this.db, id, ctx.connectionId);
+    const { rows } = await this.selectWithGroups(this.readDb, id, ctx.connectionId);
     const found = rows[0] as (UserRow & { groups_json: string | null }) | undefined;
     if (!found) throw errors.notFound(`User '${id}' not found.`);
     const { groups_json, ...row } = found;
@@ -199,12 +201,12 @@ export class UserDirectory {
   }
 
   async list(ctx: RequestContext, p: ListParams): Promise<{ total: number; records: UserRecord[] }> {
-    const { total, rows } = await usersStore.listUsers(this.db, this.dialect, ctx.connectionId, toListQuery(p));
+    const { total, rows } = await usersStore.listUsers(this.readDb, this.dialect, ctx.connectionId, toListQuery(p));
     return { total, records: rows.map((row) => ({ row, doc: JSON.parse(row.doc) as Doc })) };
   }
 
   groupsOf(userIds: string[]) {
-    return usersStore.groupsOfUsers(this.db, userIds);
+    return usersStore.groupsOfUsers(this.readDb, userIds);
   }
 }
 

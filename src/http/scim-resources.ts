@@ -114,7 +114,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
   });
   app.get('/Groups/:id', async (req, reply) => {
     const ctx = ctxOf(req);
-    const rec = await rc.groups.get(ctx, (req.params as { id: string }).id);
+    const rec = await rc.groups.getForRead(ctx, (req.params as { id: string }).id);
     const inm = header(req, 'if-none-match');
     if (inm && etagMatches(inm, rec.row.version)) return reply.status(304).header('ETag', etag(rec.row.version)).send();
     const [body] = await groupsToScim(rc, ctx, [rec], projectionOf(groupResourceType, req));

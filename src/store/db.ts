@@ -6,20 +6,23 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import { Kysely, Migrator } from 'kysely';
+import { QueueingSqliteDialect } from './sqlite-driver.js';
 import type { DB } from './types.js';
 import { migrationProvider } from './migrations.js';
 import { type SqlDialect, sqliteDialect } from './dialect.js';
 
 export interface OpenedDatabase {
+  /** Writes, and reads that belong to a write (inside its transaction). */
   db: Kysely<DB>;
-  dialect: SqlDialect;
+  /** Reads on their own (auth, GET, lists): may lag another process's commits by READ_SNAPSHOT_MS. */
+  readDb: Kysely<DB>;
   /**
-   * A number that changes whenever another process has committed to the database
-   * since the last call (SQLite's data_version). In-process caches compare it to
-   * know when their entries may be stale.
+   * The number of readDb's current snapshot. Two reads under the same number see
+   * the same data, so a result computed from readDb may be reused while it holds.
    */
-  changeStamp(): number;
+  readSnapshot(): number;
+  dialect: SqlDialect;
   /** Refreshes planner statistics where they are stale; cheap, run it periodically. */
   optimize(): void;
   close(): Promise<void>;
@@ -45,24 +48,38 @@ function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
 
-/**
- * better-sqlite3 prepares a statement per call in Kysely's driver; caching prepared
- * statements by SQL text removes that cost from every request. Kysely opens
- * transactions with a plain BEGIN; we make it BEGIN IMMEDIATE so a write
- * transaction takes the write lock up front and waits (busy_timeout) instead of
- * failing with SQLITE_BUSY when the CLI writes while the server runs.
- */
-function statementCache(sqlite: Database.Database) {
+/** Shared between the two connections of one process: bumped by every write. */
+interface WriteClock {
+  generation: number;
+}
+
+/** Prepared statements cached by SQL text: Kysely's driver prepares on every call. */
+function cachedPrepare(sqlite: Database.Database, rewrite: (sql: string) => string = (s) => s) {
   const cache = new Map<string, Database.Statement>();
+  return (sql: string) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      stmt = sqlite.prepare(rewrite(sql));
+      if (cache.size >= 1000) cache.delete(cache.keys().next().value as string);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+}
+
+/**
+ * The writer connection. Kysely opens transactions with a plain BEGIN; we make it
+ * BEGIN IMMEDIATE so a write transaction takes the write lock up front and waits
+ * (busy_timeout) instead of failing with SQLITE_BUSY when the CLI writes while the
+ * server runs. Every statement bumps the write clock (prepare and run happen in
+ * the same tick in Kysely's driver, so the bump is never observed early).
+ */
+function writerConnection(sqlite: Database.Database, clock: WriteClock) {
+  const prepare = cachedPrepare(sqlite, (sql) => (sql.toLowerCase() === 'begin' ? 'begin immediate' : sql));
   return {
     prepare(sql: string) {
-      let stmt = cache.get(sql);
-      if (!stmt) {
-        stmt = sqlite.prepare(sql.toLowerCase() === 'begin' ? 'begin immediate' : sql);
-        if (cache.size >= 1000) cache.delete(cache.keys().next().value as string);
-        cache.set(sql, stmt);
-      }
-      return stmt;
+      clock.generation++;
+      return prepare(sql);
     },
     close() {
       sqlite.close();
@@ -70,14 +87,67 @@ function statementCache(sqlite: Database.Database) {
   };
 }
 
-export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<OpenedDatabase> {
-  const loc = parseDatabaseUrl(url);
-  if (loc.file !== ':memory:') fs.mkdirSync(path.dirname(loc.file), { recursive: true });
+/**
+ * The reader connection serves reads outside write transactions from a read
+ * snapshot it keeps open. In WAL mode every statement run on its own takes and
+ * drops a shared-memory read lock (two fcntl calls and a stat, expensive in a VM);
+ * a snapshot shared by all reads amortises them. The snapshot is renewed after any
+ * write of this process (read-your-writes) and at least every READ_SNAPSHOT_MS,
+ * so another process's commits (the CLI rotating a token) show within that time.
+ */
+export const READ_SNAPSHOT_MS = 50;
+
+function readerConnection(sqlite: Database.Database, clock: WriteClock) {
+  const prepare = cachedPrepare(sqlite);
+  const begin = sqlite.prepare('begin');
+  const commit = sqlite.prepare('commit');
+  let open = false;
+  let seen = -1;
+  let since = 0;
+  let epoch = 0;
+  const end = () => {
+    if (open && sqlite.inTransaction) commit.run();
+    open = false;
+  };
+  /** Renews the snapshot when stale; returns its number (a new one after every renewal). */
+  const current = () => {
+    const now = Date.now();
+    if (!open || seen !== clock.generation || now - since > READ_SNAPSHOT_MS) {
+      end();
+      begin.run();
+      open = true;
+      seen = clock.generation;
+      since = now;
+      epoch++;
+    }
+    return epoch;
+  };
+  // An idle snapshot would keep the writer's checkpoints from recycling the WAL;
+  // let it go once it is stale even when no read comes.
+  const idle = setInterval(() => {
+    if (open && Date.now() - since > READ_SNAPSHOT_MS) end();
+  }, READ_SNAPSHOT_MS * 4);
+  idle.unref();
+  return {
+    prepare(sql: string) {
+      current();
+      return prepare(sql);
+    },
+    snapshot: current,
+    close() {
+      clearInterval(idle);
+      end();
+      sqlite.close();
+    },
+  };
+}
+
+function openSqlite(file: string): Database.Database {
   let sqlite: Database.Database;
   try {
-    sqlite = new Database(loc.file);
+    sqlite = new Database(file);
   } catch (e) {
-    throw new Error(`cannot open SQLite database '${loc.file}': ${(e as Error).message}`);
+    throw new Error(`cannot open SQLite database '${file}': ${(e as Error).message}`);
   }
   sqlite.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
@@ -87,20 +157,35 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
   // SQLite's lower() folds ASCII only; *_lc columns are folded by JavaScript, so
   // filters fold JSON values the same way.
   sqlite.function('scim_lower', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v));
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: statementCache(sqlite) as never }) });
+  return sqlite;
+}
+
+export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<OpenedDatabase> {
+  const loc = parseDatabaseUrl(url);
+  if (loc.file !== ':memory:') fs.mkdirSync(path.dirname(loc.file), { recursive: true });
+  const clock: WriteClock = { generation: 0 };
+  const sqlite = openSqlite(loc.file);
+  const db = new Kysely<DB>({ dialect: new QueueingSqliteDialect(writerConnection(sqlite, clock) as never) });
   if (opts.migrate !== false) await migrate(db);
+  // An in-memory database exists once per connection: it reads through the writer.
+  const reader = loc.file === ':memory:' ? undefined : readerConnection(openSqlite(loc.file), clock);
+  const readDb = reader ? new Kysely<DB>({ dialect: new QueueingSqliteDialect(reader as never) }) : db;
   // Planner statistics let e-mail and membership filters start from their indexes;
   // a sampled ANALYZE of tables that have none or grew, kept cheap by the limit.
   sqlite.pragma('analysis_limit = 1000');
   const optimize = () => void sqlite.pragma('optimize=0x10002');
   optimize();
-  const dataVersion = sqlite.prepare('pragma data_version').pluck();
   return {
     db,
+    readDb,
+    // Without a reader every read goes to the writer: no snapshot to key a cache on.
+    readSnapshot: reader ? reader.snapshot : () => clock.generation,
     dialect: sqliteDialect,
-    changeStamp: () => dataVersion.get() as number,
     optimize,
-    close: () => db.destroy(),
+    close: async () => {
+      if (readDb !== db) await readDb.destroy();
+      await db.destroy();
+    },
   };
 }
 

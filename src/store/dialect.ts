@@ -43,5 +43,7 @@ export const sqliteDialect: SqlDialect = {
   endsWith: (e, v) => sql`(length(${v}) = 0 or substr(${e}, -length(${v})) = ${v})`,
   jsonBoolean: (e, v) => sql`${e} = ${v ? 1 : 0}`,
   userGroupsJson: (userId) =>
-    sql`(select json_group_array(json_object('value', g.id, 'display', g.display_name)) from memberships m join groups g on g.id = m.group_id where m.member_id = ${userId})`,
+    // CROSS JOIN fixes the join order in SQLite: from the user's memberships (indexed
+    // by member) to each group by primary key, never a scan of all groups.
+    sql`(select json_group_array(json_object('value', g.id, 'display', g.display_name)) from memberships m cross join groups g where g.id = m.group_id and m.member_id = ${userId})`,
 };
