@@ -77,25 +77,46 @@ function scalarOf(expr: Expr, def: AttributeDef, name: string, folded = false): 
   return { kind: 'scalar', expr, type: def.type, caseExact: def.caseExact, folded, name, complex: def.type === 'complex' };
 }
 
-/** Element scope for a multi-valued attribute stored in the JSON document. */
-function jsonMulti(d: SqlDialect, doc: Expr, keys: string[], def: AttributeDef, sub?: string): Multi {
+/**
+ * A multi-valued attribute: `column` says which SQL expression serves each of its
+ * sub-attributes for the element aliased `a`; `wrap` turns a condition on one
+ * element into a condition on the resource.
+ */
+function multi(
+  def: AttributeDef,
+  sub: string | undefined,
+  prefix: string,
+  column: (a: string, s: AttributeDef) => Scalar,
+  wrap: (a: string, cond: Expr) => Expr,
+): Multi {
   return {
     kind: 'multi',
     name: def.name,
     sub: sub ?? 'value',
     hasSub: sub !== undefined,
     exists(build) {
-      const a = alias('j');
+      const a = alias(prefix);
       const scope: Scope = {
         resolve(p) {
           const s = findAttr(def.subAttributes, p.attr);
           if (!s || p.sub || p.uri) unknownAttr(p);
-          return scalarOf(d.elementValue(a, s.name), s, `${def.name}.${s.name}`);
+          return column(a, s);
         },
       };
-      return sql`exists (select 1 from ${d.jsonElements(doc, keys)} as ${sql.ref(a)} where ${build(scope)})`;
+      return wrap(a, build(scope));
     },
   };
+}
+
+/** A multi-valued attribute stored in the JSON document. */
+function jsonMulti(d: SqlDialect, doc: Expr, keys: string[], def: AttributeDef, sub?: string): Multi {
+  return multi(
+    def,
+    sub,
+    'j',
+    (a, s) => scalarOf(d.elementValue(a, s.name), s, `${def.name}.${s.name}`),
+    (a, cond) => sql`exists (select 1 from ${d.jsonElements(doc, keys)} as ${sql.ref(a)} where ${cond})`,
+  );
 }
 
 export interface FilterTarget {
@@ -170,62 +191,48 @@ function groupScope(t: FilterTarget): Scope {
  * from the e-mail index instead of visiting every user of the connection.
  */
 function emailsMulti(t: FilterTarget, def: AttributeDef, sub: string | undefined): Multi {
-  return {
-    kind: 'multi',
-    name: 'emails',
-    sub: sub ?? 'value',
-    hasSub: sub !== undefined,
-    exists(build) {
-      const a = alias('e');
-      const scope: Scope = {
-        resolve(p) {
-          const s = findAttr(def.subAttributes, p.attr);
-          if (!s || p.sub || p.uri) unknownAttr(p);
-          if (s.name === 'value') return scalarOf(sql.ref(`${a}.value_lc`), s, 'emails.value', true);
-          if (s.name === 'type') return scalarOf(sql.ref(`${a}.type`), s, 'emails.type', true);
-          if (s.name === 'primary') return scalarOf(sql.ref(`${a}.primary`), s, 'emails.primary');
-          throw errors.invalidFilter(`Filtering on 'emails.${s.name}' is not supported.`);
-        },
-      };
-      return sql`${sql.ref('users.id')} in (select ${sql.ref(`${a}.user_id`)} from user_emails as ${sql.ref(a)} where ${sql.ref(`${a}.connection_id`)} = ${t.connectionId} and ${build(scope)})`;
+  return multi(
+    def,
+    sub,
+    'e',
+    (a, s) => {
+      if (s.name === 'value') return scalarOf(sql.ref(`${a}.value_lc`), s, 'emails.value', true);
+      if (s.name === 'type') return scalarOf(sql.ref(`${a}.type`), s, 'emails.type', true);
+      if (s.name === 'primary') return scalarOf(sql.ref(`${a}.primary`), s, 'emails.primary');
+      throw errors.invalidFilter(`Filtering on 'emails.${s.name}' is not supported.`);
     },
-  };
+    (a, cond) =>
+      sql`${sql.ref('users.id')} in (select ${sql.ref(`${a}.user_id`)} from user_emails as ${sql.ref(a)} where ${sql.ref(`${a}.connection_id`)} = ${t.connectionId} and ${cond})`,
+  );
 }
 
 /** Group members (from a group) or groups (from a user), both served by the memberships table and its two indexes. */
 function membershipMulti(t: FilterTarget, from: 'user' | 'group', def: AttributeDef, sub: string | undefined): Multi {
-  return {
-    kind: 'multi',
-    name: def.name,
-    sub: sub ?? 'value',
-    hasSub: sub !== undefined,
-    exists(build) {
-      const a = alias('m');
-      const self = from === 'group' ? 'group_id' : 'member_id';
-      const other = from === 'group' ? 'member_id' : 'group_id';
-      const scope: Scope = {
-        resolve(p) {
-          const s = findAttr(def.subAttributes, p.attr);
-          if (!s || p.sub || p.uri) unknownAttr(p);
-          switch (s.name) {
-            case 'value':
-              return scalarOf(sql.ref(`${a}.${other}`), s, `${def.name}.value`);
-            case 'display':
-              // The same name the resource shows: a member's displayName, else its userName.
-              return from === 'group'
-                ? scalarOf(sql`(select coalesce(u.display_name, u.user_name) from users u where u.id = ${sql.ref(`${a}.member_id`)})`, s, 'members.display')
-                : scalarOf(sql`(select g.display_name from groups g where g.id = ${sql.ref(`${a}.group_id`)})`, s, 'groups.display');
-            case 'type':
-              return scalarOf(sql.lit(from === 'group' ? 'User' : 'direct'), s, `${def.name}.type`);
-            default:
-              throw errors.invalidFilter(`Filtering on '${def.name}.${s.name}' is not supported.`);
-          }
-        },
-      };
-      const table = from === 'group' ? 'groups' : 'users';
-      return sql`${sql.ref(`${table}.id`)} in (select ${sql.ref(`${a}.${self}`)} from memberships as ${sql.ref(a)} where ${sql.ref(`${a}.connection_id`)} = ${t.connectionId} and ${build(scope)})`;
+  const self = from === 'group' ? 'group_id' : 'member_id';
+  const other = from === 'group' ? 'member_id' : 'group_id';
+  const table = from === 'group' ? 'groups' : 'users';
+  return multi(
+    def,
+    sub,
+    'm',
+    (a, s) => {
+      switch (s.name) {
+        case 'value':
+          return scalarOf(sql.ref(`${a}.${other}`), s, `${def.name}.value`);
+        case 'display':
+          // The same name the resource shows: a member's displayName, else its userName.
+          return from === 'group'
+            ? scalarOf(sql`(select coalesce(u.display_name, u.user_name) from users u where u.id = ${sql.ref(`${a}.member_id`)})`, s, 'members.display')
+            : scalarOf(sql`(select g.display_name from groups g where g.id = ${sql.ref(`${a}.group_id`)})`, s, 'groups.display');
+        case 'type':
+          return scalarOf(sql.lit(from === 'group' ? 'User' : 'direct'), s, `${def.name}.type`);
+        default:
+          throw errors.invalidFilter(`Filtering on '${def.name}.${s.name}' is not supported.`);
+      }
     },
-  };
+    (a, cond) =>
+      sql`${sql.ref(`${table}.id`)} in (select ${sql.ref(`${a}.${self}`)} from memberships as ${sql.ref(a)} where ${sql.ref(`${a}.connection_id`)} = ${t.connectionId} and ${cond})`,
+  );
 }
 
 function metaScalar(table: 'users' | 'groups', sub: AttributeDef | undefined, path: AttrPath): Scalar {
