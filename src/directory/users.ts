@@ -7,7 +7,7 @@ import type { Kysely } from 'kysely';
 import { errors } from '../scim/errors.js';
 import { type Doc, normalizeResource } from '../scim/resource.js';
 import { applyPatch } from '../scim/patch.js';
-import { CORE_USER, ENTERPRISE_USER, userResourceType } from '../scim/schemas.js';
+import { CORE_USER, ENTERPRISE_USER, ROLLCALL_USER, userResourceType } from '../scim/schemas.js';
 import type { Filter, AttrPath } from '../scim/filter/ast.js';
 import type { DB } from '../store/types.js';
 import type { SqlDialect } from '../store/dialect.js';
@@ -225,6 +225,7 @@ function metaOf(ctx: RequestContext, row: UserRow) {
 }
 
 const ENTERPRISE_KEY = `"${ENTERPRISE_USER}":{`;
+const ROLLCALL_KEY = `"${ROLLCALL_USER}":{`;
 
 /**
  * The same JSON as `userToScim` without parsing the stored document: the stored
@@ -232,7 +233,10 @@ const ENTERPRISE_KEY = `"${ENTERPRISE_USER}":{`;
  */
 export function userToScimJson(ctx: RequestContext, row: UserRow, groups: GroupRef[]): string {
   // Keys in the stored document are canonical, so the URN followed by `":{` can only be the extension key.
-  const schemas = row.doc.includes(ENTERPRISE_KEY) ? `["${CORE_USER}","${ENTERPRISE_USER}"]` : `["${CORE_USER}"]`;
+  const uris = [CORE_USER];
+  if (row.doc.includes(ENTERPRISE_KEY)) uris.push(ENTERPRISE_USER);
+  if (row.doc.includes(ROLLCALL_KEY)) uris.push(ROLLCALL_USER);
+  const schemas = JSON.stringify(uris);
   let out = `{"schemas":${schemas},"id":${JSON.stringify(row.id)}`;
   if (row.external_id !== null) out += `,"externalId":${JSON.stringify(row.external_id)}`;
   const inner = row.doc.slice(1, -1);
@@ -246,6 +250,7 @@ export function userToScim(ctx: RequestContext, rec: UserRecord, groups?: GroupR
   const { row, doc } = rec;
   const schemas = [CORE_USER];
   if (doc[ENTERPRISE_USER]) schemas.push(ENTERPRISE_USER);
+  if (doc[ROLLCALL_USER]) schemas.push(ROLLCALL_USER);
   const out: Record<string, unknown> = { schemas, id: row.id };
   if (row.external_id !== null) out.externalId = row.external_id;
   Object.assign(out, doc);

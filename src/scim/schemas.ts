@@ -148,6 +148,22 @@ export const enterpriseUserSchema: SchemaDef = {
   ],
 };
 
+export const ROLLCALL_USER = 'urn:ietf:params:scim:schemas:extension:rollcall:2.0:User';
+
+/**
+ * Rollcall's own User extension: attributes SaaS products need that RFC 7643 lacks.
+ * IdPs send them from directory extension attributes mapped to these paths.
+ */
+export const rollcallUserSchema: SchemaDef = {
+  id: ROLLCALL_USER,
+  name: 'RollcallUser',
+  description: 'Rollcall provisioning attributes',
+  attributes: [
+    str('gender', "The user's gender, translated through the connection's genderValues map (e.g. m → male)."),
+    str('academicDegree', "The user's academic degree or title, e.g. Dr. or Prof. Dr."),
+  ],
+};
+
 export const groupSchema: SchemaDef = {
   id: CORE_GROUP,
   name: 'Group',
@@ -191,7 +207,10 @@ export const userResourceType: ResourceTypeDef = {
   endpoint: '/Users',
   description: 'User Account',
   schema: userSchema,
-  extensions: [{ schema: enterpriseUserSchema, required: false }],
+  extensions: [
+    { schema: enterpriseUserSchema, required: false },
+    { schema: rollcallUserSchema, required: false },
+  ],
 };
 
 export const groupResourceType: ResourceTypeDef = {
@@ -204,7 +223,7 @@ export const groupResourceType: ResourceTypeDef = {
 };
 
 export const resourceTypes: ResourceTypeDef[] = [userResourceType, groupResourceType];
-export const allSchemas: SchemaDef[] = [userSchema, enterpriseUserSchema, groupSchema];
+export const allSchemas: SchemaDef[] = [userSchema, enterpriseUserSchema, rollcallUserSchema, groupSchema];
 
 /**
  * Misspelled extension URNs seen in real traffic (Microsoft's documented examples

@@ -5,6 +5,7 @@ import { PUBLIC_URL, scimClient, startTestApp, type ScimClient, type TestApp, ty
 const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const ROLLCALL = 'urn:ietf:params:scim:schemas:extension:rollcall:2.0:User';
 const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 const SP_CONFIG = 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig';
 
@@ -50,7 +51,8 @@ describe('discovery', () => {
     expect(res.status).toBe(200);
     expect(res.body.schemas).toEqual([LIST]);
     const byId = Object.fromEntries(res.body.Resources.map((s: any) => [s.id, s]));
-    expect(Object.keys(byId).sort()).toEqual([CORE_GROUP, CORE_USER, ENTERPRISE].sort());
+    expect(Object.keys(byId).sort()).toEqual([CORE_GROUP, CORE_USER, ENTERPRISE, ROLLCALL].sort());
+    expect(byId[ROLLCALL].attributes.map((a: any) => a.name)).toEqual(['gender', 'academicDegree']);
     expect(res.body.totalResults).toBe(3);
 
     const user = byId[CORE_USER];
@@ -88,7 +90,10 @@ describe('discovery', () => {
     expect(user.name).toBe('User');
     expect(user.endpoint).toBe('/Users');
     expect(user.schema).toBe(CORE_USER);
-    expect(user.schemaExtensions).toEqual([{ schema: ENTERPRISE, required: false }]);
+    expect(user.schemaExtensions).toEqual([
+      { schema: ENTERPRISE, required: false },
+      { schema: ROLLCALL, required: false },
+    ]);
     expect(group.id).toBe('Group');
     expect(group.endpoint).toBe('/Groups');
     expect(group.schema).toBe(CORE_GROUP);
