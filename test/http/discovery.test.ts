@@ -53,7 +53,7 @@ describe('discovery', () => {
     const byId = Object.fromEntries(res.body.Resources.map((s: any) => [s.id, s]));
     expect(Object.keys(byId).sort()).toEqual([CORE_GROUP, CORE_USER, ENTERPRISE, ROLLCALL].sort());
     expect(byId[ROLLCALL].attributes.map((a: any) => a.name)).toEqual(['gender', 'academicDegree']);
-    expect(res.body.totalResults).toBe(3);
+    expect(res.body.totalResults).toBe(4);
 
     const user = byId[CORE_USER];
     const attrs = user.attributes.map((a: any) => a.name);
