@@ -7,6 +7,8 @@ export interface Config {
   logLevel: string;
   /** Largest request body accepted (bytes); larger bodies get SCIM 413. */
   bodyLimit: number;
+  /** Plans whose organisations may use the SCIM API. */
+  scimPlans: string[];
 }
 
 export class ConfigError extends Error {}
@@ -39,5 +41,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info').trim();
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
   const bodyLimit = int(env, 'ROLLCALL_BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
-  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit };
+  const scimPlans = (env.ROLLCALL_SCIM_PLANS ?? 'enterprise')
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter(Boolean);
+  if (!scimPlans.length) throw new ConfigError('ROLLCALL_SCIM_PLANS must name at least one plan, e.g. enterprise');
+  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit, scimPlans };
 }

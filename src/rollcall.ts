@@ -9,6 +9,8 @@ export interface RollcallOptions {
   databaseUrl: string;
   publicUrl: string;
   clock?: Clock;
+  /** Plans whose organisations may use the SCIM API (default: enterprise). */
+  scimPlans?: string[];
 }
 
 export interface Rollcall {
@@ -27,7 +29,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   return {
     publicUrl,
     database,
-    connections: new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, clock, publicUrl),
+    connections: new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, clock, publicUrl, opts.scimPlans ?? ['enterprise']),
     users: new UserDirectory(database.db, database.readDb, database.dialect, clock),
     groups: new GroupDirectory(database.db, database.readDb, database.dialect, clock),
     close: () => database.close(),

@@ -115,6 +115,7 @@ export class UserDirectory {
       updated_at: now,
       deactivated_at: cols.active ? null : now,
       deleted_at: null,
+      app: '{}',
     };
     try {
       await this.db.transaction().execute((trx) => usersStore.insertUser(trx, row, emailRows(doc)));

@@ -24,11 +24,19 @@ export function registerScimAuth(app: FastifyInstance, rc: Rollcall): void {
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^\s*Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) throw errors.unauthorized('Missing bearer token: send Authorization: Bearer <token>.');
-    if (!UUIDISH.test(connectionId) || !(await rc.connections.authenticate(connectionId, match[1]))) {
-      // Same answer for an unknown connection and a wrong token: no probing for ids.
-      throw errors.unauthorized('The bearer token is not valid for this connection.');
+    const grant = UUIDISH.test(connectionId) ? await rc.connections.authenticate(connectionId, match[1]) : undefined;
+    // Same answer for an unknown connection and a wrong token: no probing for ids.
+    if (!grant) throw errors.unauthorized('The bearer token is not valid for this connection.');
+    if (!grant.scimAllowed) {
+      throw errors.forbidden(`Automatic provisioning (SCIM) is not included in this organisation's plan '${grant.plan}'; upgrade the plan to use it.`);
     }
-    req.scim = { connectionId, baseUrl: scimUrl(rc.publicUrl, connectionId) };
+    req.scim = {
+      connectionId,
+      baseUrl: scimUrl(rc.publicUrl, connectionId),
+      organizationId: grant.organizationId,
+      workspace: grant.workspace,
+      settings: grant.settings,
+    };
   });
 }
 

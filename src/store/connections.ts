@@ -1,25 +1,61 @@
-/** SQL for connections and their bearer tokens (stored as hashes only). */
+/** SQL for organisations, connections and their bearer tokens (stored as hashes only). */
 import type { Kysely } from 'kysely';
-import type { DB, ConnectionsTable, ConnectionTokensTable } from './types.js';
+import type { DB, ConnectionsTable, ConnectionTokensTable, OrganizationsTable } from './types.js';
 import { prepared } from './prepared.js';
 
 export type ConnectionRow = ConnectionsTable;
+export type OrganizationRow = OrganizationsTable;
 
-export async function insertConnection(db: Kysely<DB>, row: ConnectionRow, token: ConnectionTokensTable): Promise<void> {
+export async function insertOrganization(db: Kysely<DB>, row: OrganizationRow): Promise<void> {
+  await db.insertInto('organizations').values(row).execute();
+}
+
+export async function getOrganization(db: Kysely<DB>, id: string): Promise<OrganizationRow | undefined> {
+  return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listOrganizations(db: Kysely<DB>): Promise<OrganizationRow[]> {
+  return db.selectFrom('organizations').selectAll().orderBy('created_at').orderBy('id').execute();
+}
+
+export async function setPlan(db: Kysely<DB>, id: string, plan: string): Promise<boolean> {
+  const res = await db.updateTable('organizations').set({ plan }).where('id', '=', id).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+export async function insertConnection(db: Kysely<DB>, row: ConnectionRow, token?: ConnectionTokensTable): Promise<void> {
   await db.insertInto('connections').values(row).execute();
-  await db.insertInto('connection_tokens').values(token).execute();
+  if (token) await db.insertInto('connection_tokens').values(token).execute();
 }
 
 export async function getConnection(db: Kysely<DB>, id: string): Promise<ConnectionRow | undefined> {
   return db.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+export async function connectionsOfOrganization(db: Kysely<DB>, organizationId: string): Promise<ConnectionRow[]> {
+  return db.selectFrom('connections').selectAll().where('organization_id', '=', organizationId).orderBy('created_at').execute();
+}
+
 export async function listConnections(db: Kysely<DB>): Promise<ConnectionRow[]> {
   return db.selectFrom('connections').selectAll().orderBy('created_at').orderBy('id').execute();
 }
 
-/** Tokens that still authenticate at `now`: the current one and any within a grace period. */
-export async function liveTokens(db: Kysely<DB>, connectionId: string, now: string): Promise<{ hash: string; expires_at: string | null }[]> {
+export async function updateSettings(db: Kysely<DB>, id: string, settings: string): Promise<void> {
+  await db.updateTable('connections').set({ settings }).where('id', '=', id).execute();
+}
+
+/** What a request needs to know about its connection, read with the token check in one statement. */
+export interface ConnectionAccess {
+  hash: string;
+  settings: string;
+  workspace: string;
+  status: string;
+  organization_id: string | null;
+  plan: string | null;
+}
+
+/** Tokens that still authenticate at `now` (the current one and any in a grace period), with their connection. */
+export async function liveTokens(db: Kysely<DB>, connectionId: string, now: string): Promise<ConnectionAccess[]> {
   const { rows } = await selectLiveTokens(db, connectionId, now);
   return rows;
 }
@@ -27,10 +63,13 @@ export async function liveTokens(db: Kysely<DB>, connectionId: string, now: stri
 const selectLiveTokens = prepared(
   (db: Kysely<DB>, connectionId: string, now: string) =>
     db
-      .selectFrom('connection_tokens')
-      .select(['hash', 'expires_at'])
-      .where('connection_id', '=', connectionId)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])),
+      .selectFrom('connection_tokens as t')
+      .innerJoin('connections as c', 'c.id', 't.connection_id')
+      .leftJoin('organizations as o', 'o.id', 'c.organization_id')
+      .select(['t.hash as hash', 'c.settings as settings', 'c.workspace as workspace', 'c.status as status', 'c.organization_id as organization_id', 'o.plan as plan'])
+      .where('t.connection_id', '=', connectionId)
+      .where('c.kind', '=', 'scim')
+      .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)])),
   2,
 );
 

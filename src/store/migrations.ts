@@ -106,6 +106,24 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('memberships_member').on('memberships').column('member_id').execute();
     },
   },
+  '0002_policies_lifecycle': {
+    async up(db: Kysely<any>) {
+      // scim: managed by an IdP through the SCIM API; import: users from CSV, no token.
+      await db.schema.alterTable('connections').addColumn('kind', 'text', (c) => c.notNull().defaultTo('scim')).execute();
+      // One SCIM connection per organisation.
+      await db.schema
+        .createIndex('connections_one_scim_per_org')
+        .unique()
+        .on('connections')
+        .column('organization_id')
+        .where(sql.ref('kind'), '=', 'scim')
+        .execute();
+      // What the host application reads besides the SCIM document: role, language,
+      // resolved profile, flags for an admin (JSON).
+      await db.schema.alterTable('users').addColumn('app', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema.createIndex('users_state').on('users').columns(['connection_id', 'state']).execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

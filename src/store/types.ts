@@ -16,6 +16,8 @@ export interface ConnectionsTable {
   /** JSON text: per-connection settings (policies come with a later issue). */
   settings: string;
   status: string;
+  /** scim (an IdP with a token) or import (CSV, no token). */
+  kind: string;
   created_at: string;
 }
 
@@ -47,6 +49,8 @@ export interface UsersTable {
   deleted_at: string | null;
   /** The canonical SCIM document (JSON text), see scim/resource.ts. */
   doc: string;
+  /** What the host application reads besides the document (JSON text): role, language, profile, flags. */
+  app: string;
 }
 
 export interface UserEmailsTable {
