@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
- * `rollcall` command line: serve, connection create|list, token rotate.
+ * `rollcall` command line: serve, org, connection, token, purge, import.
  * Commands that change data work while the server runs on the same database.
  */
+import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { AdminError } from './directory/connections.js';
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { createRollcall, type Rollcall } from './rollcall.js';
 import { buildServer } from './http/server.js';
@@ -22,7 +24,7 @@ function config(): Config {
 /** Opens the database (running migrations); a failure is one line for the operator. */
 async function open(cfg: Config): Promise<Rollcall> {
   try {
-    return await createRollcall({ databaseUrl: cfg.databaseUrl, publicUrl: cfg.publicUrl });
+    return await createRollcall({ databaseUrl: cfg.databaseUrl, publicUrl: cfg.publicUrl, scimPlans: cfg.scimPlans });
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -39,6 +41,21 @@ async function withRollcall<T>(fn: (rc: Rollcall) => Promise<T>): Promise<T> {
 
 function print(json: boolean, obj: unknown, text: string) {
   process.stdout.write(json ? JSON.stringify(obj) + '\n' : text + '\n');
+}
+
+/** Reads a JSON settings file; one clear line when it is missing or not JSON. */
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CliError(`cannot read settings file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CliError(`settings file '${file}' is not valid JSON: ${(e as Error).message}`);
+  }
 }
 
 function nonNegativeInt(v: string): number {
@@ -70,11 +87,22 @@ async function serve() {
   // SQLite's advice for long-running processes: refresh planner statistics now and then.
   const optimizer = setInterval(() => rc.database.optimize(), 60_000);
   optimizer.unref();
+  // Retention: purge what has expired now and every hour (idempotent, so several
+  // runs or processes doing it do no harm).
+  const purge = () =>
+    rc.purge().then(
+      (r) => r.purged && app.log.info({ purged: r.purged }, 'purged users past their retention window'),
+      (err) => app.log.error({ err }, 'purge failed'),
+    );
+  void purge();
+  const purger = setInterval(purge, 60 * 60_000);
+  purger.unref();
   let closing = false;
   const stop = async (signal: string) => {
     if (closing) return;
     closing = true;
     clearInterval(optimizer);
+    clearInterval(purger);
     app.log.info({ signal }, 'shutting down');
     await app.close();
     await rc.close();
@@ -98,19 +126,68 @@ export function buildCli(): Command {
     .command('create')
     .description('create a connection and print its SCIM URL and bearer token (shown only once)')
     .requiredOption('--name <name>', 'a name for the connection, e.g. the customer and IdP')
+    .option('--org <id>', 'the organisation it belongs to (default: a new organisation on the SCIM plan)')
+    .option('--workspace <name>', 'the workspace of the host application it provisions into', 'default')
+    .option('--settings <file>', 'a JSON settings document (see README: Provisioning policies)')
     .option('--json', 'print one JSON object')
-    .action(async (opts: { name: string; json?: boolean }) => {
+    .action(async (opts: { name: string; org?: string; workspace: string; settings?: string; json?: boolean }) => {
       if (!opts.name.trim()) throw new CliError('--name must not be empty');
+      const settings = opts.settings ? readJsonFile(opts.settings) : undefined;
       await withRollcall(async (rc) => {
-        const c = await rc.connections.create(opts.name);
+        const c = await rc.connections.create({ name: opts.name, organizationId: opts.org, workspace: opts.workspace, settings });
         print(
           !!opts.json,
-          { id: c.id, name: c.name, scimUrl: c.scimUrl, token: c.token, workspace: c.workspace, createdAt: c.createdAt },
+          {
+            id: c.id,
+            name: c.name,
+            scimUrl: c.scimUrl,
+            token: c.token,
+            organizationId: c.organizationId,
+            workspace: c.workspace,
+            settings: c.settings,
+            createdAt: c.createdAt,
+          },
           [
             `Connection created: ${c.name} (${c.id})`,
             `  SCIM base URL: ${c.scimUrl}`,
             `  Bearer token:  ${c.token}`,
+            `  Organisation:  ${c.organizationId}, workspace ${c.workspace}`,
             `The token is shown only this once; rotate it with: rollcall token rotate ${c.id}`,
+          ].join('\n'),
+        );
+      });
+    });
+  connection
+    .command('configure')
+    .description('merge a JSON settings document over a connection\'s settings')
+    .argument('<id>', 'connection id')
+    .requiredOption('--settings <file>', 'a JSON settings document; its top-level keys replace the current ones')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, opts: { settings: string; json?: boolean }) => {
+      const patch = readJsonFile(opts.settings);
+      await withRollcall(async (rc) => {
+        const c = await rc.connections.configure(id, patch);
+        print(!!opts.json, { id: c.id, name: c.name, settings: c.settings }, `Settings of ${c.name} (${c.id}):\n${JSON.stringify(c.settings, null, 2)}`);
+      });
+    });
+  connection
+    .command('show')
+    .description('show a connection with its organisation and settings')
+    .argument('<id>', 'connection id')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const c = await rc.connections.show(id);
+        if (!c) throw new CliError(`no connection with id '${id}'`);
+        print(
+          !!opts.json,
+          c,
+          [
+            `${c.name} (${c.id}), ${c.kind}, ${c.status}`,
+            `  SCIM base URL: ${c.scimUrl}`,
+            `  Organisation:  ${c.organization ? `${c.organization.name} (${c.organization.id}), plan ${c.organization.plan}${c.organization.scimAllowed ? '' : ' — SCIM not included'}` : 'none'}`,
+            `  Workspace:     ${c.workspace}`,
+            `  Settings:      ${JSON.stringify(c.settings, null, 2).replace(/\n/g, '\n  ')}`,
           ].join('\n'),
         );
       });
@@ -127,6 +204,80 @@ export function buildCli(): Command {
           list,
           list.length ? list.map((c) => `${c.id}  ${c.name}  ${c.scimUrl}`).join('\n') : 'No connections yet: rollcall connection create --name NAME',
         );
+      });
+    });
+
+  const org = program.command('org').description('manage organisations (customers of the host application) and their plans');
+  org
+    .command('create')
+    .description('create an organisation')
+    .requiredOption('--name <name>', 'the organisation\'s name')
+    .requiredOption('--plan <plan>', 'its plan; only SCIM plans (ROLLCALL_SCIM_PLANS, default enterprise) may use the SCIM API')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { name: string; plan: string; json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const o = await rc.connections.createOrganization(opts.name, opts.plan);
+        print(!!opts.json, o, `Organisation created: ${o.name} (${o.id}), plan ${o.plan}${o.scimAllowed ? '' : ' (no SCIM on this plan)'}`);
+      });
+    });
+  org
+    .command('set-plan')
+    .description('change an organisation\'s plan (takes effect on the next SCIM request)')
+    .argument('<id>', 'organisation id')
+    .argument('<plan>', 'the new plan')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, plan: string, opts: { json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const o = await rc.connections.setPlan(id, plan);
+        print(!!opts.json, o, `${o.name} (${o.id}) is now on plan ${o.plan}${o.scimAllowed ? '' : ' (no SCIM on this plan)'}`);
+      });
+    });
+  org
+    .command('list')
+    .description('list organisations')
+    .option('--json', 'print a JSON array')
+    .action(async (opts: { json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const list = await rc.connections.listOrganizations();
+        print(!!opts.json, list, list.length ? list.map((o) => `${o.id}  ${o.name}  ${o.plan}`).join('\n') : 'No organisations yet.');
+      });
+    });
+
+  program
+    .command('purge')
+    .description('purge users deleted (or deactivated) longer ago than their connection\'s retentionDays')
+    .option('--as-of <timestamp>', 'treat this ISO 8601 time as now (e.g. 2026-12-31T00:00:00Z)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { asOf?: string; json?: boolean }) => {
+      let asOf: Date | undefined;
+      if (opts.asOf !== undefined) {
+        asOf = new Date(opts.asOf);
+        if (!/^\d{4}-\d{2}-\d{2}/.test(opts.asOf) || Number.isNaN(asOf.getTime())) throw new CliError(`--as-of '${opts.asOf}' is not an ISO 8601 timestamp`);
+      }
+      await withRollcall(async (rc) => {
+        const r = await rc.purge(asOf);
+        print(!!opts.json, r, `Purged ${r.purged} user${r.purged === 1 ? '' : 's'} (as of ${r.asOf}).`);
+      });
+    });
+
+  program
+    .command('import')
+    .description('import users from CSV (first name, last name, e-mail, gender, group, language) into an organisation without a SCIM connection')
+    .argument('<orgId>', 'organisation id')
+    .argument('<file>', 'CSV file with a header row')
+    .option('--json', 'print one JSON object')
+    .action(async (orgId: string, file: string, opts: { json?: boolean }) => {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new CliError(`cannot read '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      await withRollcall(async (rc) => {
+        const r = await rc.importCsv(orgId, text);
+        const lines = [`Imported into organisation ${r.organizationId}: ${r.created} created, ${r.updated} updated, ${r.refused.length} refused.`];
+        for (const x of r.refused) lines.push(`  line ${x.line} (${x.email || 'no e-mail'}): ${x.reason}`);
+        print(!!opts.json, r, lines.join('\n'));
       });
     });
 
@@ -158,7 +309,7 @@ async function main() {
   try {
     await buildCli().parseAsync(process.argv);
   } catch (e) {
-    const msg = e instanceof CliError ? e.message : `unexpected error: ${(e as Error)?.stack ?? e}`;
+    const msg = e instanceof CliError || e instanceof AdminError ? e.message : `unexpected error: ${(e as Error)?.stack ?? e}`;
     process.stderr.write(`rollcall: ${msg}\n`);
     process.exit(1);
   }

@@ -4,6 +4,9 @@ import { ConnectionDirectory } from './directory/connections.js';
 import { UserDirectory } from './directory/users.js';
 import { GroupDirectory } from './directory/groups.js';
 import { type Clock, systemClock } from './directory/context.js';
+import { type PurgeReport, purgeExpired } from './directory/lifecycle.js';
+import { type ImportReport, importCsv } from './directory/import.js';
+import { settingsChecks } from './directory/policies/index.js';
 
 export interface RollcallOptions {
   databaseUrl: string;
@@ -19,6 +22,10 @@ export interface Rollcall {
   readonly connections: ConnectionDirectory;
   readonly users: UserDirectory;
   readonly groups: GroupDirectory;
+  /** Imports users from CSV text into an organisation without a SCIM connection. */
+  importCsv(organizationId: string, csvText: string): Promise<ImportReport>;
+  /** Purges users past their connection's retention window, treating `asOf` as now. */
+  purge(asOf?: Date): Promise<PurgeReport>;
   close(): Promise<void>;
 }
 
@@ -26,12 +33,17 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   const database = await openDatabase(opts.databaseUrl);
   const clock = opts.clock ?? systemClock;
   const publicUrl = opts.publicUrl.replace(/\/+$/, '');
+  const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, clock, publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks);
+  const users = new UserDirectory(database.db, database.readDb, database.dialect, clock);
+  const groups = new GroupDirectory(database.db, database.readDb, database.dialect, clock);
   return {
     publicUrl,
     database,
-    connections: new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, clock, publicUrl, opts.scimPlans ?? ['enterprise']),
-    users: new UserDirectory(database.db, database.readDb, database.dialect, clock),
-    groups: new GroupDirectory(database.db, database.readDb, database.dialect, clock),
+    importCsv: (organizationId: string, csvText: string) => importCsv({ connections, users, groups }, organizationId, csvText),
+    purge: (asOf?: Date) => purgeExpired(database.db, connections, asOf ?? clock()),
+    connections,
+    users,
+    groups,
     close: () => database.close(),
   };
 }

@@ -15,7 +15,7 @@ import { isUniqueViolation } from '../store/errors.js';
 import * as groupsStore from '../store/groups.js';
 import { existingUserIds } from '../store/users.js';
 import type { GroupRow, MemberView } from '../store/groups.js';
-import type { Clock, RequestContext } from './context.js';
+import { type Clock, type RequestContext, settingsOf } from './context.js';
 import { checkIfMatch, etag } from './versions.js';
 import { type ListParams, toListQuery } from './users.js';
 
@@ -64,6 +64,16 @@ export class GroupDirectory {
     throw errors.invalidValue(`No user with id ${shown} exists in this connection; members must be existing users.`);
   }
 
+  /** With exclusive groups a user belongs to one group at most: joining a second is a conflict. */
+  private async checkExclusive(trx: Trx, groupId: string, ids: string[]): Promise<void> {
+    const taken = await groupsStore.otherGroupsOf(trx, ids, groupId);
+    if (!taken.length) return;
+    const t = taken[0];
+    throw errors.uniqueness(
+      `User ${t.member_id} already belongs to group '${t.display_name}' (${t.group_id}); this connection allows one group per user. Remove the user from that group first.`,
+    );
+  }
+
   /** Applies member operations in order as row inserts/deletes; returns how many memberships changed. */
   private async applyMemberOps(trx: Trx, ctx: RequestContext, groupId: string, ops: MemberOp[], now: string): Promise<number> {
     const touched: string[] = [];
@@ -78,11 +88,34 @@ export class GroupDirectory {
         }
         const ids = op.members.map((m: { value: string }) => m.value);
         await this.checkMembers(trx, ctx, ids);
+        if (settingsOf(ctx).exclusiveGroups) await this.checkExclusive(trx, groupId, ids);
         touched.push(...(await groupsStore.addMembers(trx, ctx.connectionId, groupId, ids, now)));
       }
     }
     if (touched.length) await groupsStore.touchUsers(trx, [...new Set(touched)], now);
     return touched.length;
+  }
+
+  /** Adds a user to the group with this name, creating the group if needed (CSV import). */
+  async addByName(ctx: RequestContext, name: string, userId: string): Promise<void> {
+    const now = this.clock().toISOString();
+    await this.db.transaction().execute(async (trx) => {
+      let group = await groupsStore.findGroupByName(trx, ctx.connectionId, name);
+      if (!group) {
+        group = {
+          id: randomUUID(),
+          connection_id: ctx.connectionId,
+          ...columnsOf({ displayName: name }, undefined),
+          version: 1,
+          created_at: now,
+          updated_at: now,
+        };
+        await groupsStore.insertGroup(trx, group);
+      }
+      if (await this.applyMemberOps(trx, ctx, group.id, [{ op: 'add', members: [{ value: userId }] }], now)) {
+        await groupsStore.touchGroup(trx, group.id, now);
+      }
+    });
   }
 
   async create(ctx: RequestContext, body: unknown): Promise<GroupRecord> {

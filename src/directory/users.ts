@@ -14,8 +14,10 @@ import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
 import type { UserRow, EmailRow } from '../store/users.js';
+import * as groupsStore from '../store/groups.js';
 import { touchGroupsOf } from '../store/groups.js';
-import type { Clock, RequestContext } from './context.js';
+import { type Clock, type RequestContext, settingsOf } from './context.js';
+import { applyUserPolicies, groupsFromRules } from './policies/index.js';
 import { checkIfMatch, etag } from './versions.js';
 
 export interface UserRecord {
@@ -32,6 +34,7 @@ export interface ListParams {
 }
 
 const MAX_RETRIES = 20;
+const DAY_MS = 86_400_000;
 
 /** SCIM's 1-based startIndex/count as the store's offset/limit. */
 export function toListQuery(p: ListParams): usersStore.ListQuery {
@@ -100,30 +103,106 @@ export class UserDirectory {
     return errors.uniqueness(`userName '${userName}' is already taken in this connection.`);
   }
 
-  async create(ctx: RequestContext, body: unknown): Promise<UserRecord> {
-    const { doc, externalId } = normalizeResource(userResourceType, body);
-    if (doc.active === undefined) doc.active = true;
-    const now = this.clock().toISOString();
+  /**
+   * The connection's policies on a candidate document: refusals (domains, role
+   * mailboxes, language) throw before anything is written; the result is the
+   * normalised document and what the host application reads (role, language,
+   * resolved profile, flags).
+   */
+  private policies(ctx: RequestContext, doc: Doc): { doc: Doc; app: string } {
+    const { doc: checked, app } = applyUserPolicies(settingsOf(ctx), doc);
+    return { doc: checked, app: JSON.stringify({ ...app, workspace: ctx.workspace ?? 'default' }) };
+  }
+
+  /**
+   * Group rules only add: after a create or update, the user joins every group a
+   * rule names (created when missing). With exclusive groups a rule never moves a
+   * user who is already in another group.
+   */
+  private async applyGroupRules(trx: Kysely<DB>, ctx: RequestContext, userId: string, doc: Doc, now: string): Promise<void> {
+    const settings = settingsOf(ctx);
+    const names = groupsFromRules(settings, doc);
+    for (const name of names) {
+      let group = await groupsStore.findGroupByName(trx, ctx.connectionId, name);
+      if (!group) {
+        group = {
+          id: randomUUID(),
+          connection_id: ctx.connectionId,
+          display_name: name,
+          display_name_lc: name.toLowerCase(),
+          external_id: null,
+          version: 1,
+          created_at: now,
+          updated_at: now,
+          doc: JSON.stringify({ displayName: name }),
+        };
+        await groupsStore.insertGroup(trx, group);
+      }
+      if (settings.exclusiveGroups && (await groupsStore.otherGroupsOf(trx, [userId], group.id)).length) continue;
+      const added = await groupsStore.addMembers(trx, ctx.connectionId, group.id, [userId], now);
+      if (added.length) await groupsStore.touchGroup(trx, group.id, now);
+    }
+  }
+
+  /**
+   * POST /Users. The mapping key (externalId or userName, per connection) decides:
+   * a live user with that key is a conflict (409, never a second account); a user
+   * deleted with that key within the retention window is restored — same row,
+   * same id — and answered 201 like a creation.
+   */
+  async create(ctx: RequestContext, body: unknown): Promise<UserRecord & { restored: boolean }> {
+    const settings = settingsOf(ctx);
+    const input = normalizeResource(userResourceType, body);
+    const externalId = input.externalId;
+    if (input.doc.active === undefined) input.doc.active = true;
+    const { doc, app } = this.policies(ctx, input.doc);
+    const nowDate = this.clock();
+    const now = nowDate.toISOString();
     const cols = columnsOf(doc, externalId);
-    const row: UserRow = {
-      id: randomUUID(),
-      connection_id: ctx.connectionId,
-      ...cols,
-      state: cols.active ? 'active' : 'deactivated',
-      version: 1,
-      created_at: now,
-      updated_at: now,
-      deactivated_at: cols.active ? null : now,
-      deleted_at: null,
-      app: '{}',
-    };
+    const windowStart = new Date(nowDate.getTime() - settings.retentionDays * DAY_MS).toISOString();
+    const keyValue = settings.mappingKey === 'externalId' ? externalId : cols.user_name;
     try {
-      await this.db.transaction().execute((trx) => usersStore.insertUser(trx, row, emailRows(doc)));
+      return await this.db.transaction().execute(async (trx) => {
+        if (settings.mappingKey === 'externalId' && externalId !== undefined) {
+          const live = await usersStore.findLiveByExternalId(trx, ctx.connectionId, externalId);
+          if (live) throw errors.uniqueness(`externalId '${externalId}' already belongs to user ${live.id} ('${live.user_name}') in this connection.`);
+        }
+        const restorable = keyValue !== undefined ? await usersStore.findRestorable(trx, ctx.connectionId, settings.mappingKey, keyValue, windowStart) : undefined;
+        let row: UserRow;
+        if (restorable) {
+          const values: Partial<UserRow> = {
+            ...cols,
+            state: cols.active ? 'active' : 'deactivated',
+            version: restorable.version + 1,
+            updated_at: now,
+            deleted_at: null,
+            deactivated_at: cols.active ? null : now,
+            app,
+          };
+          await usersStore.restoreUser(trx, ctx.connectionId, restorable.id, values, emailRows(doc));
+          row = { ...restorable, ...values } as UserRow;
+        } else {
+          row = {
+            id: randomUUID(),
+            connection_id: ctx.connectionId,
+            ...cols,
+            state: cols.active ? 'active' : 'deactivated',
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            deactivated_at: cols.active ? null : now,
+            deleted_at: null,
+            app,
+          };
+          await usersStore.insertUser(trx, row, emailRows(doc));
+        }
+        await this.applyGroupRules(trx, ctx, row.id, doc, now);
+        return { row, doc, restored: !!restorable };
+      });
     } catch (e) {
       if (isUniqueViolation(e)) throw this.uniqueness(cols.user_name);
       throw e;
     }
-    return { row, doc };
   }
 
   async get(ctx: RequestContext, id: string): Promise<UserRecord> {
@@ -133,14 +212,29 @@ export class UserDirectory {
   }
 
   /** Writes a new document over `current`, conditional on its version. False when someone else won the race. */
-  private async write(ctx: RequestContext, current: UserRow, doc: Doc, externalId: string | undefined): Promise<UserRecord | undefined> {
+  private async write(ctx: RequestContext, current: UserRow, input: Doc, externalId: string | undefined): Promise<UserRecord | undefined> {
+    const settings = settingsOf(ctx);
+    const { doc, app } = this.policies(ctx, input);
     const now = this.clock().toISOString();
     const cols = columnsOf(doc, externalId);
+    if (settings.lockMappingKey) {
+      // A changed key is what creates duplicate accounts; re-sending the same value is no change.
+      const [before, after] =
+        settings.mappingKey === 'externalId' ? [current.external_id, cols.external_id] : [current.user_name_lc, cols.user_name_lc];
+      if (before !== null && before !== after) {
+        throw errors.mutability(`${settings.mappingKey} is this connection's mapping key and is locked: it cannot change from '${before}' to '${after ?? ''}'.`);
+      }
+    }
+    if (settings.mappingKey === 'externalId' && cols.external_id !== null && cols.external_id !== current.external_id) {
+      const other = await usersStore.findLiveByExternalId(this.db, ctx.connectionId, cols.external_id);
+      if (other && other.id !== current.id) throw errors.uniqueness(`externalId '${cols.external_id}' already belongs to user ${other.id} in this connection.`);
+    }
     const wasActive = current.active === 1;
     const values: Partial<UserRow> = {
       ...cols,
       version: current.version + 1,
       updated_at: now,
+      app,
     };
     if (wasActive !== (cols.active === 1)) {
       values.state = cols.active ? 'active' : 'deactivated';
@@ -153,6 +247,7 @@ export class UserDirectory {
       ok = await this.db.transaction().execute(async (trx) => {
         const done = await usersStore.updateUser(trx, ctx.connectionId, current.id, current.version, values, emailRows(doc));
         if (done && renamed) await touchGroupsOf(trx, current.id, now);
+        if (done) await this.applyGroupRules(trx, ctx, current.id, doc, now);
         return done;
       });
     } catch (e) {

@@ -153,3 +153,36 @@ export async function memberIds(db: Kysely<DB>, groupId: string): Promise<Set<st
   const rows = await db.selectFrom('memberships').select('member_id').where('group_id', '=', groupId).execute();
   return new Set(rows.map((r) => r.member_id));
 }
+
+export async function findGroupByName(db: Kysely<DB>, connectionId: string, name: string): Promise<GroupRow | undefined> {
+  return db
+    .selectFrom('groups')
+    .selectAll()
+    .where('connection_id', '=', connectionId)
+    .where('display_name_lc', '=', name.toLowerCase())
+    .executeTakeFirst();
+}
+
+/** The groups (other than `exceptGroupId`) that these users already belong to: for exclusive groups. */
+export async function otherGroupsOf(db: Kysely<DB>, userIds: string[], exceptGroupId: string | null): Promise<{ member_id: string; group_id: string; display_name: string }[]> {
+  const out: { member_id: string; group_id: string; display_name: string }[] = [];
+  for (const part of chunks([...new Set(userIds)])) {
+    let q = db
+      .selectFrom('memberships')
+      .innerJoin('groups', 'groups.id', 'memberships.group_id')
+      .select(['memberships.member_id as member_id', 'groups.id as group_id', 'groups.display_name as display_name'])
+      .where('memberships.member_id', 'in', part);
+    if (exceptGroupId) q = q.where('memberships.group_id', '<>', exceptGroupId);
+    out.push(...(await q.execute()));
+  }
+  return out;
+}
+
+/** A group's membership changed without a SCIM request about it (group rules): move its version. */
+export async function touchGroup(db: Kysely<DB>, groupId: string, now: string): Promise<void> {
+  await db
+    .updateTable('groups')
+    .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
+    .where('id', '=', groupId)
+    .execute();
+}

@@ -167,3 +167,59 @@ export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids:
   }
   return found;
 }
+
+/** A live (active or deactivated) user with this externalId: the mapping key must stay unique. */
+export async function findLiveByExternalId(db: Kysely<DB>, connectionId: string, externalId: string): Promise<UserRow | undefined> {
+  return db
+    .selectFrom('users')
+    .selectAll()
+    .where('connection_id', '=', connectionId)
+    .where('external_id', '=', externalId)
+    .where('state', '<>', 'deleted')
+    .executeTakeFirst();
+}
+
+/** The most recently deleted user with this mapping key, deleted after `since` (still restorable). */
+export async function findRestorable(
+  db: Kysely<DB>,
+  connectionId: string,
+  key: 'externalId' | 'userName',
+  value: string,
+  since: string,
+): Promise<UserRow | undefined> {
+  let q = db.selectFrom('users').selectAll().where('connection_id', '=', connectionId).where('state', '=', 'deleted').where('deleted_at', '>', since);
+  q = key === 'externalId' ? q.where('external_id', '=', value) : q.where('user_name_lc', '=', value.toLowerCase());
+  return q.orderBy('deleted_at', 'desc').executeTakeFirst();
+}
+
+/** Brings a soft-deleted user back with new values: same row, same id. */
+export async function restoreUser(db: Kysely<DB>, connectionId: string, id: string, values: Partial<UserRow>, emails: EmailRow[]): Promise<boolean> {
+  const res = await db
+    .updateTable('users')
+    .set(values)
+    .where('id', '=', id)
+    .where('connection_id', '=', connectionId)
+    .where('state', '=', 'deleted')
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) return false;
+  await writeEmails(db, connectionId, id, emails);
+  return true;
+}
+
+/**
+ * Removes for good the users deleted before `deletedBefore` and, when given, those
+ * deactivated before `deactivatedBefore`. E-mail rows and memberships go with
+ * them (foreign keys cascade). Returns how many users were purged.
+ */
+export async function purgeUsers(db: Kysely<DB>, connectionId: string, deletedBefore: string, deactivatedBefore: string | null): Promise<number> {
+  const res = await db
+    .deleteFrom('users')
+    .where('connection_id', '=', connectionId)
+    .where((eb) => {
+      const deleted = eb.and([eb('state', '=', 'deleted'), eb('deleted_at', '<=', deletedBefore)]);
+      if (deactivatedBefore === null) return deleted;
+      return eb.or([deleted, eb.and([eb('state', '=', 'deactivated'), eb('deactivated_at', '<=', deactivatedBefore)])]);
+    })
+    .executeTakeFirst();
+  return Number(res.numDeletedRows);
+}

@@ -228,8 +228,13 @@ export async function runConformance({ quiet = false, adjust = true, log = conso
   const server = await startServer({ name: 'rollcall-conformance', logLevel: 'warn' });
   let summary;
   let serverExit = null;
+  let serverOutput = '';
   try {
-    const conn = await createConnection(server, 'Microsoft SCIM reference collection');
+    // The collection creates four users with one externalId ("22fbc523-…") and
+    // expects four 201s. With Rollcall's default mapping key (externalId) the second
+    // would be a 409, by design (never a duplicate account); the connection is set
+    // to match users on userName instead, which is what the collection exercises.
+    const conn = await createConnection(server, 'Microsoft SCIM reference collection', { mappingKey: 'userName' });
     const url = new URL(server.baseUrl);
     const api = `scim/v2/${conn.id}`;
     if (!conn.scimUrl.endsWith(`/${api}`)) throw new Error(`unexpected scimUrl ${conn.scimUrl} for connection ${conn.id}`);
@@ -251,9 +256,8 @@ export async function runConformance({ quiet = false, adjust = true, log = conso
     });
   } finally {
     serverExit = server.exitInfo; // non-null here means the server died during the run
-    const serverOutput = server.output();
+    serverOutput = server.output();
     await server.stop();
-    server.finalOutput = serverOutput;
   }
 
   const run = summary.run;
@@ -294,7 +298,7 @@ export async function runConformance({ quiet = false, adjust = true, log = conso
     failures,
     runError: run.error,
     serverExit,
-    serverOutput: server.finalOutput,
+    serverOutput,
   };
 }
 

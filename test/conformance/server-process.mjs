@@ -5,7 +5,7 @@
  * benchmark (bench/run.mjs). Needs `npm run build` to have produced dist/.
  */
 import { spawn, execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import fs, { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,6 +16,16 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
 
 const LISTENING = /Rollcall SCIM server listening on (https?:\/\/\S+)/;
+
+// Ctrl-C or a SIGTERM to the runner must not leave servers behind: turn the signal
+// into a normal exit so the 'exit' hooks below kill the children.
+let signalsHooked = false;
+function hookSignals() {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+}
 const MAX_CAPTURE = 256 * 1024;
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
@@ -42,9 +52,12 @@ function appendCapped(buf, chunk) {
  * The chosen port is passed as PORT and PUBLIC_URL so resource locations are
  * real URLs; if it was taken in between, another port is tried.
  */
-export async function startServer({ name = 'rollcall', logLevel = 'warn', extraEnv = {}, nodeArgs = [], startTimeoutMs = 30_000 } = {}) {
+export async function startServer({ name = 'rollcall', logLevel = 'warn', extraEnv = {}, nodeArgs = [], startTimeoutMs = 30_000, dir: givenDir } = {}) {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` first`);
-  const dir = await mkdtemp(path.join(os.tmpdir(), `${name}-`));
+  hookSignals();
+  // A given dir (holding rollcall.db) is reused and never removed; otherwise a fresh temp dir is made and removed on stop.
+  const ownsDir = !givenDir;
+  const dir = givenDir ?? (await mkdtemp(path.join(os.tmpdir(), `${name}-`)));
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
@@ -58,17 +71,17 @@ export async function startServer({ name = 'rollcall', logLevel = 'warn', extraE
       ...extraEnv,
     };
     try {
-      return await launch(env, dir, nodeArgs, startTimeoutMs);
+      return await launch(env, dir, ownsDir, nodeArgs, startTimeoutMs);
     } catch (e) {
       lastError = e;
       if (!/EADDRINUSE|cannot listen/.test(String(e.message))) break;
     }
   }
-  await rm(dir, { recursive: true, force: true });
+  if (ownsDir) await rm(dir, { recursive: true, force: true });
   throw lastError;
 }
 
-function launch(env, dir, nodeArgs, startTimeoutMs) {
+function launch(env, dir, ownsDir, nodeArgs, startTimeoutMs) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, cliPath, 'serve'], {
       cwd: dir,
@@ -88,6 +101,7 @@ function launch(env, dir, nodeArgs, startTimeoutMs) {
     const killOnExit = () => {
       try {
         child.kill('SIGKILL');
+        if (ownsDir) rmSync(dir, { recursive: true, force: true });
       } catch {
         /* already gone */
       }
@@ -113,7 +127,8 @@ function launch(env, dir, nodeArgs, startTimeoutMs) {
         get exitInfo() {
           return exitInfo;
         },
-        stop: async ({ keepDir = false } = {}) => {
+        dbPath: path.join(dir, 'rollcall.db'),
+        stop: async ({ keepDir = !ownsDir } = {}) => {
           if (!exitInfo) {
             child.kill('SIGTERM');
             const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
@@ -148,12 +163,21 @@ function launch(env, dir, nodeArgs, startTimeoutMs) {
   });
 }
 
-/** `rollcall connection create --name NAME --json` against the server's database; resolves to the parsed object. */
-export function createConnection(server, name) {
+/**
+ * `rollcall connection create --name NAME [--settings FILE] --json` against the
+ * server's database; resolves to the parsed object.
+ */
+export function createConnection(server, name, settings) {
+  const args = [cliPath, 'connection', 'create', '--name', name, '--json'];
+  if (settings) {
+    const file = path.join(server.dir, `settings-${Date.now()}.json`);
+    fs.writeFileSync(file, JSON.stringify(settings));
+    args.push('--settings', file);
+  }
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [cliPath, 'connection', 'create', '--name', name, '--json'],
+      args,
       { cwd: server.dir, env: server.env, timeout: 30_000, maxBuffer: 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`connection create failed: ${err.message}\n${stdout}${stderr}`));

@@ -242,11 +242,20 @@ describe('methods', () => {
     expect((await c.patch(`/Users/${first.body.id}`, patch({ op: 'add', path: 'title', value: 'x' }))).status).toBe(404);
   });
 
-  it('externalId is not unique', async () => {
+  it('externalId is the default mapping key: a second user with it is a conflict', async () => {
     const a = await c.post('/Users', { userName: 'ext-a@x.test', externalId: 'same' });
     const b = await c.post('/Users', { userName: 'ext-b@x.test', externalId: 'same' });
     expect(a.status).toBe(201);
-    expect(b.status).toBe(201);
-    expect((await c.get(`/Users?filter=${enc('externalId eq "same"')}`)).body.totalResults).toBe(2);
+    expect(b.status).toBe(409);
+    expect(b.body.scimType).toBe('uniqueness');
+    expect((await c.get(`/Users?filter=${enc('externalId eq "same"')}`)).body.totalResults).toBe(1);
+  });
+
+  it('with userName as the mapping key, externalId is not unique', async () => {
+    const conn = await t.connection('userName key', { settings: { mappingKey: 'userName' } });
+    const k = scimClient(t.app, conn);
+    expect((await k.post('/Users', { userName: 'ext-a@x.test', externalId: 'same' })).status).toBe(201);
+    expect((await k.post('/Users', { userName: 'ext-b@x.test', externalId: 'same' })).status).toBe(201);
+    expect((await k.get(`/Users?filter=${enc('externalId eq "same"')}`)).body.totalResults).toBe(2);
   });
 });

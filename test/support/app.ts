@@ -14,6 +14,7 @@ export interface TestConnection {
   id: string;
   token: string;
   base: string;
+  organizationId: string | null;
 }
 
 export interface TestApp {
@@ -21,16 +22,17 @@ export interface TestApp {
   app: FastifyInstance;
   dir: string;
   dbFile: string;
-  connection(name?: string): Promise<TestConnection>;
+  /** A new SCIM connection (and its own organisation unless `organizationId` is given). */
+  connection(name?: string, opts?: { settings?: unknown; organizationId?: string; workspace?: string }): Promise<TestConnection>;
   close(): Promise<void>;
 }
 
 export const PUBLIC_URL = 'https://scim.test.example';
 
-export async function startTestApp(opts: { clock?: Clock } = {}): Promise<TestApp> {
+export async function startTestApp(opts: { clock?: Clock; scimPlans?: string[] } = {}): Promise<TestApp> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-test-'));
   const dbFile = path.join(dir, 'rollcall.db');
-  const rc = await createRollcall({ databaseUrl: `sqlite:${dbFile}`, publicUrl: PUBLIC_URL, clock: opts.clock });
+  const rc = await createRollcall({ databaseUrl: `sqlite:${dbFile}`, publicUrl: PUBLIC_URL, clock: opts.clock, scimPlans: opts.scimPlans });
   const app = await buildServer(rc, { logger: false });
   await app.ready();
   return {
@@ -38,9 +40,9 @@ export async function startTestApp(opts: { clock?: Clock } = {}): Promise<TestAp
     app,
     dir,
     dbFile,
-    async connection(name = 'Test connection') {
-      const c = await rc.connections.create(name);
-      return { id: c.id, token: c.token, base: `/scim/v2/${c.id}` };
+    async connection(name = 'Test connection', opts = {}) {
+      const c = await rc.connections.create({ name, ...opts });
+      return { id: c.id, token: c.token, base: `/scim/v2/${c.id}`, organizationId: c.organizationId };
     },
     async close() {
       await app.close();

@@ -148,10 +148,12 @@ export async function seedDirectory(opts: SeedOptions): Promise<Seeded> {
     return d;
   };
   const rc = await createRollcall({ databaseUrl: `sqlite:${dbFile}`, publicUrl: PUBLIC_URL, clock });
-  const main = await rc.connections.create('main');
-  const other = await rc.connections.create('other');
-  const ctx: RequestContext = { connectionId: main.id, baseUrl: scimUrl(PUBLIC_URL, main.id) };
-  const otherCtx: RequestContext = { connectionId: other.id, baseUrl: scimUrl(PUBLIC_URL, other.id) };
+  // Plain SCIM for the filter tests: externalIds repeat and some addresses are role mailboxes.
+  const settings = { mappingKey: 'userName', rejectCollectiveAddresses: false };
+  const main = await rc.connections.create({ name: 'main', settings });
+  const other = await rc.connections.create({ name: 'other', settings });
+  const ctx: RequestContext = { connectionId: main.id, baseUrl: scimUrl(PUBLIC_URL, main.id), settings: main.settings };
+  const otherCtx: RequestContext = { connectionId: other.id, baseUrl: scimUrl(PUBLIC_URL, other.id), settings: other.settings };
 
   const taken = new Set<string>();
   const ids: string[] = [];
