@@ -10,6 +10,7 @@ import { type Doc, normalizeResource } from '../scim/resource.js';
 import { applyPatch, type MemberOp } from '../scim/patch.js';
 import { CORE_GROUP, groupResourceType } from '../scim/schemas.js';
 import type { DB } from '../store/types.js';
+import type { WriteBatcher } from '../store/batch.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as groupsStore from '../store/groups.js';
@@ -39,6 +40,8 @@ function columnsOf(doc: Doc, externalId: string | undefined) {
 export class GroupDirectory {
   constructor(
     private readonly db: Kysely<DB>,
+    /** Every write transaction goes through the batcher (group commit). */
+    private readonly writes: WriteBatcher,
     /** Reads outside write transactions: GET, lists, filters. */
     private readonly readDb: Kysely<DB>,
     private readonly dialect: SqlDialect,
@@ -99,7 +102,7 @@ export class GroupDirectory {
   /** Adds a user to the group with this name, creating the group if needed (CSV import). */
   async addByName(ctx: RequestContext, name: string, userId: string): Promise<void> {
     const now = this.clock().toISOString();
-    await this.db.transaction().execute(async (trx) => {
+    await this.writes.run(async (trx) => {
       let group = await groupsStore.findGroupByName(trx, ctx.connectionId, name);
       if (!group) {
         group = {
@@ -130,7 +133,7 @@ export class GroupDirectory {
       updated_at: now,
     };
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.writes.run(async (trx) => {
         await groupsStore.insertGroup(trx, row);
         if (members.length) await this.applyMemberOps(trx, ctx, row.id, [{ op: 'add', members }], now);
       });
@@ -157,7 +160,7 @@ export class GroupDirectory {
     const { doc, externalId, members = [] } = normalizeResource(groupResourceType, body);
     const now = this.clock().toISOString();
     try {
-      return await this.db.transaction().execute(async (trx) => {
+      return await this.writes.run(async (trx) => {
         const current = await this.get(ctx, id, trx);
         checkIfMatch(ifMatch, current.row.version);
         const values = { ...columnsOf(doc, externalId), version: current.row.version + 1, updated_at: now };
@@ -183,7 +186,7 @@ export class GroupDirectory {
   async patch(ctx: RequestContext, id: string, body: unknown, ifMatch?: string): Promise<GroupRecord> {
     const now = this.clock().toISOString();
     try {
-      return await this.db.transaction().execute(async (trx) => {
+      return await this.writes.run(async (trx) => {
         const current = await this.get(ctx, id, trx);
         checkIfMatch(ifMatch, current.row.version);
         const result = applyPatch(groupResourceType, { doc: current.doc, externalId: current.row.external_id ?? undefined }, body);
@@ -202,7 +205,7 @@ export class GroupDirectory {
   }
 
   async delete(ctx: RequestContext, id: string, ifMatch?: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.writes.run(async (trx) => {
       const current = await this.get(ctx, id, trx);
       checkIfMatch(ifMatch, current.row.version);
       const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version, this.clock().toISOString());

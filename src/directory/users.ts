@@ -10,6 +10,7 @@ import { applyPatch } from '../scim/patch.js';
 import { CORE_USER, ENTERPRISE_USER, ROLLCALL_USER, userResourceType } from '../scim/schemas.js';
 import type { Filter, AttrPath } from '../scim/filter/ast.js';
 import type { DB } from '../store/types.js';
+import type { WriteBatcher } from '../store/batch.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
@@ -82,6 +83,8 @@ export class UserDirectory {
 
   constructor(
     private readonly db: Kysely<DB>,
+    /** Every write transaction goes through the batcher (group commit). */
+    private readonly writes: WriteBatcher,
     /** Reads outside write transactions: GET, lists, filters. */
     private readonly readDb: Kysely<DB>,
     private readonly dialect: SqlDialect,
@@ -162,7 +165,7 @@ export class UserDirectory {
     const windowStart = new Date(nowDate.getTime() - settings.retentionDays * DAY_MS).toISOString();
     const keyValue = settings.mappingKey === 'externalId' ? externalId : cols.user_name;
     try {
-      return await this.db.transaction().execute(async (trx) => {
+      return await this.writes.run(async (trx) => {
         if (settings.mappingKey === 'externalId' && externalId !== undefined) {
           const live = await usersStore.findLiveByExternalId(trx, ctx.connectionId, externalId);
           if (live) throw errors.uniqueness(`externalId '${externalId}' already belongs to user ${live.id} ('${live.user_name}') in this connection.`);
@@ -244,7 +247,7 @@ export class UserDirectory {
     try {
       // Groups show members by name, so a new name is a change of the user's groups too.
       const renamed = (cols.display_name ?? cols.user_name) !== (current.display_name ?? current.user_name);
-      ok = await this.db.transaction().execute(async (trx) => {
+      ok = await this.writes.run(async (trx) => {
         const done = await usersStore.updateUser(trx, ctx.connectionId, current.id, current.version, values, emailRows(doc));
         if (done && renamed) await touchGroupsOf(trx, current.id, now);
         if (done) await this.applyGroupRules(trx, ctx, current.id, doc, now);
@@ -287,9 +290,7 @@ export class UserDirectory {
     const current = await this.get(ctx, id);
     checkIfMatch(ifMatch, current.row.version);
     const now = this.clock().toISOString();
-    const ok = await this.db
-      .transaction()
-      .execute((trx) => usersStore.softDeleteUser(trx, ctx.connectionId, id, ifMatch ? current.row.version : undefined, now));
+    const ok = await this.writes.run((trx) => usersStore.softDeleteUser(trx, ctx.connectionId, id, ifMatch ? current.row.version : undefined, now));
     if (!ok) {
       if (ifMatch) throw errors.preconditionFailed(`User '${id}' changed before it could be deleted.`);
       throw errors.notFound(`User '${id}' not found.`);
