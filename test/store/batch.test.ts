@@ -1,0 +1,54 @@
+/**
+ * Group commit: writes that arrive together share one transaction, but each one
+ * succeeds or fails on its own, and a failed one leaves nothing behind.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type OpenedDatabase } from '../../src/store/db.js';
+
+let dir: string;
+let odb: OpenedDatabase;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-batch-'));
+  odb = await openDatabase(`sqlite:${path.join(dir, 'r.db')}`);
+});
+afterAll(async () => {
+  await odb.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const org = (id: string) => ({ id, name: id, plan: 'enterprise', created_at: '2026-01-01T00:00:00.000Z' });
+
+describe('WriteBatcher', () => {
+  it('commits the writes of a batch together and rolls back only the one that failed', async () => {
+    const results = await Promise.allSettled([
+      odb.writes.run((trx) => trx.insertInto('organizations').values(org('a')).execute()),
+      odb.writes.run(async (trx) => {
+        await trx.insertInto('organizations').values(org('b')).execute(); // undone below
+        throw new Error('refused');
+      }),
+      odb.writes.run((trx) => trx.insertInto('organizations').values(org('c')).execute()),
+      odb.writes.run((trx) => trx.insertInto('organizations').values(org('a')).execute()), // duplicate key
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    expect((results[1] as PromiseRejectedResult).reason.message).toBe('refused');
+    const ids = (await odb.db.selectFrom('organizations').select('id').orderBy('id').execute()).map((r) => r.id);
+    expect(ids).toEqual(['a', 'c']);
+  });
+
+  it('answers a write only after it is committed and visible to readers', async () => {
+    await odb.writes.run((trx) => trx.insertInto('organizations').values(org('d')).execute());
+    const seen = await odb.readDb.selectFrom('organizations').select('id').where('id', '=', 'd').execute();
+    expect(seen).toHaveLength(1);
+  });
+
+  it('keeps going after a batch: later writes are not lost', async () => {
+    const many = Array.from({ length: 250 }, (_, i) => odb.writes.run((trx) => trx.insertInto('organizations').values(org(`m${i}`)).execute()));
+    await Promise.all(many);
+    const n = await odb.db.selectFrom('organizations').select((eb) => eb.fn.countAll().as('n')).where('id', 'like', 'm%').executeTakeFirst();
+    expect(Number(n?.n)).toBe(250);
+  });
+});
