@@ -24,6 +24,8 @@ import { checkIfMatch, etag } from './versions.js';
 export interface UserRecord {
   row: UserRow;
   doc: Doc;
+  /** The user's groups, when the read that produced the record loaded them. */
+  groups?: GroupRef[];
 }
 
 export interface ListParams {
@@ -299,7 +301,14 @@ export class UserDirectory {
 
   async list(ctx: RequestContext, p: ListParams): Promise<{ total: number; records: UserRecord[] }> {
     const { total, rows } = await usersStore.listUsers(this.readDb, this.dialect, ctx.connectionId, toListQuery(p));
-    return { total, records: rows.map((row) => ({ row, doc: JSON.parse(row.doc) as Doc })) };
+    return {
+      total,
+      records: rows.map(({ groups_json, ...row }) => ({
+        row,
+        doc: JSON.parse(row.doc) as Doc,
+        groups: groups_json ? (JSON.parse(groups_json) as GroupRef[]) : [],
+      })),
+    };
   }
 
   groupsOf(userIds: string[]) {

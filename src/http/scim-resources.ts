@@ -30,8 +30,10 @@ function hasProjection(req: FastifyRequest): boolean {
 }
 
 async function usersToScim(rc: Rollcall, ctx: RequestContext, recs: UserRecord[], p: Projection): Promise<Json[]> {
-  const groups = wantsAttribute(p, 'groups') && recs.length ? await rc.users.groupsOf(recs.map((r) => r.row.id)) : undefined;
-  return recs.map((r) => project(userToScim(ctx, r, groups?.get(r.row.id)), p));
+  // Lists load groups with the users; single writes do not, and ask here.
+  const missing = wantsAttribute(p, 'groups') ? recs.filter((r) => !r.groups) : [];
+  const groups = missing.length ? await rc.users.groupsOf(missing.map((r) => r.row.id)) : undefined;
+  return recs.map((r) => project(userToScim(ctx, r, r.groups ?? groups?.get(r.row.id)), p));
 }
 
 async function groupsToScim(rc: Rollcall, ctx: RequestContext, recs: GroupRecord[], p: Projection): Promise<Json[]> {

@@ -25,6 +25,8 @@ export class WriteBatcher {
 
   constructor(
     private readonly db: Kysely<DB>,
+    /** Called after each committed batch, outside any transaction (WAL upkeep). */
+    private readonly afterCommit: () => void = () => {},
     private readonly maxBatch = 100,
   ) {}
 
@@ -43,6 +45,14 @@ export class WriteBatcher {
     });
   }
 
+  private upkeep(): void {
+    try {
+      this.afterCommit();
+    } catch {
+      // upkeep must never fail a write
+    }
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.queue.length) {
@@ -50,6 +60,7 @@ export class WriteBatcher {
         if (batch.length === 1) {
           const [one] = batch;
           await this.db.transaction().execute(one.fn).then(one.resolve, one.reject);
+          this.upkeep();
           continue;
         }
         const outcomes: Outcome[] = [];
@@ -78,6 +89,7 @@ export class WriteBatcher {
           if (o.ok) item.resolve(o.value);
           else item.reject(o.error);
         });
+        this.upkeep();
       }
     } finally {
       this.draining = false;

@@ -99,6 +99,8 @@ function writerConnection(sqlite: Database.Database, clock: WriteClock) {
  * so another process's commits (the CLI rotating a token) show within that time.
  */
 export const READ_SNAPSHOT_MS = 50;
+/** How often, at most, the WAL is checkpointed and emptied while writes go on. */
+export const WAL_CHECKPOINT_MS = 1000;
 
 function readerConnection(sqlite: Database.Database, clock: WriteClock) {
   const prepare = cachedPrepare(sqlite);
@@ -137,6 +139,8 @@ function readerConnection(sqlite: Database.Database, clock: WriteClock) {
       return prepare(sql);
     },
     snapshot: current,
+    /** Lets go of the snapshot now (the next read opens a new one). */
+    release: end,
     close() {
       clearInterval(idle);
       end();
@@ -183,15 +187,40 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
   sqlite.pragma('analysis_limit = 1000');
   const optimize = () => void sqlite.pragma('optimize=0x10002');
   optimize();
+  /**
+   * A reader that always holds a snapshot keeps SQLite from ever resetting the WAL,
+   * which then grows without bound under steady writes. So, at most every
+   * WAL_CHECKPOINT_MS and only between write transactions, the reader lets go and
+   * a TRUNCATE checkpoint copies the WAL into the database and empties it. With
+   * no waiting: if another process is reading at that moment, it is tried later.
+   */
+  let lastCheckpoint = Date.now();
+  const maintainWal = (force = false) => {
+    const now = Date.now();
+    if (sqlite.inTransaction || (!force && now - lastCheckpoint < WAL_CHECKPOINT_MS)) return;
+    lastCheckpoint = now;
+    reader?.release();
+    sqlite.pragma('busy_timeout = 0');
+    try {
+      sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // busy or locked by another process: the next round tries again
+    } finally {
+      sqlite.pragma('busy_timeout = 10000');
+    }
+  };
+  const walTimer = setInterval(() => maintainWal(), WAL_CHECKPOINT_MS * 5);
+  walTimer.unref();
   return {
     db,
-    writes: new WriteBatcher(db),
+    writes: new WriteBatcher(db, () => maintainWal()),
     readDb,
     // Without a reader every read goes to the writer: no snapshot to key a cache on.
     readSnapshot: reader ? reader.snapshot : () => clock.generation,
     dialect: sqliteDialect,
     optimize,
     close: async () => {
+      clearInterval(walTimer);
       if (readDb !== db) await readDb.destroy();
       await db.destroy();
     },

@@ -42,12 +42,13 @@ export async function listGroups(db: Kysely<DB>, dialect: SqlDialect, connection
   let base = db.selectFrom('groups').where('groups.connection_id', '=', connectionId);
   if (q.filter) base = base.where(compileFilter(target, q.filter) as never);
   const sortKey = q.sortBy ? compileSortKey(target, q.sortBy) : undefined;
-  const countRow = await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst();
-  const total = Number(countRow?.n ?? 0);
-  if (q.limit === 0 || total === 0) return { total, rows: [] as GroupRow[] };
+  const count = async () => Number((await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst())?.n ?? 0);
+  if (q.limit === 0) return { total: await count(), rows: [] as GroupRow[] };
   let page = base.selectAll('groups');
   if (sortKey) page = page.orderBy(sortKey as never, q.descending ? 'desc' : 'asc');
   const rows = await page.orderBy('groups.created_at').orderBy('groups.id').limit(q.limit).offset(q.offset).execute();
+  // A first page that is not full is everything: no count query.
+  const total = q.offset === 0 && rows.length < q.limit ? rows.length : await count();
   return { total, rows };
 }
 

@@ -123,12 +123,17 @@ export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionI
   }
   // Compiled before counting, so a bad sortBy is refused even when nothing matches.
   const sortKey = q.sortBy ? compileSortKey(target, q.sortBy) : undefined;
-  const countRow = await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst();
-  const total = Number(countRow?.n ?? 0);
-  if (q.limit === 0 || total === 0) return { total, rows: [] as UserRow[] };
-  let page = base.selectAll('users');
+  const count = async () => Number((await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst())?.n ?? 0);
+  if (q.limit === 0) return { total: await count(), rows: [] as (UserRow & { groups_json?: string | null })[] };
+  // Each user's groups come with it (one statement for the page).
+  let page = base.selectAll('users').select(dialect.userGroupsJson(sql.ref('users.id')).as('groups_json'));
   if (sortKey) page = page.orderBy(sortKey as never, q.descending ? 'desc' : 'asc');
-  const rows = await page.orderBy('users.created_at').orderBy('users.id').limit(q.limit).offset(q.offset).execute();
+  const rows = (await page.orderBy('users.created_at').orderBy('users.id').limit(q.limit).offset(q.offset).execute()) as (UserRow & {
+    groups_json?: string | null;
+  })[];
+  // A first page that is not full is everything: no count query (the common IdP
+  // lookup, `userName eq "…"`, costs one statement).
+  const total = q.offset === 0 && rows.length < q.limit ? rows.length : await count();
   return { total, rows };
 }
 
