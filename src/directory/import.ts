@@ -61,8 +61,15 @@ export async function importCsv(
     );
   }
   let records: string[][];
+  let lines: number[];
   try {
-    records = parse(csvText, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: true, delimiter: [',', ';', '\t'] });
+    // info: the line in the file where each record starts, for the report.
+    const parsed = parse(csvText, { bom: true, skip_empty_lines: true, relax_column_count: true, trim: true, delimiter: [',', ';', '\t'], info: true }) as unknown as {
+      record: string[];
+      info: { lines: number };
+    }[];
+    records = parsed.map((p) => p.record);
+    lines = parsed.map((p) => p.info.lines);
   } catch (e) {
     throw new AdminError(`the CSV file cannot be read: ${(e as Error).message}`);
   }
@@ -80,7 +87,7 @@ export async function importCsv(
       if (col && records[i][j] !== undefined && records[i][j] !== '') row[col] = records[i][j];
     });
     const email = row.email ?? '';
-    const line = i + 1;
+    const line = lines[i];
     try {
       if (!email) throw new AdminError('no e-mail address');
       const body: Record<string, unknown> = {

@@ -21,7 +21,9 @@ export async function purgeExpired(db: Kysely<DB>, connections: ConnectionDirect
   const report: PurgeReport = { asOf: asOf.toISOString(), purged: 0, connections: [] };
   for (const c of await connections.allWithSettings()) {
     const before = new Date(asOf.getTime() - c.settings.retentionDays * DAY_MS).toISOString();
-    const n = await db.transaction().execute((trx) => purgeUsers(trx, c.id, before, c.settings.purgeDeactivated ? before : null));
+    const n = await db
+      .transaction()
+      .execute((trx) => purgeUsers(trx, c.id, before, c.settings.purgeDeactivated ? before : null, asOf.toISOString()));
     report.purged += n;
     if (n) report.connections.push({ id: c.id, name: c.name, purged: n });
   }

@@ -114,8 +114,8 @@ export class UserDirectory {
    * normalised document and what the host application reads (role, language,
    * resolved profile, flags).
    */
-  private policies(ctx: RequestContext, doc: Doc): { doc: Doc; app: string } {
-    const { doc: checked, app } = applyUserPolicies(settingsOf(ctx), doc);
+  private policies(ctx: RequestContext, doc: Doc, previous?: Doc): { doc: Doc; app: string } {
+    const { doc: checked, app } = applyUserPolicies(settingsOf(ctx), doc, previous);
     return { doc: checked, app: JSON.stringify({ ...app, workspace: ctx.workspace ?? 'default' }) };
   }
 
@@ -219,7 +219,7 @@ export class UserDirectory {
   /** Writes a new document over `current`, conditional on its version. False when someone else won the race. */
   private async write(ctx: RequestContext, current: UserRow, input: Doc, externalId: string | undefined): Promise<UserRecord | undefined> {
     const settings = settingsOf(ctx);
-    const { doc, app } = this.policies(ctx, input);
+    const { doc, app } = this.policies(ctx, input, JSON.parse(current.doc) as Doc);
     const now = this.clock().toISOString();
     const cols = columnsOf(doc, externalId);
     if (settings.lockMappingKey) {

@@ -218,15 +218,28 @@ export async function restoreUser(db: Kysely<DB>, connectionId: string, id: stri
  * deactivated before `deactivatedBefore`. E-mail rows and memberships go with
  * them (foreign keys cascade). Returns how many users were purged.
  */
-export async function purgeUsers(db: Kysely<DB>, connectionId: string, deletedBefore: string, deactivatedBefore: string | null): Promise<number> {
-  const res = await db
-    .deleteFrom('users')
+export async function purgeUsers(
+  db: Kysely<DB>,
+  connectionId: string,
+  deletedBefore: string,
+  deactivatedBefore: string | null,
+  now: string,
+): Promise<number> {
+  const expired = db
+    .selectFrom('users')
+    .select('id')
     .where('connection_id', '=', connectionId)
     .where((eb) => {
       const deleted = eb.and([eb('state', '=', 'deleted'), eb('deleted_at', '<=', deletedBefore)]);
       if (deactivatedBefore === null) return deleted;
       return eb.or([deleted, eb.and([eb('state', '=', 'deactivated'), eb('deactivated_at', '<=', deactivatedBefore)])]);
-    })
-    .executeTakeFirst();
+    });
+  // Deactivated users are still members: their groups change, so their versions move.
+  await db
+    .updateTable('groups')
+    .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
+    .where('id', 'in', (eb) => eb.selectFrom('memberships').select('group_id').where('member_id', 'in', expired))
+    .execute();
+  const res = await db.deleteFrom('users').where('id', 'in', expired).executeTakeFirst();
   return Number(res.numDeletedRows);
 }

@@ -1,6 +1,7 @@
 /** Everything the directory layer runs before a user write, in one call. */
 import type { Doc } from '../../scim/resource.js';
 import type { ConnectionSettings } from '../settings.js';
+import { addressesOf } from './addresses.js';
 import { checkCollective, validateCollectiveLocalParts } from './collective.js';
 import { checkDomains } from './domains.js';
 import { applyGender, validateGenderValues } from './gender.js';
@@ -23,9 +24,13 @@ export interface AppView {
  * then normalisation (language, gender) on a clone, and the profile read from
  * the normalised document. The input document is never modified.
  */
-export function applyUserPolicies(settings: ConnectionSettings, doc: Doc): { doc: Doc; app: AppView } {
-  checkCollective(settings, doc);
-  checkDomains(settings, doc);
+export function applyUserPolicies(settings: ConnectionSettings, doc: Doc, previous?: Doc): { doc: Doc; app: AppView } {
+  // Address refusals judge new addresses only: a user whose addresses predate a
+  // stricter setting must still be deactivated or renamed, never stuck.
+  if (!previous || addressKey(previous) !== addressKey(doc)) {
+    checkCollective(settings, doc);
+    checkDomains(settings, doc);
+  }
   const out = structuredClone(doc);
   const language = applyLanguage(settings, out);
   const gender = applyGender(settings, out);
@@ -41,6 +46,13 @@ export function applyUserPolicies(settings: ConnectionSettings, doc: Doc): { doc
       flags,
     },
   };
+}
+
+function addressKey(doc: Doc): string {
+  return addressesOf(doc)
+    .map((a) => a.address.trim().toLowerCase())
+    .sort()
+    .join('\n');
 }
 
 /** All policy checks for `mergeSettings(current, patch, settingsChecks)`. */
