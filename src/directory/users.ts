@@ -202,7 +202,9 @@ export class UserDirectory {
           await usersStore.insertUser(trx, row, emailRows(doc));
         }
         await this.applyGroupRules(trx, ctx, row.id, doc, now);
-        return { row, doc, restored: !!restorable };
+        // A new or restored user belongs to no group yet, unless a rule just added it.
+        const groups = settings.groupRules.length ? undefined : [];
+        return { row, doc, restored: !!restorable, groups };
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw this.uniqueness(cols.user_name);

@@ -62,8 +62,14 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
   app.post('/Users', async (req, reply) => {
     const ctx = ctxOf(req);
     const rec = await rc.users.create(ctx, req.body);
+    const location = `${ctx.baseUrl}/Users/${rec.row.id}`;
+    if (!hasProjection(req) && rec.groups) {
+      // The stored text spliced into the answer: no object to build and serialise again.
+      reply.header('ETag', etag(rec.row.version)).header('Location', location);
+      return reply.status(201).type(SCIM_CONTENT_TYPE).send(userToScimJson(ctx, rec.row, rec.groups));
+    }
     const [body] = await usersToScim(rc, ctx, [rec], projectionOf(userResourceType, req));
-    return sendResource(reply, 201, rec.row.version, body, `${ctx.baseUrl}/Users/${rec.row.id}`);
+    return sendResource(reply, 201, rec.row.version, body, location);
   });
   app.get('/Users/:id', async (req, reply) => {
     const ctx = ctxOf(req);

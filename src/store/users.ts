@@ -17,27 +17,52 @@ export interface EmailRow {
   primary?: boolean;
 }
 
-async function writeEmails(db: Kysely<DB>, connectionId: string, userId: string, emails: EmailRow[]) {
-  await db.deleteFrom('user_emails').where('user_id', '=', userId).execute();
-  if (!emails.length) return;
-  await db
-    .insertInto('user_emails')
-    .values(
-      emails.map((e) => ({
-        user_id: userId,
-        connection_id: connectionId,
-        value_lc: (e.value ?? '').toLowerCase(),
-        type: e.type ? e.type.toLowerCase() : null,
-        // Absent stays absent: `emails[primary eq false]` must not match an e-mail without the flag.
-        primary: e.primary === undefined ? null : e.primary ? 1 : 0,
-      })),
-    )
-    .execute();
+const deleteEmails = prepared((db: Kysely<DB>, userId: string) => db.deleteFrom('user_emails').where('user_id', '=', userId), 1);
+
+const insertEmail = prepared(
+  (db: Kysely<DB>, userId: string, connectionId: string, valueLc: string, type: string | null, primary: number | null) =>
+    db.insertInto('user_emails').values({ user_id: userId, connection_id: connectionId, value_lc: valueLc, type, primary }),
+  5,
+);
+
+async function writeEmails(db: Kysely<DB>, connectionId: string, userId: string, emails: EmailRow[], fresh = false) {
+  if (!fresh) await deleteEmails(db, userId);
+  for (const e of emails) {
+    // Absent stays absent: `emails[primary eq false]` must not match an e-mail without the flag.
+    const primary = e.primary === undefined ? null : e.primary ? 1 : 0;
+    await insertEmail(db, userId, connectionId, (e.value ?? '').toLowerCase(), e.type ? e.type.toLowerCase() : null, primary);
+  }
 }
 
+const USER_COLUMNS = [
+  'id',
+  'connection_id',
+  'user_name',
+  'user_name_lc',
+  'external_id',
+  'display_name',
+  'display_name_lc',
+  'active',
+  'state',
+  'version',
+  'created_at',
+  'updated_at',
+  'deactivated_at',
+  'deleted_at',
+  'doc',
+  'app',
+] as const satisfies readonly (keyof UserRow)[];
+
+/** The insert has one shape: built and compiled once (it runs for every created user). */
+const insertUserRow = prepared(
+  (db: Kysely<DB>, ...values: unknown[]) =>
+    db.insertInto('users').values(Object.fromEntries(USER_COLUMNS.map((c, i) => [c, values[i]])) as unknown as UserRow),
+  USER_COLUMNS.length,
+);
+
 export async function insertUser(db: Kysely<DB>, row: UserRow, emails: EmailRow[]): Promise<void> {
-  await db.insertInto('users').values(row).execute();
-  await writeEmails(db, row.connection_id, row.id, emails);
+  await insertUserRow(db, ...USER_COLUMNS.map((c) => row[c]));
+  await writeEmails(db, row.connection_id, row.id, emails, true);
 }
 
 export async function getUser(db: Kysely<DB>, connectionId: string, id: string): Promise<UserRow | undefined> {
@@ -175,16 +200,21 @@ export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids:
 
 /** A live (active or deactivated) user with this externalId: the mapping key must stay unique. */
 export async function findLiveByExternalId(db: Kysely<DB>, connectionId: string, externalId: string): Promise<{ id: string; user_name: string } | undefined> {
-  // Two columns, not the row: this runs before every create, and materialising
-  // all columns of a row costs several times the index lookup.
-  return db
-    .selectFrom('users')
-    .select(['id', 'user_name'])
-    .where('connection_id', '=', connectionId)
-    .where('external_id', '=', externalId)
-    .where('state', '<>', 'deleted')
-    .executeTakeFirst();
+  return (await selectLiveByExternalId(db, connectionId, externalId)).rows[0];
 }
+
+// Two columns, not the row: this runs before every create, and materialising all
+// columns of a row costs several times the index lookup.
+const selectLiveByExternalId = prepared(
+  (db: Kysely<DB>, connectionId: string, externalId: string) =>
+    db
+      .selectFrom('users')
+      .select(['id', 'user_name'])
+      .where('connection_id', '=', connectionId)
+      .where('external_id', '=', externalId)
+      .where('state', '<>', 'deleted'),
+  2,
+);
 
 /** The most recently deleted user with this mapping key, deleted after `since` (still restorable). */
 export async function findRestorable(
