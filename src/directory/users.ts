@@ -305,17 +305,25 @@ export class UserDirectory {
     const { total, rows } = await usersStore.listUsers(this.readDb, this.dialect, ctx.connectionId, toListQuery(p));
     return {
       total,
-      records: rows.map(({ groups_json, ...row }) => ({
-        row,
-        doc: JSON.parse(row.doc) as Doc,
-        groups: groups_json ? (JSON.parse(groups_json) as GroupRef[]) : [],
-      })),
+      records: rows.map(({ groups_json, ...row }) => lazyRecord(row, groups_json ? (JSON.parse(groups_json) as GroupRef[]) : [])),
     };
   }
 
   groupsOf(userIds: string[]) {
     return usersStore.groupsOfUsers(this.readDb, userIds);
   }
+}
+
+/** A record whose document is parsed only if someone reads it (lists are answered from the stored text). */
+function lazyRecord(row: UserRow, groups: GroupRef[]): UserRecord {
+  let doc: Doc | undefined;
+  return {
+    row,
+    groups,
+    get doc() {
+      return (doc ??= JSON.parse(row.doc) as Doc);
+    },
+  };
 }
 
 function groupsToScim(ctx: RequestContext, groups: GroupRef[]) {

@@ -1,7 +1,7 @@
 /** /Users, /Groups and /.search: HTTP in, directory calls, SCIM JSON out. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errors, isScimError } from '../scim/errors.js';
-import { groupResourceType, userResourceType, type ResourceTypeDef } from '../scim/schemas.js';
+import { LIST_RESPONSE, groupResourceType, userResourceType, type ResourceTypeDef } from '../scim/schemas.js';
 import { type Json, type Projection, listResponse, project, wantsAttribute, parseProjection } from '../scim/serialize.js';
 import type { Rollcall } from '../rollcall.js';
 import type { RequestContext } from '../directory/context.js';
@@ -53,6 +53,13 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
     const ctx = ctxOf(req);
     const { params, projection } = parseListRequest(userResourceType, source);
     const { total, records } = await rc.users.list(ctx, params);
+    if (!projection.attributes && !projection.excluded) {
+      // Full resources: each spliced from its stored text, no parse and re-serialise.
+      const items = records.map((r) => userToScimJson(ctx, r.row, r.groups ?? []));
+      return reply
+        .type(SCIM_CONTENT_TYPE)
+        .send(`{"schemas":["${LIST_RESPONSE}"],"totalResults":${total},"itemsPerPage":${items.length},"startIndex":${params.startIndex},"Resources":[${items.join(',')}]}`);
+    }
     const resources = await usersToScim(rc, ctx, records, projection);
     return reply.type(SCIM_CONTENT_TYPE).send(listResponse(resources, total, params.startIndex));
   };

@@ -139,7 +139,54 @@ export interface ListQuery {
   limit: number;
 }
 
+/**
+ * The lookups IdPs make on every sync — `userName eq "…"`, `externalId eq "…"`,
+ * `id eq "…"`, first page, no sort — as prepared statements, one per attribute and
+ * dialect: building and compiling the general query costs more than running it.
+ */
+const LOOKUP_COLUMNS = { userName: 'user_name_lc', externalId: 'external_id', id: 'id' } as const;
+const lookupQueries = new Map<string, ReturnType<typeof lookupQuery>>();
+
+function lookupQuery(dialect: SqlDialect, column: (typeof LOOKUP_COLUMNS)[keyof typeof LOOKUP_COLUMNS]) {
+  return prepared(
+    (db: Kysely<DB>, connectionId: string, value: string, limit: number) =>
+      db
+        .selectFrom('users')
+        .selectAll('users')
+        .select(dialect.userGroupsJson(sql.ref('users.id')).as('groups_json'))
+        .where('users.connection_id', '=', connectionId)
+        .where('users.state', '<>', 'deleted')
+        .where(`users.${column}`, '=', value)
+        .orderBy('users.created_at')
+        .orderBy('users.id')
+        .limit(limit),
+    3,
+  );
+}
+
+/** The value of a simple `attr eq "value"` lookup on an indexed column, if the filter is one. */
+function simpleLookup(q: ListQuery): { column: (typeof LOOKUP_COLUMNS)[keyof typeof LOOKUP_COLUMNS]; value: string } | undefined {
+  const f = q.filter;
+  if (!f || f.kind !== 'compare' || f.op !== 'eq' || q.sortBy || q.offset !== 0 || q.limit === 0) return undefined;
+  if (f.path.sub !== undefined || (f.path.uri !== undefined && f.path.uri.toLowerCase() !== userResourceType.schema.id.toLowerCase())) return undefined;
+  const name = Object.keys(LOOKUP_COLUMNS).find((k) => k.toLowerCase() === f.path.attr.toLowerCase()) as keyof typeof LOOKUP_COLUMNS | undefined;
+  if (!name) return undefined;
+  const raw = typeof f.value.value === 'string' ? f.value.value : f.value.raw;
+  if (raw === undefined || f.value.value === null || typeof f.value.value === 'boolean') return undefined;
+  // userName compares case-insensitively (folded column); id and externalId exactly.
+  return { column: LOOKUP_COLUMNS[name], value: name === 'userName' ? raw.toLowerCase() : raw };
+}
+
 export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, q: ListQuery) {
+  const lookup = simpleLookup(q);
+  if (lookup) {
+    const key = `${dialect.name}:${lookup.column}`;
+    let run = lookupQueries.get(key);
+    if (!run) lookupQueries.set(key, (run = lookupQuery(dialect, lookup.column)));
+    const { rows } = await run(db, connectionId, lookup.value, q.limit + 1);
+    // One row more than the page tells whether the page is all there is.
+    if (rows.length <= q.limit) return { total: rows.length, rows: rows as (UserRow & { groups_json?: string | null })[] };
+  }
   const target = { rt: userResourceType, dialect, connectionId };
   let base = db.selectFrom('users').where('users.connection_id', '=', connectionId).where('users.state', '<>', 'deleted');
   if (q.filter) {
