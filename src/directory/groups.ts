@@ -80,7 +80,20 @@ export class GroupDirectory {
   /** Applies member operations in order as row inserts/deletes; returns how many memberships changed. */
   private async applyMemberOps(trx: Trx, ctx: RequestContext, groupId: string, ops: MemberOp[], now: string): Promise<number> {
     const touched: string[] = [];
-    for (const op of ops) {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      const next = ops[i + 1];
+      if (op.op === 'removeAll' && next?.op === 'add') {
+        // A whole-list replace (Okta sends one with every group push): only the
+        // difference changes, so unchanged members keep their rows and versions.
+        const existing = await groupsStore.memberIds(trx, groupId);
+        const wanted = new Set(next.members.map((m) => m.value));
+        const gone = [...existing].filter((id) => !wanted.has(id));
+        if (gone.length) touched.push(...(await groupsStore.removeMembers(trx, groupId, gone)));
+        ops = [...ops];
+        ops[i + 1] = { op: 'add', members: next.members.filter((m) => !existing.has(m.value)) };
+        continue;
+      }
       if (op.op === 'removeAll') touched.push(...(await groupsStore.removeAllMembers(trx, groupId)));
       else if (op.op === 'remove') touched.push(...(await groupsStore.removeMembers(trx, groupId, op.ids)));
       else {

@@ -114,9 +114,11 @@ export class UserDirectory {
    * normalised document and what the host application reads (role, language,
    * resolved profile, flags).
    */
-  private policies(ctx: RequestContext, doc: Doc, previous?: Doc): { doc: Doc; app: string } {
-    const { doc: checked, app } = applyUserPolicies(settingsOf(ctx), doc, previous);
-    return { doc: checked, app: JSON.stringify({ ...app, workspace: ctx.workspace ?? 'default' }) };
+  private policies(ctx: RequestContext, doc: Doc, previous?: UserRow): { doc: Doc; app: string } {
+    const { doc: checked, app } = applyUserPolicies(settingsOf(ctx), doc, previous ? (JSON.parse(previous.doc) as Doc) : undefined);
+    // defaultRole is what a new user gets; an existing user keeps the role it has.
+    const role = previous ? (JSON.parse(previous.app || '{}') as { role?: string }).role : undefined;
+    return { doc: checked, app: JSON.stringify({ ...app, role: role ?? app.role, workspace: ctx.workspace ?? 'default' }) };
   }
 
   /**
@@ -221,7 +223,7 @@ export class UserDirectory {
   /** Writes a new document over `current`, conditional on its version. False when someone else won the race. */
   private async write(ctx: RequestContext, current: UserRow, input: Doc, externalId: string | undefined): Promise<UserRecord | undefined> {
     const settings = settingsOf(ctx);
-    const { doc, app } = this.policies(ctx, input, JSON.parse(current.doc) as Doc);
+    const { doc, app } = this.policies(ctx, input, current);
     const now = this.clock().toISOString();
     const cols = columnsOf(doc, externalId);
     if (settings.lockMappingKey) {
@@ -232,10 +234,7 @@ export class UserDirectory {
         throw errors.mutability(`${settings.mappingKey} is this connection's mapping key and is locked: it cannot change from '${before}' to '${after ?? ''}'.`);
       }
     }
-    if (settings.mappingKey === 'externalId' && cols.external_id !== null && cols.external_id !== current.external_id) {
-      const other = await usersStore.findLiveByExternalId(this.db, ctx.connectionId, cols.external_id);
-      if (other && other.id !== current.id) throw errors.uniqueness(`externalId '${cols.external_id}' already belongs to user ${other.id} in this connection.`);
-    }
+    const keyTaken = settings.mappingKey === 'externalId' && cols.external_id !== null && cols.external_id !== current.external_id;
     const wasActive = current.active === 1;
     const values: Partial<UserRow> = {
       ...cols,
@@ -252,6 +251,11 @@ export class UserDirectory {
       // Groups show members by name, so a new name is a change of the user's groups too.
       const renamed = (cols.display_name ?? cols.user_name) !== (current.display_name ?? current.user_name);
       ok = await this.writes.run(async (trx) => {
+        // Checked inside the write transaction: two users racing to the same key cannot both get it.
+        if (keyTaken) {
+          const other = await usersStore.findLiveByExternalId(trx, ctx.connectionId, cols.external_id!);
+          if (other && other.id !== current.id) throw errors.uniqueness(`externalId '${cols.external_id}' already belongs to user ${other.id} in this connection.`);
+        }
         const done = await usersStore.updateUser(trx, ctx.connectionId, current.id, current.version, values, emailRows(doc));
         if (done && renamed) await touchGroupsOf(trx, current.id, now);
         if (done) await this.applyGroupRules(trx, ctx, current.id, doc, now);

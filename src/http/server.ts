@@ -4,7 +4,8 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Rollcall } from '../rollcall.js';
-import { registerErrorHandling } from './errors.js';
+import { registerErrorHandling, sendScimError } from './errors.js';
+import { ScimError } from '../scim/errors.js';
 import { registerJsonBodies } from './body.js';
 import { registerScimAuth } from './scim-auth.js';
 import { registerDiscovery } from './scim-discovery.js';
@@ -28,6 +29,16 @@ export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promi
     bodyLimit: opts.bodyLimit ?? 10 * 1024 * 1024,
     // Entra ID has been seen calling /users; SCIM paths are case-insensitive in practice.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors raised by the router itself (a malformed or over-long URL) skip the
+    // error handler; they are SCIM errors too.
+    frameworkErrors: (error, req, reply) => {
+      const status = typeof (error as { statusCode?: number }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 400;
+      const detail =
+        (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'A path segment of the URL is too long: no resource has such an id.'
+          : `The URL cannot be understood: ${error.message}`;
+      void sendScimError(reply, new ScimError(status, detail, status === 400 ? 'invalidSyntax' : undefined));
+    },
   });
   registerErrorHandling(app);
   registerJsonBodies(app);

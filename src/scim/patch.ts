@@ -105,10 +105,20 @@ function stableKey(v: unknown): string {
 }
 
 /** Identity of a multi-valued element for "already present": `primary` is a flag, not part of the value. */
-function identity(v: unknown): string {
-  if (!isObject(v)) return stableKey(v);
+/**
+ * What makes two values of a multi-valued attribute the same value: everything but
+ * `primary`, compared case-insensitively unless the sub-attribute is case-exact
+ * (so `V@X.COM` / `Work` is the e-mail already there, not a second one).
+ */
+function identity(v: unknown, def?: AttributeDef): string {
+  if (!isObject(v)) return stableKey(typeof v === 'string' && !def?.caseExact ? v.toLowerCase() : v);
   const { primary: _p, ...rest } = v;
-  return stableKey(rest);
+  const folded: Doc = {};
+  for (const [k, x] of Object.entries(rest)) {
+    const sub = findAttr(def?.subAttributes, k);
+    folded[k] = typeof x === 'string' && !(sub?.caseExact ?? false) ? x.toLowerCase() : x;
+  }
+  return stableKey(folded);
 }
 
 function isEmpty(v: unknown): boolean {
@@ -308,11 +318,11 @@ function applyWhole(st: State, op: OpName, t: AttrTarget, value: unknown, hasVal
 function appendValues(st: State, t: AttrTarget, incoming: unknown[]): void {
   const list = currentList(st, t).slice();
   const seen = new Map<string, number>();
-  list.forEach((el, i) => seen.set(identity(el), i));
+  list.forEach((el, i) => seen.set(identity(el, t.def), i));
   let preferred = -1;
   for (const v of incoming) {
     const primary = isObject(v) && v.primary === true;
-    const key = identity(v);
+    const key = identity(v, t.def);
     const at = seen.get(key);
     if (at !== undefined) {
       if (primary) {
@@ -342,12 +352,12 @@ function removeValues(st: State, t: AttrTarget, value: unknown): void {
   for (const g of given) {
     if (!isObject(g)) byValue.add(norm(g));
     else if (g.value !== undefined) byValue.add(norm(g.value));
-    else whole.add(identity(g));
+    else whole.add(identity(g, t.def));
   }
   const kept = currentList(st, t).filter((el) => {
     const v = isObject(el) ? el.value : el;
     if (v !== undefined && byValue.has(norm(v))) return false;
-    return !whole.has(identity(el));
+    return !whole.has(identity(el, t.def));
   });
   setValue(st, t, kept);
 }
@@ -394,6 +404,11 @@ function applySub(st: State, op: OpName, t: AttrTarget, sub: AttributeDef, value
   if (!t.def.multiValued) {
     const current = getValue(st, t);
     if (v === undefined && !isObject(current)) return;
+    // A reference pointing somewhere new (manager.value) drops what described the old referent.
+    if (sub.name === 'value' && findAttr(t.def.subAttributes, '$ref') && isObject(current) && current.value !== v) {
+      setValue(st, t, v === undefined ? undefined : { value: v });
+      return;
+    }
     setValue(st, t, setSub(current));
     return;
   }

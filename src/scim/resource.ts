@@ -152,7 +152,7 @@ export interface NormalizedInput {
  * attributes; read-only attributes (id, meta, groups …) are ignored rather than
  * refused, as RFC 7644 §3.5.1 allows and real clients need.
  */
-export function normalizeResource(rt: ResourceTypeDef, body: unknown): NormalizedInput {
+export function normalizeResource(rt: ResourceTypeDef, body: unknown, nested = false): NormalizedInput {
   if (!isPlainObject(body)) throw errors.invalidSyntax('The request body must be a JSON object.');
   if (body.schemas !== undefined && body.schemas !== null) {
     if (!Array.isArray(body.schemas) || body.schemas.some((s) => typeof s !== 'string')) {
@@ -171,7 +171,9 @@ export function normalizeResource(rt: ResourceTypeDef, body: unknown): Normalize
       if (!uri || uri === rt.schema.id) {
         // A core-URN-qualified object is legal but unusual; merge its attributes.
         if (uri === rt.schema.id && isPlainObject(value)) {
-          const inner = normalizeResource(rt, value);
+          // One level only: a core object inside a core object is not a resource.
+          if (nested) throw errors.invalidSyntax(`'${key}' cannot be nested inside itself.`);
+          const inner = normalizeResource(rt, value, true);
           Object.assign(doc, inner.doc);
         }
         continue;
@@ -206,7 +208,7 @@ export function normalizeResource(rt: ResourceTypeDef, body: unknown): Normalize
     const coerced = coerceAttribute(def, value, def.name);
     if (coerced !== undefined) doc[def.name] = coerced;
   }
-  for (const def of rt.schema.attributes) {
+  for (const def of nested ? [] : rt.schema.attributes) {
     if (def.required) {
       const v = doc[def.name];
       if (v === undefined || (typeof v === 'string' && v.trim() === '')) {

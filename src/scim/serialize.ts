@@ -79,12 +79,14 @@ export function wantsAttribute(p: Projection, top: string): boolean {
   return true;
 }
 
+/**
+ * One sub-attribute of a value. For a multi-valued attribute the result keeps one
+ * (possibly empty) object per element, so picks of several sub-attributes merge
+ * element by element; empty ones are dropped at the end (see `dropEmpty`).
+ */
 function pick(value: unknown, sub: string): unknown {
   if (Array.isArray(value)) {
-    const out = value
-      .map((v) => (v && typeof v === 'object' && sub in v ? { [sub]: (v as Json)[sub] } : undefined))
-      .filter((v) => v !== undefined);
-    return out.length ? out : undefined;
+    return value.map((v) => (v && typeof v === 'object' && sub in v ? { [sub]: (v as Json)[sub] } : {}));
   }
   if (value && typeof value === 'object') return sub in value ? { [sub]: (value as Json)[sub] } : undefined;
   return undefined;
@@ -117,6 +119,21 @@ function mergeInto(out: Json, key: string, v: unknown) {
  * Applies a projection to a fully built resource. `id` and `schemas` are always
  * returned (returned: always); `meta` is kept unless excluded or not requested.
  */
+/** Elements that got none of the requested sub-attributes, and lists left empty, are not returned. */
+function dropEmpty(out: Json): Json {
+  for (const [k, v] of Object.entries(out)) {
+    if (Array.isArray(v)) {
+      const kept = v.filter((e) => !(e && typeof e === 'object' && !Array.isArray(e) && Object.keys(e).length === 0));
+      if (kept.length) out[k] = kept;
+      else delete out[k];
+    } else if (v && typeof v === 'object' && k.startsWith('urn:')) {
+      dropEmpty(v as Json);
+      if (!Object.keys(v).length) delete out[k];
+    }
+  }
+  return out;
+}
+
 export function project(resource: Json, p: Projection): Json {
   if (p.attributes) {
     const out: Json = { schemas: resource.schemas, id: resource.id };
@@ -132,7 +149,7 @@ export function project(resource: Json, p: Projection): Json {
         if (picked !== undefined) mergeInto(out, a.top, { [a.inner]: picked });
       }
     }
-    return out;
+    return dropEmpty(out);
   }
   if (p.excluded) {
     let out: Json = { ...resource };

@@ -365,8 +365,14 @@ function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr 
     case 'or': {
       // A flat chain `a or b or c …` is a left-deep tree from the parser; compiling
       // it as one list keeps long Entra-style lookups from counting as nesting.
-      const terms = flatten(f, f.kind).map((t) => compileIn(d, scope, t, depth + 1));
-      return sql`(${sql.join(terms, f.kind === 'and' ? sql` and ` : sql` or `)})`;
+      const operands = flatten(f, f.kind);
+      if (operands.length > MAX_TERMS) {
+        throw errors.invalidFilter(`The filter joins ${operands.length} terms with '${f.kind}'; at most ${MAX_TERMS} are accepted.`);
+      }
+      return joinBalanced(
+        operands.map((t) => compileIn(d, scope, t, depth + 1)),
+        f.kind === 'and' ? sql` and ` : sql` or `,
+      );
     }
     case 'not':
       // In SQL, NOT over NULL stays NULL (excluded), but a user without a title does
@@ -406,6 +412,20 @@ function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr 
       return t.exists((el) => compileIn(d, el, f.filter, depth + 1));
     }
   }
+}
+
+/** More terms than any IdP sends; SQLite's expression depth limit is 1000. */
+const MAX_TERMS = 500;
+
+/**
+ * `(a or b or …)` as nested groups of at most 16: SQL parsers build a chain as a
+ * tree as deep as it is long, and SQLite refuses trees deeper than 1000.
+ */
+function joinBalanced(terms: Expr[], op: Expr): Expr {
+  if (terms.length <= 16) return sql`(${sql.join(terms, op)})`;
+  const groups: Expr[] = [];
+  for (let i = 0; i < terms.length; i += 16) groups.push(joinBalanced(terms.slice(i, i + 16), op));
+  return joinBalanced(groups, op);
 }
 
 /** Operands of a chain of one logical operator, in order. */

@@ -437,9 +437,17 @@ describe('manager (Entra ID shapes)', () => {
     expect(same.changes).toEqual([]);
   });
 
-  it('manager.value sub-attribute path', () => {
+  it('manager.value sub-attribute path: a new manager drops the old $ref', () => {
     const r = patch([{ op: 'replace', path: `${ENT}:manager.value`, value: 'm-3' }]);
-    expect(ent(r)?.manager).toEqual({ value: 'm-3', $ref: '../Users/m-1' });
+    expect(ent(r)?.manager).toEqual({ value: 'm-3' });
+    const same = patch([{ op: 'replace', path: `${ENT}:manager.value`, value: 'm-1' }]);
+    expect(ent(same)?.manager).toEqual({ value: 'm-1', $ref: '../Users/m-1' });
+  });
+
+  it('add of a value already there in another case is no second value', () => {
+    const r = patch([{ op: 'add', path: 'emails', value: [{ value: 'ALICE@EXAMPLE.COM', type: 'WORK' }] }]);
+    const before = patch([{ op: 'add', path: 'nickName', value: 'x' }]);
+    expect((r.doc.emails as unknown[]).length).toBe((before.doc.emails as unknown[]).length);
   });
 
   it('manager.displayName is read-only', () => {

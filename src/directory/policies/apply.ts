@@ -26,11 +26,10 @@ export interface AppView {
  */
 export function applyUserPolicies(settings: ConnectionSettings, doc: Doc, previous?: Doc): { doc: Doc; app: AppView } {
   // Address refusals judge new addresses only: a user whose addresses predate a
-  // stricter setting must still be deactivated or renamed, never stuck.
-  if (!previous || addressKey(previous) !== addressKey(doc)) {
-    checkCollective(settings, doc);
-    checkDomains(settings, doc);
-  }
+  // stricter setting must still be deactivated, renamed or given another address.
+  const judged = previous ? onlyNewAddresses(previous, doc) : doc;
+  checkCollective(settings, judged);
+  checkDomains(settings, judged);
   const out = structuredClone(doc);
   const language = applyLanguage(settings, out);
   const gender = applyGender(settings, out);
@@ -48,11 +47,14 @@ export function applyUserPolicies(settings: ConnectionSettings, doc: Doc, previo
   };
 }
 
-function addressKey(doc: Doc): string {
-  return addressesOf(doc)
-    .map((a) => a.address.trim().toLowerCase())
-    .sort()
-    .join('\n');
+/** A document carrying just the addresses of `doc` that `previous` did not have. */
+function onlyNewAddresses(previous: Doc, doc: Doc): Doc {
+  const known = new Set(addressesOf(previous).map((a) => a.address.toLowerCase()));
+  const fresh = (v: unknown) => typeof v === 'string' && !known.has(v.trim().toLowerCase());
+  const out: Doc = {};
+  if (fresh(doc.userName)) out.userName = doc.userName;
+  if (Array.isArray(doc.emails)) out.emails = doc.emails.filter((e) => fresh((e as Doc | null)?.value));
+  return out;
 }
 
 /** All policy checks for `mergeSettings(current, patch, settingsChecks)`. */
