@@ -124,6 +124,7 @@ export class ConnectionDirectory {
   async setPlan(id: string, plan: string): Promise<OrganizationInfo> {
     const p = this.checkPlan(plan);
     if (!(await connectionsStore.setPlan(this.db, id, p))) throw new AdminError(`no organisation with id '${id}'`);
+    this.forget();
     return this.orgInfo((await connectionsStore.getOrganization(this.db, id))!);
   }
 
@@ -218,6 +219,7 @@ export class ConnectionDirectory {
     const settings = this.validateSettings(JSON.parse(row.settings), patch);
     const text = JSON.stringify(settings);
     await connectionsStore.updateSettings(this.db, id, text);
+    this.forget();
     return { ...this.info({ ...row, settings: text }), settings };
   }
 
@@ -257,7 +259,13 @@ export class ConnectionDirectory {
     await this.db.transaction().execute((trx) =>
       connectionsStore.rotateToken(trx, id, until, { id: tokenId, connection_id: id, hash: hashToken(token), created_at: now.toISOString(), expires_at: null }),
     );
+    this.forget();
     return { ...this.info(row), token, tokenId, previousValidUntil: until };
+  }
+
+  /** This process changed a token, plan or settings: answers remembered before are stale. */
+  private forget(): void {
+    this.verified = new Map();
   }
 
   private grantOf(access: ConnectionAccess): ConnectionGrant {

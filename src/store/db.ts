@@ -6,12 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator } from 'kysely';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import { QueueingSqliteDialect } from './sqlite-driver.js';
 import { WriteBatcher } from './batch.js';
 import type { DB } from './types.js';
 import { migrationProvider } from './migrations.js';
-import { type SqlDialect, sqliteDialect } from './dialect.js';
+import { type SqlDialect, postgresDialect, sqliteDialect } from './dialect.js';
 
 export interface OpenedDatabase {
   /** Writes, and reads that belong to a write (inside its transaction). */
@@ -31,7 +32,7 @@ export interface OpenedDatabase {
   close(): Promise<void>;
 }
 
-export type DatabaseLocation = { kind: 'sqlite'; file: string };
+export type DatabaseLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
 
 /** Parses DATABASE_URL; throws an Error with a one-line message when it is unusable. */
 export function parseDatabaseUrl(url: string): DatabaseLocation {
@@ -41,8 +42,13 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
     if (file !== ':memory:') file = path.resolve(file);
     return { kind: 'sqlite', file };
   }
-  if (/^postgres(ql)?:/i.test(url)) {
-    throw new Error(`DATABASE_URL '${redact(url)}': PostgreSQL is not supported by this version yet; use sqlite:PATH`);
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new Error(`DATABASE_URL '${redact(url)}' is not a valid postgres:// URL`);
+    }
+    return { kind: 'postgres', url };
   }
   throw new Error(`DATABASE_URL '${redact(url)}' is not understood; expected sqlite:PATH`);
 }
@@ -172,8 +178,56 @@ function openSqlite(file: string): Database.Database {
   return sqlite;
 }
 
+/** Advisory lock key for migrations, so instances starting together migrate one at a time. */
+const MIGRATION_LOCK = 7_216_400_201;
+
+/**
+ * PostgreSQL (or a compatible engine). Pool size and statement timeout come from
+ * the URL (`?pool=20&statement_timeout=30000`) or DATABASE_POOL_SIZE /
+ * DATABASE_STATEMENT_TIMEOUT_MS; TLS from the URL's `sslmode`. Every instance is
+ * stateless: reads and writes both go to the database.
+ */
+async function openPostgres(url: string, opts: { migrate?: boolean }): Promise<OpenedDatabase> {
+  const u = new URL(url);
+  const poolSize = Number(u.searchParams.get('pool') ?? process.env.DATABASE_POOL_SIZE ?? 10);
+  const statementTimeout = Number(u.searchParams.get('statement_timeout') ?? process.env.DATABASE_STATEMENT_TIMEOUT_MS ?? 30_000);
+  if (!Number.isInteger(poolSize) || poolSize < 1) throw new Error(`database pool size must be a positive integer, got '${poolSize}'`);
+  if (!Number.isInteger(statementTimeout) || statementTimeout < 0) throw new Error(`statement timeout must be a whole number of ms, got '${statementTimeout}'`);
+  u.searchParams.delete('pool');
+  u.searchParams.delete('statement_timeout');
+  const pool = new pg.Pool({ connectionString: u.toString(), max: poolSize, statement_timeout: statementTimeout || undefined });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (e) {
+    await db.destroy();
+    throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${(e as Error).message}`);
+  }
+  if (opts.migrate !== false) {
+    await db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+      try {
+        await migrate(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+      }
+    });
+  }
+  return {
+    db,
+    writes: new WriteBatcher(db),
+    readDb: db,
+    // No snapshot to hold: results derived from reads may be reused for one interval.
+    readSnapshot: () => Math.floor(Date.now() / READ_SNAPSHOT_MS),
+    dialect: postgresDialect,
+    optimize: () => {},
+    close: () => db.destroy(),
+  };
+}
+
 export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<OpenedDatabase> {
   const loc = parseDatabaseUrl(url);
+  if (loc.kind === 'postgres') return openPostgres(loc.url, opts);
   if (loc.file !== ':memory:') fs.mkdirSync(path.dirname(loc.file), { recursive: true });
   const clock: WriteClock = { generation: 0 };
   const sqlite = openSqlite(loc.file);

@@ -11,8 +11,8 @@ export interface SqlDialect {
   name: 'sqlite' | 'postgres';
   /** Text (or number/boolean) at a JSON path in a JSON text column; keys are canonical names. */
   jsonValue(doc: Expr, keys: string[]): Expr;
-  /** JSON array at `keys` as rows with one column `value` (a JSON element). */
-  jsonElements(doc: Expr, keys: string[]): Expr;
+  /** JSON array at `keys` as a FROM item named `alias`, one row per element, element in `alias.value`. */
+  jsonElements(doc: Expr, keys: string[], alias: string): Expr;
   /** Scalar inside one element produced by jsonElements. */
   elementValue(alias: string, key: string | null): Expr;
   /** Unicode-aware lower-casing (matches JavaScript's toLowerCase used for *_lc columns). */
@@ -20,7 +20,7 @@ export interface SqlDialect {
   contains(e: Expr, v: unknown): Expr;
   startsWith(e: Expr, v: unknown): Expr;
   endsWith(e: Expr, v: unknown): Expr;
-  /** A JSON boolean read through jsonValue compared with true/false. */
+  /** A JSON boolean read through jsonValue/elementValue compared with true/false. */
   jsonBoolean(e: Expr, v: boolean): Expr;
   /** JSON text `[{"value": group id, "display": name}, …]` of a user's groups (one query with the user). */
   userGroupsJson(userId: Expr): Expr;
@@ -34,7 +34,7 @@ function sqlitePath(keys: string[]): string {
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
   jsonValue: (doc, keys) => sql`json_extract(${doc}, ${sqlitePath(keys)})`,
-  jsonElements: (doc, keys) => sql`json_each(${doc}, ${sqlitePath(keys)})`,
+  jsonElements: (doc, keys, alias) => sql`json_each(${doc}, ${sqlitePath(keys)}) as ${sql.ref(alias)}`,
   elementValue: (alias, key) =>
     key === null ? sql`${sql.ref(alias)}.value` : sql`json_extract(${sql.ref(alias)}.value, ${sqlitePath([key])})`,
   lower: (e) => sql`scim_lower(${e})`,
@@ -46,4 +46,23 @@ export const sqliteDialect: SqlDialect = {
     // CROSS JOIN fixes the join order in SQLite: from the user's memberships (indexed
     // by member) to each group by primary key, never a scan of all groups.
     sql`(select json_group_array(json_object('value', g.id, 'display', g.display_name)) from memberships m cross join groups g where g.id = m.group_id and m.member_id = ${userId})`,
+};
+
+/**
+ * PostgreSQL: documents are JSON text cast to jsonb where read (one schema for
+ * both dialects); `#>>` yields text, so JSON booleans compare as 'true'/'false'.
+ */
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  jsonValue: (doc, keys) => sql`(${doc}::jsonb #>> ${keys}::text[])`,
+  jsonElements: (doc, keys, alias) => sql`jsonb_array_elements(${doc}::jsonb #> ${keys}::text[]) as ${sql.ref(alias)}(value)`,
+  elementValue: (alias, key) =>
+    key === null ? sql`(${sql.ref(alias)}.value #>> '{}')` : sql`(${sql.ref(alias)}.value ->> ${key}::text)`,
+  lower: (e) => sql`lower(${e})`,
+  contains: (e, v) => sql`strpos(${e}, ${v}::text) > 0`,
+  startsWith: (e, v) => sql`left(${e}, length(${v}::text)) = ${v}::text`,
+  endsWith: (e, v) => sql`right(${e}, length(${v}::text)) = ${v}::text`,
+  jsonBoolean: (e, v) => sql`${e} = ${v ? 'true' : 'false'}`,
+  userGroupsJson: (userId) =>
+    sql`(select coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name))::text, '[]') from memberships m join groups g on g.id = m.group_id where m.member_id = ${userId})`,
 };

@@ -29,6 +29,8 @@ interface Scalar {
   folded?: boolean;
   /** A complex single-valued attribute named without a sub-attribute (only `pr` makes sense). */
   complex?: boolean;
+  /** Read from the JSON document (booleans compare the dialect's JSON way). */
+  json?: boolean;
   name: string;
 }
 
@@ -114,8 +116,8 @@ function jsonMulti(d: SqlDialect, doc: Expr, keys: string[], def: AttributeDef, 
     def,
     sub,
     'j',
-    (a, s) => scalarOf(d.elementValue(a, s.name), s, `${def.name}.${s.name}`),
-    (a, cond) => sql`exists (select 1 from ${d.jsonElements(doc, keys)} as ${sql.ref(a)} where ${cond})`,
+    (a, s) => ({ ...scalarOf(d.elementValue(a, s.name), s, `${def.name}.${s.name}`), json: true }),
+    (a, cond) => sql`exists (select 1 from ${d.jsonElements(doc, keys, a)} where ${cond})`,
   );
 }
 
@@ -150,8 +152,8 @@ function tableScope(t: FilterTarget, table: 'users' | 'groups', columns: (r: Res
       if (own) return own;
       const keys = r.inExtension ? [r.schema, r.def.name] : [r.def.name];
       if (r.def.multiValued) return jsonMulti(d, doc, keys, r.def, r.subDef?.name);
-      if (r.subDef) return scalarOf(d.jsonValue(doc, [...keys, r.subDef.name]), r.subDef, name);
-      return scalarOf(d.jsonValue(doc, keys), r.def, name);
+      if (r.subDef) return { ...scalarOf(d.jsonValue(doc, [...keys, r.subDef.name]), r.subDef, name), json: true };
+      return { ...scalarOf(d.jsonValue(doc, keys), r.def, name), json: true };
     },
   };
 }
@@ -165,7 +167,7 @@ function userScope(t: FilterTarget): Scope {
       case 'displayName':
         return scalarOf(sql.ref('users.display_name_lc'), r.def, name, true);
       case 'active':
-        return scalarOf(sql`(${sql.ref('users.active')} = 1)`, r.def, name);
+        return scalarOf(sql.ref('users.active'), r.def, name);
       case 'emails':
         if (!r.subDef || ['value', 'type', 'primary'].includes(r.subDef.name)) return emailsMulti(t, r.def, r.subDef?.name);
         return undefined;
@@ -329,7 +331,10 @@ function compileScalarCompare(d: SqlDialect, s: Scalar, opIn: CompareOp, cv: Com
   }
   if (typeof v === 'string' && !s.caseExact && !s.folded && s.type !== 'dateTime') e = d.lower(e);
   // An absent boolean is neither true nor false (it satisfies only `ne`).
-  if (typeof v === 'boolean') return op === 'eq' ? sql`${e} = ${v ? 1 : 0}` : sql`(${e} is null or ${e} <> ${v ? 1 : 0})`;
+  if (typeof v === 'boolean') {
+    const equal = s.json ? d.jsonBoolean(e, v) : sql`${e} = ${v ? 1 : 0}`;
+    return op === 'eq' ? equal : sql`(${e} is null or not (${equal}))`;
+  }
   switch (op) {
     case 'eq':
       return sql`${e} = ${v}`;

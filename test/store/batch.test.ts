@@ -2,22 +2,20 @@
  * Group commit: writes that arrive together share one transaction, but each one
  * succeeds or fails on its own, and a failed one leaves nothing behind.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { freshDatabase, type TestDatabase } from '../support/databases.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type OpenedDatabase } from '../../src/store/db.js';
 
-let dir: string;
+let database: TestDatabase;
 let odb: OpenedDatabase;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-batch-'));
-  odb = await openDatabase(`sqlite:${path.join(dir, 'r.db')}`);
+  database = await freshDatabase('rollcall-batch-');
+  odb = await openDatabase(database.url);
 });
 afterAll(async () => {
   await odb.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await database.drop();
 });
 
 const org = (id: string) => ({ id, name: id, plan: 'enterprise', created_at: '2026-01-01T00:00:00.000Z' });

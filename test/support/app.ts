@@ -9,6 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createRollcall, type Rollcall } from '../../src/rollcall.js';
 import { buildServer } from '../../src/http/server.js';
 import type { Clock } from '../../src/directory/context.js';
+import { freshDatabase } from './databases.js';
 
 export interface TestConnection {
   id: string;
@@ -21,7 +22,10 @@ export interface TestApp {
   rc: Rollcall;
   app: FastifyInstance;
   dir: string;
+  /** The SQLite file; empty on PostgreSQL. */
   dbFile: string;
+  /** The DATABASE_URL of this app's database. */
+  databaseUrl: string;
   /** A new SCIM connection (and its own organisation unless `organizationId` is given). */
   connection(name?: string, opts?: { settings?: unknown; organizationId?: string; workspace?: string }): Promise<TestConnection>;
   close(): Promise<void>;
@@ -30,9 +34,10 @@ export interface TestApp {
 export const PUBLIC_URL = 'https://scim.test.example';
 
 export async function startTestApp(opts: { clock?: Clock; scimPlans?: string[] } = {}): Promise<TestApp> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-test-'));
-  const dbFile = path.join(dir, 'rollcall.db');
-  const rc = await createRollcall({ databaseUrl: `sqlite:${dbFile}`, publicUrl: PUBLIC_URL, clock: opts.clock, scimPlans: opts.scimPlans });
+  const database = await freshDatabase();
+  const dir = database.dir;
+  const dbFile = database.file ?? '';
+  const rc = await createRollcall({ databaseUrl: database.url, publicUrl: PUBLIC_URL, clock: opts.clock, scimPlans: opts.scimPlans });
   const app = await buildServer(rc, { logger: false });
   await app.ready();
   return {
@@ -40,6 +45,7 @@ export async function startTestApp(opts: { clock?: Clock; scimPlans?: string[] }
     app,
     dir,
     dbFile,
+    databaseUrl: database.url,
     async connection(name = 'Test connection', opts = {}) {
       const c = await rc.connections.create({ name, ...opts });
       return { id: c.id, token: c.token, base: `/scim/v2/${c.id}`, organizationId: c.organizationId };
@@ -47,7 +53,7 @@ export async function startTestApp(opts: { clock?: Clock; scimPlans?: string[] }
     async close() {
       await app.close();
       await rc.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await database.drop();
     },
   };
 }

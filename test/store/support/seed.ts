@@ -4,6 +4,7 @@
  * show up in the main connection's results.
  */
 import fs from 'node:fs';
+import { freshDatabase, onPostgres } from '../../support/databases.js';
 import os from 'node:os';
 import path from 'node:path';
 import { createRollcall, type Rollcall } from '../../../src/rollcall.js';
@@ -147,7 +148,9 @@ export async function seedDirectory(opts: SeedOptions): Promise<Seeded> {
     timestamps.push(d.toISOString());
     return d;
   };
-  const rc = await createRollcall({ databaseUrl: `sqlite:${dbFile}`, publicUrl: PUBLIC_URL, clock });
+  // SQLite here, or a fresh PostgreSQL database with ROLLCALL_TEST_DATABASE=postgres.
+  const database = onPostgres ? await freshDatabase('rollcall-prop-') : undefined;
+  const rc = await createRollcall({ databaseUrl: database?.url ?? `sqlite:${dbFile}`, publicUrl: PUBLIC_URL, clock });
   // Plain SCIM for the filter tests: externalIds repeat and some addresses are role mailboxes.
   const settings = { mappingKey: 'userName', rejectCollectiveAddresses: false };
   const main = await rc.connections.create({ name: 'main', settings });
@@ -201,6 +204,7 @@ export async function seedDirectory(opts: SeedOptions): Promise<Seeded> {
     timestamps,
     async close() {
       await rc.close();
+      await database?.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
