@@ -218,7 +218,18 @@ export class ConnectionDirectory {
     if (!row) throw new AdminError(`no connection with id '${id}'`);
     const settings = this.validateSettings(JSON.parse(row.settings), patch);
     const text = JSON.stringify(settings);
-    await connectionsStore.updateSettings(this.db, id, text);
+    const keyChanged = readSettings(row.settings).mappingKey !== settings.mappingKey;
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await connectionsStore.updateSettings(trx, id, text);
+        if (keyChanged) await connectionsStore.setExternalKeys(trx, id, settings.mappingKey === 'externalId');
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) {
+        throw new AdminError(`mappingKey cannot become externalId: several live users of connection '${id}' share one externalId`);
+      }
+      throw e;
+    }
     this.forget();
     return { ...this.info({ ...row, settings: text }), settings };
   }

@@ -12,7 +12,7 @@ import type { Filter, AttrPath } from '../scim/filter/ast.js';
 import type { DB } from '../store/types.js';
 import type { WriteBatcher } from '../store/batch.js';
 import type { SqlDialect } from '../store/dialect.js';
-import { isUniqueViolation } from '../store/errors.js';
+import { isUniqueViolation, uniqueViolationOf } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
 import type { UserRow, EmailRow } from '../store/users.js';
 import * as groupsStore from '../store/groups.js';
@@ -58,7 +58,7 @@ function emailRows(doc: Doc): EmailRow[] {
 }
 
 /** Columns mirrored from the document so they can be indexed and filtered. */
-function columnsOf(doc: Doc, externalId: string | undefined) {
+function columnsOf(doc: Doc, externalId: string | undefined, mappingKey: 'externalId' | 'userName') {
   const userName = doc.userName as string;
   const displayName = typeof doc.displayName === 'string' ? doc.displayName : null;
   // active is always stored explicitly: absent (or removed by PATCH) means active.
@@ -68,6 +68,7 @@ function columnsOf(doc: Doc, externalId: string | undefined) {
     user_name: userName,
     user_name_lc: userName.toLowerCase(),
     external_id: externalId ?? null,
+    external_key: mappingKey === 'externalId' ? (externalId ?? null) : null,
     display_name: displayName,
     display_name_lc: displayName?.toLowerCase() ?? null,
     active: active ? 1 : 0,
@@ -104,8 +105,12 @@ export class UserDirectory {
     return { row, groups: groups_json ? (JSON.parse(groups_json) as GroupRef[]) : [] };
   }
 
-  private uniqueness(userName: string) {
-    return errors.uniqueness(`userName '${userName}' is already taken in this connection.`);
+  /** The 409 for a unique index the database enforced (a race another write won). */
+  private uniqueness(e: unknown, cols: { user_name: string; external_id: string | null }) {
+    if (uniqueViolationOf(e) === 'external_key') {
+      return errors.uniqueness(`externalId '${cols.external_id}' already belongs to another user in this connection.`);
+    }
+    return errors.uniqueness(`userName '${cols.user_name}' is already taken in this connection.`);
   }
 
   /**
@@ -165,7 +170,7 @@ export class UserDirectory {
     const { doc, app } = this.policies(ctx, input.doc);
     const nowDate = this.clock();
     const now = nowDate.toISOString();
-    const cols = columnsOf(doc, externalId);
+    const cols = columnsOf(doc, externalId, settings.mappingKey);
     const windowStart = new Date(nowDate.getTime() - settings.retentionDays * DAY_MS).toISOString();
     const keyValue = settings.mappingKey === 'externalId' ? externalId : cols.user_name;
     try {
@@ -209,7 +214,7 @@ export class UserDirectory {
         return { row, doc, restored: !!restorable, groups };
       });
     } catch (e) {
-      if (isUniqueViolation(e)) throw this.uniqueness(cols.user_name);
+      if (isUniqueViolation(e)) throw this.uniqueness(e, cols);
       throw e;
     }
   }
@@ -225,7 +230,7 @@ export class UserDirectory {
     const settings = settingsOf(ctx);
     const { doc, app } = this.policies(ctx, input, current);
     const now = this.clock().toISOString();
-    const cols = columnsOf(doc, externalId);
+    const cols = columnsOf(doc, externalId, settings.mappingKey);
     if (settings.lockMappingKey) {
       // A changed key is what creates duplicate accounts; re-sending the same value is no change.
       const [before, after] =
@@ -262,7 +267,7 @@ export class UserDirectory {
         return done;
       });
     } catch (e) {
-      if (isUniqueViolation(e)) throw this.uniqueness(cols.user_name);
+      if (isUniqueViolation(e)) throw this.uniqueness(e, cols);
       throw e;
     }
     if (!ok) return undefined;

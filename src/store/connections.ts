@@ -1,5 +1,5 @@
 /** SQL for organisations, connections and their bearer tokens (stored as hashes only). */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { DB, ConnectionsTable, ConnectionTokensTable, OrganizationsTable } from './types.js';
 import { prepared } from './prepared.js';
 
@@ -42,6 +42,15 @@ export async function listConnections(db: Kysely<DB>): Promise<ConnectionRow[]> 
 
 export async function updateSettings(db: Kysely<DB>, id: string, settings: string): Promise<void> {
   await db.updateTable('connections').set({ settings }).where('id', '=', id).execute();
+}
+
+/** Re-derives users.external_key after the mapping key changed (the unique index then judges the data). */
+export async function setExternalKeys(db: Kysely<DB>, connectionId: string, fromExternalId: boolean): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ external_key: fromExternalId ? sql.ref('external_id') : null })
+    .where('connection_id', '=', connectionId)
+    .execute();
 }
 
 /** What a request needs to know about its connection, read with the token check in one statement. */

@@ -5,6 +5,19 @@ export function isUniqueViolation(e: unknown): boolean {
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
+/**
+ * Which unique index refused a write: PostgreSQL names the index, SQLite names
+ * the columns. Undefined when it cannot be told.
+ */
+export function uniqueViolationOf(e: unknown): 'user_name' | 'external_key' | 'group_name' | undefined {
+  const err = e as { constraint?: unknown; message?: unknown };
+  const text = `${typeof err?.constraint === 'string' ? err.constraint : ''} ${typeof err?.message === 'string' ? err.message : ''}`;
+  if (/external_key/.test(text)) return 'external_key';
+  if (/user_name/.test(text)) return 'user_name';
+  if (/groups[._]display_name/.test(text)) return 'group_name';
+  return undefined;
+}
+
 /** Splits long IN lists so no statement exceeds the dialect's parameter limit. */
 export function chunks<T>(items: T[], size = 500): T[][] {
   const out: T[][] = [];

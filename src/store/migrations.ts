@@ -124,6 +124,28 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('users_state').on('users').columns(['connection_id', 'state']).execute();
     },
   },
+  '0003_external_key': {
+    async up(db: Kysely<any>) {
+      // The externalId as a uniqueness key, set only where it is the connection's
+      // mapping key (RFC 7643 does not make externalId unique, and some IdP test
+      // suites reuse one). A unique index makes the database refuse a second live
+      // user with the key, whichever instance inserts it.
+      await db.schema.alterTable('users').addColumn('external_key', 'text').execute();
+      const conns = await db.selectFrom('connections').select(['id', 'settings']).execute();
+      for (const c of conns as { id: string; settings: string }[]) {
+        const mappingKey = (JSON.parse(c.settings || '{}') as { mappingKey?: string }).mappingKey ?? 'externalId';
+        if (mappingKey !== 'externalId') continue;
+        await db.updateTable('users').set({ external_key: sql.ref('external_id') }).where('connection_id', '=', c.id).execute();
+      }
+      await db.schema
+        .createIndex('users_external_key_live')
+        .unique()
+        .on('users')
+        .columns(['connection_id', 'external_key'])
+        .where(sql.ref('state'), '<>', 'deleted')
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

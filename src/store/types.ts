@@ -37,6 +37,8 @@ export interface UsersTable {
   user_name: string;
   user_name_lc: string;
   external_id: string | null;
+  /** external_id where it is the connection's mapping key, else null: unique among live users. */
+  external_key: string | null;
   display_name: string | null;
   display_name_lc: string | null;
   active: number;
