@@ -5,98 +5,155 @@
  * batcher runs the writes that arrive together in one transaction, each inside its
  * own savepoint: a write that fails is rolled back alone and rejects alone, the
  * others commit together, and no caller is answered before its write is committed.
+ *
+ * Writes may emit records (the event outbox): they are kept per write, dropped
+ * with a write that fails, and handed to `beforeCommit` in the same transaction.
  */
 import { type Kysely, sql } from 'kysely';
 import type { DB } from './types.js';
 
-export type WriteFn<T> = (trx: Kysely<DB>) => Promise<T>;
+export type Emit<E> = (record: E) => void;
+export type WriteFn<T, E = unknown> = (trx: Kysely<DB>, emit: Emit<E>) => Promise<T>;
+
+export interface BatcherOptions<E> {
+  /** Called after each committed batch, outside any transaction (WAL upkeep). */
+  afterCommit?: () => void;
+  /** Called inside the transaction with everything the batch's successful writes emitted. */
+  beforeCommit?: (trx: Kysely<DB>, emitted: E[]) => Promise<void>;
+  maxBatch?: number;
+  /**
+   * Batches in flight at once. SQLite has one writer, so 1; PostgreSQL gains from
+   * a few, as transactions wait on the network rather than on each other.
+   */
+  concurrency?: number;
+}
 
 interface Pending {
-  fn: WriteFn<unknown>;
+  fn: WriteFn<unknown, unknown>;
   resolve(v: unknown): void;
   reject(e: unknown): void;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-export class WriteBatcher {
+/** PostgreSQL's deadlock_detected and serialization_failure: the batch is safe to run again. */
+function isRetryable(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return code === '40P01' || code === '40001';
+}
+
+const MAX_ATTEMPTS = 5;
+
+export class WriteBatcher<E = unknown> {
   private readonly queue: Pending[] = [];
-  private draining = false;
+  private running = 0;
+  private scheduled = false;
+  private readonly maxBatch: number;
+  private readonly concurrency: number;
 
   constructor(
     private readonly db: Kysely<DB>,
-    /** Called after each committed batch, outside any transaction (WAL upkeep). */
-    private readonly afterCommit: () => void = () => {},
-    private readonly maxBatch = 100,
-  ) {}
+    private readonly opts: BatcherOptions<E> = {},
+  ) {
+    this.maxBatch = opts.maxBatch ?? 100;
+    this.concurrency = opts.concurrency ?? 1;
+  }
 
   /**
    * Runs `fn` in a write transaction, possibly shared with other writes. `fn` must
-   * only use the transaction it is given (never call `run` again from inside it).
+   * only use the transaction it is given (never call `run` again from inside it),
+   * and may run more than once (a batch that deadlocked on PostgreSQL is retried).
    */
-  run<T>(fn: WriteFn<T>): Promise<T> {
+  run<T>(fn: WriteFn<T, E>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.draining) {
-        this.draining = true;
-        // Let the requests that arrived in this turn of the event loop join the batch.
-        setImmediate(() => void this.drain());
+      this.queue.push({ fn: fn as WriteFn<unknown, unknown>, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running >= this.concurrency || !this.queue.length) return;
+    this.scheduled = true;
+    // Let the requests that arrived in this turn of the event loop join the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.running < this.concurrency && this.queue.length) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        this.running++;
+        void this.runBatch(batch).finally(() => {
+          this.running--;
+          this.schedule();
+        });
       }
     });
   }
 
+  /** Installs the hook that stores what writes emitted (the outbox), in the batch's transaction. */
+  setBeforeCommit(fn: (trx: Kysely<DB>, emitted: E[]) => Promise<void>): void {
+    this.opts.beforeCommit = fn;
+  }
+
   private upkeep(): void {
     try {
-      this.afterCommit();
+      this.opts.afterCommit?.();
     } catch {
       // upkeep must never fail a write
     }
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, this.maxBatch);
-        if (batch.length === 1) {
-          const [one] = batch;
-          await this.db.transaction().execute(one.fn).then(one.resolve, one.reject);
-          this.upkeep();
-          continue;
-        }
-        const outcomes: Outcome[] = [];
-        try {
-          await this.db.transaction().execute(async (trx) => {
-            for (const item of batch) {
-              await sql`savepoint batch_item`.execute(trx);
-              try {
-                const value = await item.fn(trx);
-                await sql`release batch_item`.execute(trx);
-                outcomes.push({ ok: true, value });
-              } catch (error) {
-                await sql`rollback to batch_item`.execute(trx);
-                await sql`release batch_item`.execute(trx);
-                outcomes.push({ ok: false, error });
-              }
-            }
-          });
-        } catch (error) {
-          // The commit itself failed: nothing of the batch is stored.
-          for (const item of batch) item.reject(error);
-          continue;
-        }
+  private async runBatch(batch: Pending[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcomes = await this.transaction(batch);
         batch.forEach((item, i) => {
           const o = outcomes[i];
           if (o.ok) item.resolve(o.value);
           else item.reject(o.error);
         });
         this.upkeep();
-      }
-    } finally {
-      this.draining = false;
-      if (this.queue.length) {
-        this.draining = true;
-        setImmediate(() => void this.drain());
+        return;
+      } catch (error) {
+        if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+          continue;
+        }
+        // The transaction failed as a whole: nothing of the batch is stored.
+        for (const item of batch) item.reject(error);
+        return;
       }
     }
+  }
+
+  private async transaction(batch: Pending[]): Promise<Outcome[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const outcomes: Outcome[] = [];
+      const emitted: E[] = [];
+      const single = batch.length === 1;
+      for (const item of batch) {
+        const mine: E[] = [];
+        const emit = (e: unknown) => void mine.push(e as E);
+        if (single) {
+          // Alone in its transaction: a failure rolls the whole transaction back.
+          outcomes.push({ ok: true, value: await item.fn(trx, emit) });
+          emitted.push(...mine);
+          continue;
+        }
+        await sql`savepoint batch_item`.execute(trx);
+        try {
+          const value = await item.fn(trx, emit);
+          await sql`release batch_item`.execute(trx);
+          outcomes.push({ ok: true, value });
+          emitted.push(...mine);
+        } catch (error) {
+          // A deadlock aborts the whole transaction, not just this write.
+          if (isRetryable(error)) throw error;
+          await sql`rollback to batch_item`.execute(trx);
+          await sql`release batch_item`.execute(trx);
+          outcomes.push({ ok: false, error });
+        }
+      }
+      if (emitted.length && this.opts.beforeCommit) await this.opts.beforeCommit(trx, emitted);
+      return outcomes;
+    });
   }
 }

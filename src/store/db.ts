@@ -215,7 +215,7 @@ async function openPostgres(url: string, opts: { migrate?: boolean }): Promise<O
   }
   return {
     db,
-    writes: new WriteBatcher(db),
+    writes: new WriteBatcher(db, { concurrency: Math.max(1, Math.floor(poolSize / 2)) }),
     readDb: db,
     // No snapshot to hold: results derived from reads may be reused for one interval.
     readSnapshot: () => Math.floor(Date.now() / READ_SNAPSHOT_MS),
@@ -267,7 +267,7 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
   walTimer.unref();
   return {
     db,
-    writes: new WriteBatcher(db, () => maintainWal()),
+    writes: new WriteBatcher(db, { afterCommit: () => maintainWal() }),
     readDb,
     // Without a reader every read goes to the writer: no snapshot to key a cache on.
     readSnapshot: reader ? reader.snapshot : () => clock.generation,
