@@ -40,7 +40,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     publicUrl,
     database,
     importCsv: (organizationId: string, csvText: string) => importCsv({ connections, users, groups }, organizationId, csvText),
-    purge: (asOf?: Date) => purgeExpired(database.db, connections, asOf ?? clock()),
+    purge: (asOf?: Date) => purgeExpired(database, connections, asOf ?? clock()),
     connections,
     users,
     groups,

@@ -69,6 +69,7 @@ export class GroupDirectory {
 
   /** With exclusive groups a user belongs to one group at most: joining a second is a conflict. */
   private async checkExclusive(trx: Trx, groupId: string, ids: string[]): Promise<void> {
+    if (this.dialect.lockRows) await groupsStore.lockUsers(trx, ids);
     const taken = await groupsStore.otherGroupsOf(trx, ids, groupId);
     if (!taken.length) return;
     const t = taken[0];
@@ -116,18 +117,16 @@ export class GroupDirectory {
   async addByName(ctx: RequestContext, name: string, userId: string): Promise<void> {
     const now = this.clock().toISOString();
     await this.writes.run(async (trx) => {
-      let group = await groupsStore.findGroupByName(trx, ctx.connectionId, name);
-      if (!group) {
-        group = {
+      const group =
+        (await groupsStore.findGroupByName(trx, ctx.connectionId, name)) ??
+        (await groupsStore.ensureGroupByName(trx, {
           id: randomUUID(),
           connection_id: ctx.connectionId,
           ...columnsOf({ displayName: name }, undefined),
           version: 1,
           created_at: now,
           updated_at: now,
-        };
-        await groupsStore.insertGroup(trx, group);
-      }
+        }));
       if (await this.applyMemberOps(trx, ctx, group.id, [{ op: 'add', members: [{ value: userId }] }], now)) {
         await groupsStore.touchGroup(trx, group.id, now);
       }
@@ -163,6 +162,18 @@ export class GroupDirectory {
     return { row, doc: JSON.parse(row.doc) as Doc };
   }
 
+  /**
+   * The group as a write transaction starts changing it. Locked where writers run
+   * side by side (PostgreSQL), so concurrent PATCHes to one group apply one after
+   * the other — each adds its members — instead of all but one failing the
+   * version check.
+   */
+  private async getForWrite(trx: Trx, ctx: RequestContext, id: string): Promise<GroupRecord> {
+    const row = this.dialect.lockRows ? await groupsStore.getGroupForUpdate(trx, ctx.connectionId, id) : await groupsStore.getGroup(trx, ctx.connectionId, id);
+    if (!row) throw errors.notFound(`Group '${id}' not found.`);
+    return { row, doc: JSON.parse(row.doc) as Doc };
+  }
+
   /** A group for a GET (read snapshot, outside any write). */
   getForRead(ctx: RequestContext, id: string): Promise<GroupRecord> {
     return this.get(ctx, id, this.readDb);
@@ -174,7 +185,7 @@ export class GroupDirectory {
     const now = this.clock().toISOString();
     try {
       return await this.writes.run(async (trx) => {
-        const current = await this.get(ctx, id, trx);
+        const current = await this.getForWrite(trx, ctx, id);
         checkIfMatch(ifMatch, current.row.version);
         const values = { ...columnsOf(doc, externalId), version: current.row.version + 1, updated_at: now };
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
@@ -200,7 +211,7 @@ export class GroupDirectory {
     const now = this.clock().toISOString();
     try {
       return await this.writes.run(async (trx) => {
-        const current = await this.get(ctx, id, trx);
+        const current = await this.getForWrite(trx, ctx, id);
         checkIfMatch(ifMatch, current.row.version);
         const result = applyPatch(groupResourceType, { doc: current.doc, externalId: current.row.external_id ?? undefined }, body);
         const memberChanges = await this.applyMemberOps(trx, ctx, id, result.memberOps, now);
@@ -219,7 +230,7 @@ export class GroupDirectory {
 
   async delete(ctx: RequestContext, id: string, ifMatch?: string): Promise<void> {
     await this.writes.run(async (trx) => {
-      const current = await this.get(ctx, id, trx);
+      const current = await this.getForWrite(trx, ctx, id);
       checkIfMatch(ifMatch, current.row.version);
       const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version, this.clock().toISOString());
       if (!ok) throw errors.preconditionFailed(`Group '${id}' changed before it could be deleted.`);

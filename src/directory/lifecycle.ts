@@ -4,8 +4,8 @@
  * its e-mail index rows and memberships go for good. Until then a DELETE can be
  * undone by provisioning the same mapping key again (see UserDirectory.create).
  */
-import type { Kysely } from 'kysely';
-import type { DB } from '../store/types.js';
+import type { WriteBatcher } from '../store/batch.js';
+import type { SqlDialect } from '../store/dialect.js';
 import { purgeUsers } from '../store/users.js';
 import type { ConnectionDirectory } from './connections.js';
 
@@ -17,13 +17,32 @@ export interface PurgeReport {
   connections: { id: string; name: string; purged: number }[];
 }
 
-export async function purgeExpired(db: Kysely<DB>, connections: ConnectionDirectory, asOf: Date): Promise<PurgeReport> {
+/** Users purged per transaction: bounded work per write, several rounds when there is more. */
+const PURGE_CHUNK = 500;
+
+export async function purgeExpired(
+  database: { writes: WriteBatcher; dialect: SqlDialect },
+  connections: ConnectionDirectory,
+  asOf: Date,
+): Promise<PurgeReport> {
   const report: PurgeReport = { asOf: asOf.toISOString(), purged: 0, connections: [] };
   for (const c of await connections.allWithSettings()) {
     const before = new Date(asOf.getTime() - c.settings.retentionDays * DAY_MS).toISOString();
-    const n = await db
-      .transaction()
-      .execute((trx) => purgeUsers(trx, c.id, before, c.settings.purgeDeactivated ? before : null, asOf.toISOString()));
+    let n = 0;
+    for (;;) {
+      const purged = await database.writes.run((trx) =>
+        purgeUsers(trx, {
+          connectionId: c.id,
+          deletedBefore: before,
+          deactivatedBefore: c.settings.purgeDeactivated ? before : null,
+          now: asOf.toISOString(),
+          limit: PURGE_CHUNK,
+          skipLocked: database.dialect.lockRows,
+        }),
+      );
+      n += purged.length;
+      if (purged.length < PURGE_CHUNK) break;
+    }
     report.purged += n;
     if (n) report.connections.push({ id: c.id, name: c.name, purged: n });
   }

@@ -135,9 +135,9 @@ export class UserDirectory {
     const settings = settingsOf(ctx);
     const names = groupsFromRules(settings, doc);
     for (const name of names) {
-      let group = await groupsStore.findGroupByName(trx, ctx.connectionId, name);
-      if (!group) {
-        group = {
+      const group =
+        (await groupsStore.findGroupByName(trx, ctx.connectionId, name)) ??
+        (await groupsStore.ensureGroupByName(trx, {
           id: randomUUID(),
           connection_id: ctx.connectionId,
           display_name: name,
@@ -147,10 +147,11 @@ export class UserDirectory {
           created_at: now,
           updated_at: now,
           doc: JSON.stringify({ displayName: name }),
-        };
-        await groupsStore.insertGroup(trx, group);
+        }));
+      if (settings.exclusiveGroups) {
+        if (this.dialect.lockRows) await groupsStore.lockUsers(trx, [userId]);
+        if ((await groupsStore.otherGroupsOf(trx, [userId], group.id)).length) continue;
       }
-      if (settings.exclusiveGroups && (await groupsStore.otherGroupsOf(trx, [userId], group.id)).length) continue;
       const added = await groupsStore.addMembers(trx, ctx.connectionId, group.id, [userId], now);
       if (added.length) await groupsStore.touchGroup(trx, group.id, now);
     }
@@ -179,7 +180,7 @@ export class UserDirectory {
           const live = await usersStore.findLiveByExternalId(trx, ctx.connectionId, externalId);
           if (live) throw errors.uniqueness(`externalId '${externalId}' already belongs to user ${live.id} ('${live.user_name}') in this connection.`);
         }
-        const restorable = keyValue !== undefined ? await usersStore.findRestorable(trx, ctx.connectionId, settings.mappingKey, keyValue, windowStart) : undefined;
+        const restorable = keyValue !== undefined ? await usersStore.findRestorable(trx, ctx.connectionId, settings.mappingKey, keyValue, windowStart, this.dialect.lockRows) : undefined;
         let row: UserRow;
         if (restorable) {
           const values: Partial<UserRow> = {
@@ -191,7 +192,9 @@ export class UserDirectory {
             deactivated_at: cols.active ? null : now,
             app,
           };
-          await usersStore.restoreUser(trx, ctx.connectionId, restorable.id, values, emailRows(doc));
+          if (!(await usersStore.restoreUser(trx, ctx.connectionId, restorable.id, values, emailRows(doc)))) {
+            throw errors.uniqueness(`The user with this ${settings.mappingKey} is being restored or purged concurrently; retry the request.`);
+          }
           row = { ...restorable, ...values } as UserRow;
         } else {
           row = {

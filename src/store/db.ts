@@ -196,6 +196,9 @@ async function openPostgres(url: string, opts: { migrate?: boolean }): Promise<O
   u.searchParams.delete('pool');
   u.searchParams.delete('statement_timeout');
   const pool = new pg.Pool({ connectionString: u.toString(), max: poolSize, statement_timeout: statementTimeout || undefined });
+  // An idle pooled connection that the server closes (restart, failover, admin
+  // command) must not take the process down: the pool drops it and connects anew.
+  pool.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);

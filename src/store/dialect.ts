@@ -1,7 +1,6 @@
 /**
  * The SQL that differs between dialects, in one place. Everything else is
- * dialect-neutral Kysely. Only SQLite is implemented today; PostgreSQL adds a
- * second object with the same shape.
+ * dialect-neutral Kysely.
  */
 import { type RawBuilder, sql } from 'kysely';
 
@@ -9,6 +8,12 @@ type Expr = RawBuilder<unknown>;
 
 export interface SqlDialect {
   name: 'sqlite' | 'postgres';
+  /**
+   * Whether writes must lock rows they read before deciding (SELECT … FOR UPDATE).
+   * SQLite has a single writer, so a write transaction already sees no one else's;
+   * PostgreSQL transactions run side by side, from one instance or several.
+   */
+  lockRows: boolean;
   /** Text (or number/boolean) at a JSON path in a JSON text column; keys are canonical names. */
   jsonValue(doc: Expr, keys: string[]): Expr;
   /** JSON array at `keys` as a FROM item named `alias`, one row per element, element in `alias.value`. */
@@ -33,6 +38,7 @@ function sqlitePath(keys: string[]): string {
 
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
+  lockRows: false,
   jsonValue: (doc, keys) => sql`json_extract(${doc}, ${sqlitePath(keys)})`,
   jsonElements: (doc, keys, alias) => sql`json_each(${doc}, ${sqlitePath(keys)}) as ${sql.ref(alias)}`,
   elementValue: (alias, key) =>
@@ -54,6 +60,7 @@ export const sqliteDialect: SqlDialect = {
  */
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
+  lockRows: true,
   jsonValue: (doc, keys) => sql`(${doc}::jsonb #>> ${keys}::text[])`,
   jsonElements: (doc, keys, alias) => sql`jsonb_array_elements(${doc}::jsonb #> ${keys}::text[]) as ${sql.ref(alias)}(value)`,
   elementValue: (alias, key) =>

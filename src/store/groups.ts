@@ -13,6 +13,36 @@ export async function insertGroup(db: Kysely<DB>, row: GroupRow): Promise<void> 
   await db.insertInto('groups').values(row).execute();
 }
 
+/**
+ * Inserts the group unless one with its name exists, then returns the stored one:
+ * two writers creating the same group by name (group rules, CSV import) both end
+ * up with the one row instead of one failing on the unique index.
+ */
+export async function ensureGroupByName(db: Kysely<DB>, row: GroupRow): Promise<GroupRow> {
+  await db
+    .insertInto('groups')
+    .values(row)
+    .onConflict((oc) => oc.columns(['connection_id', 'display_name_lc']).doNothing())
+    .execute();
+  return (await findGroupByName(db, row.connection_id, row.display_name))!;
+}
+
+/** The group, locked until the transaction ends: member changes to one group queue up instead of racing. */
+export async function getGroupForUpdate(db: Kysely<DB>, connectionId: string, id: string): Promise<GroupRow | undefined> {
+  return db.selectFrom('groups').selectAll().where('id', '=', id).where('connection_id', '=', connectionId).forUpdate().executeTakeFirst();
+}
+
+/**
+ * Locks these users' rows (in id order, so two writers never wait on each other in
+ * a cycle). Taken before the exclusive-group check, so a concurrent change of the
+ * same users' memberships is seen, not raced.
+ */
+export async function lockUsers(db: Kysely<DB>, ids: string[]): Promise<void> {
+  for (const part of chunks([...new Set(ids)].sort())) {
+    await db.selectFrom('users').select('id').where('id', 'in', part).orderBy('id').forUpdate().execute();
+  }
+}
+
 export async function getGroup(db: Kysely<DB>, connectionId: string, id: string): Promise<GroupRow | undefined> {
   return db.selectFrom('groups').selectAll().where('id', '=', id).where('connection_id', '=', connectionId).executeTakeFirst();
 }

@@ -270,10 +270,13 @@ export async function findRestorable(
   key: 'externalId' | 'userName',
   value: string,
   since: string,
+  /** Lock the row (PostgreSQL): a concurrent purge skips it, a concurrent restore waits. */
+  lock = false,
 ): Promise<UserRow | undefined> {
   let q = db.selectFrom('users').selectAll().where('connection_id', '=', connectionId).where('state', '=', 'deleted').where('deleted_at', '>', since);
   q = key === 'externalId' ? q.where('external_id', '=', value) : q.where('user_name_lc', '=', value.toLowerCase());
-  return q.orderBy('deleted_at', 'desc').executeTakeFirst();
+  q = q.orderBy('deleted_at', 'desc').limit(1);
+  return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 
 /** Brings a soft-deleted user back with new values: same row, same id. */
@@ -291,32 +294,38 @@ export async function restoreUser(db: Kysely<DB>, connectionId: string, id: stri
 }
 
 /**
- * Removes for good the users deleted before `deletedBefore` and, when given, those
- * deactivated before `deactivatedBefore`. E-mail rows and memberships go with
- * them (foreign keys cascade). Returns how many users were purged.
+ * Claims up to `limit` users due for purge — deleted before `deletedBefore` or,
+ * when given, deactivated before `deactivatedBefore` — and removes them for good.
+ * E-mail rows and memberships go with them (foreign keys cascade). With
+ * `skipLocked` (PostgreSQL) the rows are claimed FOR UPDATE SKIP LOCKED, so
+ * purge jobs of several instances split the work instead of colliding, and a
+ * user being restored right now is left for the next round. Returns the purged rows.
  */
 export async function purgeUsers(
   db: Kysely<DB>,
-  connectionId: string,
-  deletedBefore: string,
-  deactivatedBefore: string | null,
-  now: string,
-): Promise<number> {
-  const expired = db
+  q: { connectionId: string; deletedBefore: string; deactivatedBefore: string | null; now: string; limit: number; skipLocked: boolean },
+): Promise<UserRow[]> {
+  let claim = db
     .selectFrom('users')
-    .select('id')
-    .where('connection_id', '=', connectionId)
+    .selectAll()
+    .where('connection_id', '=', q.connectionId)
     .where((eb) => {
-      const deleted = eb.and([eb('state', '=', 'deleted'), eb('deleted_at', '<=', deletedBefore)]);
-      if (deactivatedBefore === null) return deleted;
-      return eb.or([deleted, eb.and([eb('state', '=', 'deactivated'), eb('deactivated_at', '<=', deactivatedBefore)])]);
-    });
+      const deleted = eb.and([eb('state', '=', 'deleted'), eb('deleted_at', '<=', q.deletedBefore)]);
+      if (q.deactivatedBefore === null) return deleted;
+      return eb.or([deleted, eb.and([eb('state', '=', 'deactivated'), eb('deactivated_at', '<=', q.deactivatedBefore)])]);
+    })
+    .orderBy('id')
+    .limit(q.limit);
+  if (q.skipLocked) claim = claim.forUpdate().skipLocked();
+  const rows = await claim.execute();
+  if (!rows.length) return rows;
+  const ids = rows.map((r) => r.id);
   // Deactivated users are still members: their groups change, so their versions move.
   await db
     .updateTable('groups')
-    .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
-    .where('id', 'in', (eb) => eb.selectFrom('memberships').select('group_id').where('member_id', 'in', expired))
+    .set((eb) => ({ version: eb('version', '+', 1), updated_at: q.now }))
+    .where('id', 'in', (eb) => eb.selectFrom('memberships').select('group_id').where('member_id', 'in', ids))
     .execute();
-  const res = await db.deleteFrom('users').where('id', 'in', expired).executeTakeFirst();
-  return Number(res.numDeletedRows);
+  await db.deleteFrom('users').where('id', 'in', ids).execute();
+  return rows;
 }
