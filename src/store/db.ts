@@ -235,7 +235,21 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
   const clock: WriteClock = { generation: 0 };
   const sqlite = openSqlite(loc.file);
   const db = new Kysely<DB>({ dialect: new QueueingSqliteDialect(writerConnection(sqlite, clock) as never) });
-  if (opts.migrate !== false) await migrate(db);
+  if (opts.migrate !== false) {
+    // Kysely takes no migration lock on SQLite; two processes starting together on
+    // one file would both run a migration. Holding the write lock for the whole
+    // run makes the second wait and then find nothing left to do.
+    await db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        await migrate(conn);
+        await sql`commit`.execute(conn);
+      } catch (e) {
+        await sql`rollback`.execute(conn);
+        throw e;
+      }
+    });
+  }
   // An in-memory database exists once per connection: it reads through the writer.
   const reader = loc.file === ':memory:' ? undefined : readerConnection(openSqlite(loc.file), clock);
   const readDb = reader ? new Kysely<DB>({ dialect: new QueueingSqliteDialect(reader as never) }) : db;

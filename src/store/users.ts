@@ -40,6 +40,7 @@ const USER_COLUMNS = [
   'user_name',
   'user_name_lc',
   'external_id',
+  'external_key',
   'display_name',
   'display_name_lc',
   'active',
@@ -52,6 +53,9 @@ const USER_COLUMNS = [
   'doc',
   'app',
 ] as const satisfies readonly (keyof UserRow)[];
+// Every column, or an insert silently leaves one at its default: a compile error instead.
+const everyColumn: Exclude<keyof UserRow, (typeof USER_COLUMNS)[number]> extends never ? true : never = true;
+void everyColumn;
 
 /** The insert has one shape: built and compiled once (it runs for every created user). */
 const insertUserRow = prepared(
