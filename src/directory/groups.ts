@@ -10,11 +10,13 @@ import { type Doc, normalizeResource } from '../scim/resource.js';
 import { applyPatch, type MemberOp } from '../scim/patch.js';
 import { CORE_GROUP, groupResourceType } from '../scim/schemas.js';
 import type { DB } from '../store/types.js';
-import type { WriteBatcher } from '../store/batch.js';
+import type { Emit, WriteBatcher } from '../store/batch.js';
+import type { NewEvent } from '../events/types.js';
+import { changesBetween, event, groupView, membershipEvent } from './events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as groupsStore from '../store/groups.js';
-import { existingUserIds } from '../store/users.js';
+import { existingUserIds, memberRefs } from '../store/users.js';
 import type { GroupRow, MemberView } from '../store/groups.js';
 import { type Clock, type RequestContext, settingsOf } from './context.js';
 import { checkIfMatch, etag } from './versions.js';
@@ -41,7 +43,7 @@ export class GroupDirectory {
   constructor(
     private readonly db: Kysely<DB>,
     /** Every write transaction goes through the batcher (group commit). */
-    private readonly writes: WriteBatcher,
+    private readonly writes: WriteBatcher<NewEvent>,
     /** Reads outside write transactions: GET, lists, filters. */
     private readonly readDb: Kysely<DB>,
     private readonly dialect: SqlDialect,
@@ -79,8 +81,20 @@ export class GroupDirectory {
   }
 
   /** Applies member operations in order as row inserts/deletes; returns how many memberships changed. */
-  private async applyMemberOps(trx: Trx, ctx: RequestContext, groupId: string, ops: MemberOp[], now: string): Promise<number> {
+  private async applyMemberOps(
+    trx: Trx,
+    ctx: RequestContext,
+    group: { id: string; displayName: string },
+    ops: MemberOp[],
+    now: string,
+    emit: Emit<NewEvent>,
+  ): Promise<number> {
+    const groupId = group.id;
     const touched: string[] = [];
+    // In the order they happened, so a remove-then-add reads as such in the events.
+    const events: ['group.member_added' | 'group.member_removed', string[]][] = [];
+    const removed = (ids: string[]) => (events.push(['group.member_removed', ids]), ids);
+    const added = (ids: string[]) => (events.push(['group.member_added', ids]), ids);
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i];
       const next = ops[i + 1];
@@ -90,13 +104,13 @@ export class GroupDirectory {
         const existing = await groupsStore.memberIds(trx, groupId);
         const wanted = new Set(next.members.map((m) => m.value));
         const gone = [...existing].filter((id) => !wanted.has(id));
-        if (gone.length) touched.push(...(await groupsStore.removeMembers(trx, groupId, gone)));
+        if (gone.length) touched.push(...removed(await groupsStore.removeMembers(trx, groupId, gone)));
         ops = [...ops];
         ops[i + 1] = { op: 'add', members: next.members.filter((m) => !existing.has(m.value)) };
         continue;
       }
-      if (op.op === 'removeAll') touched.push(...(await groupsStore.removeAllMembers(trx, groupId)));
-      else if (op.op === 'remove') touched.push(...(await groupsStore.removeMembers(trx, groupId, op.ids)));
+      if (op.op === 'removeAll') touched.push(...removed(await groupsStore.removeAllMembers(trx, groupId)));
+      else if (op.op === 'remove') touched.push(...removed(await groupsStore.removeMembers(trx, groupId, op.ids)));
       else {
         for (const m of op.members) {
           if (m.type && m.type.toLowerCase() === 'group') {
@@ -106,28 +120,38 @@ export class GroupDirectory {
         const ids = op.members.map((m: { value: string }) => m.value);
         await this.checkMembers(trx, ctx, ids);
         if (settingsOf(ctx).exclusiveGroups) await this.checkExclusive(trx, groupId, ids);
-        touched.push(...(await groupsStore.addMembers(trx, ctx.connectionId, groupId, ids, now)));
+        touched.push(...added(await groupsStore.addMembers(trx, ctx.connectionId, groupId, ids, now)));
       }
     }
-    if (touched.length) await groupsStore.touchUsers(trx, [...new Set(touched)], now);
+    if (!touched.length) return 0;
+    const unique = [...new Set(touched)];
+    await groupsStore.touchUsers(trx, unique, now);
+    const refs = await memberRefs(trx, unique);
+    for (const [type, ids] of events) {
+      for (const id of ids) {
+        const member = refs.get(id) ?? { id, userName: '', externalId: null, displayName: null };
+        emit(membershipEvent(ctx, type, group, member, now));
+      }
+    }
     return touched.length;
   }
 
   /** Adds a user to the group with this name, creating the group if needed (CSV import). */
   async addByName(ctx: RequestContext, name: string, userId: string): Promise<void> {
     const now = this.clock().toISOString();
-    await this.writes.run(async (trx) => {
-      const group =
-        (await groupsStore.findGroupByName(trx, ctx.connectionId, name)) ??
-        (await groupsStore.ensureGroupByName(trx, {
-          id: randomUUID(),
-          connection_id: ctx.connectionId,
-          ...columnsOf({ displayName: name }, undefined),
-          version: 1,
-          created_at: now,
-          updated_at: now,
-        }));
-      if (await this.applyMemberOps(trx, ctx, group.id, [{ op: 'add', members: [{ value: userId }] }], now)) {
+    await this.writes.run(async (trx, emit) => {
+      const fresh: GroupRow = {
+        id: randomUUID(),
+        connection_id: ctx.connectionId,
+        ...columnsOf({ displayName: name }, undefined),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+      };
+      const group = (await groupsStore.findGroupByName(trx, ctx.connectionId, name)) ?? (await groupsStore.ensureGroupByName(trx, fresh));
+      const ref = { id: group.id, displayName: group.display_name };
+      if (group.id === fresh.id) emit(event(ctx, 'group.created', { type: 'Group', id: group.id }, groupView(group), now));
+      if (await this.applyMemberOps(trx, ctx, ref, [{ op: 'add', members: [{ value: userId }] }], now, emit)) {
         await groupsStore.touchGroup(trx, group.id, now);
       }
     });
@@ -145,9 +169,10 @@ export class GroupDirectory {
       updated_at: now,
     };
     try {
-      await this.writes.run(async (trx) => {
+      await this.writes.run(async (trx, emit) => {
         await groupsStore.insertGroup(trx, row);
-        if (members.length) await this.applyMemberOps(trx, ctx, row.id, [{ op: 'add', members }], now);
+        emit(event(ctx, 'group.created', { type: 'Group', id: row.id }, groupView(row), now));
+        if (members.length) await this.applyMemberOps(trx, ctx, { id: row.id, displayName: row.display_name }, [{ op: 'add', members }], now, emit);
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw this.uniqueness(row.display_name);
@@ -184,10 +209,11 @@ export class GroupDirectory {
     const { doc, externalId, members = [] } = normalizeResource(groupResourceType, body);
     const now = this.clock().toISOString();
     try {
-      return await this.writes.run(async (trx) => {
+      return await this.writes.run(async (trx, emit) => {
         const current = await this.getForWrite(trx, ctx, id);
         checkIfMatch(ifMatch, current.row.version);
         const values = { ...columnsOf(doc, externalId), version: current.row.version + 1, updated_at: now };
+        this.emitUpdate(ctx, current, { ...current.row, ...values }, doc, now, emit);
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
         if (!ok) throw errors.preconditionFailed(`Group '${id}' changed concurrently; retry the request.`);
         if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now);
@@ -198,7 +224,7 @@ export class GroupDirectory {
         const ops: MemberOp[] = [];
         if (toRemove.length) ops.push({ op: 'remove', ids: toRemove });
         if (toAdd.length) ops.push({ op: 'add', members: toAdd });
-        await this.applyMemberOps(trx, ctx, id, ops, now);
+        await this.applyMemberOps(trx, ctx, { id, displayName: values.display_name }, ops, now, emit);
         return { row: { ...current.row, ...values }, doc };
       });
     } catch (e) {
@@ -210,16 +236,18 @@ export class GroupDirectory {
   async patch(ctx: RequestContext, id: string, body: unknown, ifMatch?: string): Promise<GroupRecord> {
     const now = this.clock().toISOString();
     try {
-      return await this.writes.run(async (trx) => {
+      return await this.writes.run(async (trx, emit) => {
         const current = await this.getForWrite(trx, ctx, id);
         checkIfMatch(ifMatch, current.row.version);
         const result = applyPatch(groupResourceType, { doc: current.doc, externalId: current.row.external_id ?? undefined }, body);
-        const memberChanges = await this.applyMemberOps(trx, ctx, id, result.memberOps, now);
+        const name = typeof result.doc.displayName === 'string' ? result.doc.displayName : current.row.display_name;
+        const memberChanges = await this.applyMemberOps(trx, ctx, { id, displayName: name }, result.memberOps, now, emit);
         if (result.changes.length === 0 && memberChanges === 0) return current;
         const values = { ...columnsOf(result.doc, result.externalId), version: current.row.version + 1, updated_at: now };
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
         if (!ok) throw errors.preconditionFailed(`Group '${id}' changed concurrently; retry the request.`);
         if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now);
+        this.emitUpdate(ctx, current, { ...current.row, ...values }, result.doc, now, emit);
         return { row: { ...current.row, ...values }, doc: result.doc };
       });
     } catch (e) {
@@ -229,12 +257,21 @@ export class GroupDirectory {
   }
 
   async delete(ctx: RequestContext, id: string, ifMatch?: string): Promise<void> {
-    await this.writes.run(async (trx) => {
+    await this.writes.run(async (trx, emit) => {
       const current = await this.getForWrite(trx, ctx, id);
       checkIfMatch(ifMatch, current.row.version);
-      const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version, this.clock().toISOString());
+      const now = this.clock().toISOString();
+      const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version, now);
       if (!ok) throw errors.preconditionFailed(`Group '${id}' changed before it could be deleted.`);
+      // Its memberships go with it: group.deleted stands for them (no member_removed per member).
+      emit(event(ctx, 'group.deleted', { type: 'Group', id }, groupView(current.row), now));
     });
+  }
+
+  /** group.updated when the group's own attributes changed (members have their own events). */
+  private emitUpdate(ctx: RequestContext, current: GroupRecord, row: GroupRow, doc: Doc, now: string, emit: Emit<NewEvent>): void {
+    const changes = changesBetween(current.doc, doc, { externalId: [current.row.external_id, row.external_id] });
+    if (changes.length) emit(event(ctx, 'group.updated', { type: 'Group', id: row.id }, { ...groupView(row), changes }, now));
   }
 
   async list(ctx: RequestContext, p: ListParams): Promise<{ total: number; records: GroupRecord[] }> {

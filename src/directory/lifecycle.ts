@@ -5,6 +5,9 @@
  * undone by provisioning the same mapping key again (see UserDirectory.create).
  */
 import type { WriteBatcher } from '../store/batch.js';
+import type { NewEvent } from '../events/types.js';
+import type { Doc } from '../scim/resource.js';
+import { event, userView } from './events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { purgeUsers } from '../store/users.js';
 import type { ConnectionDirectory } from './connections.js';
@@ -21,7 +24,7 @@ export interface PurgeReport {
 const PURGE_CHUNK = 500;
 
 export async function purgeExpired(
-  database: { writes: WriteBatcher; dialect: SqlDialect },
+  database: { writes: WriteBatcher<NewEvent>; dialect: SqlDialect },
   connections: ConnectionDirectory,
   asOf: Date,
 ): Promise<PurgeReport> {
@@ -30,16 +33,20 @@ export async function purgeExpired(
     const before = new Date(asOf.getTime() - c.settings.retentionDays * DAY_MS).toISOString();
     let n = 0;
     for (;;) {
-      const purged = await database.writes.run((trx) =>
-        purgeUsers(trx, {
+      const purged = await database.writes.run(async (trx, emit) => {
+        const rows = await purgeUsers(trx, {
           connectionId: c.id,
           deletedBefore: before,
           deactivatedBefore: c.settings.purgeDeactivated ? before : null,
           now: asOf.toISOString(),
           limit: PURGE_CHUNK,
           skipLocked: database.dialect.lockRows,
-        }),
-      );
+        });
+        const ctx = { connectionId: c.id, baseUrl: c.scimUrl, organizationId: c.organizationId, workspace: c.workspace };
+        const at = asOf.toISOString();
+        for (const row of rows) emit(event(ctx, 'user.purged', { type: 'User', id: row.id }, userView(ctx, row, JSON.parse(row.doc) as Doc), at));
+        return rows;
+      });
       n += purged.length;
       if (purged.length < PURGE_CHUNK) break;
     }

@@ -10,7 +10,9 @@ import { applyPatch } from '../scim/patch.js';
 import { CORE_USER, ENTERPRISE_USER, ROLLCALL_USER, userResourceType } from '../scim/schemas.js';
 import type { Filter, AttrPath } from '../scim/filter/ast.js';
 import type { DB } from '../store/types.js';
-import type { WriteBatcher } from '../store/batch.js';
+import type { Emit, WriteBatcher } from '../store/batch.js';
+import type { NewEvent } from '../events/types.js';
+import { changesBetween, event, groupView, membershipEvent, userView } from './events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation, uniqueViolationOf } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
@@ -87,7 +89,7 @@ export class UserDirectory {
   constructor(
     private readonly db: Kysely<DB>,
     /** Every write transaction goes through the batcher (group commit). */
-    private readonly writes: WriteBatcher,
+    private readonly writes: WriteBatcher<NewEvent>,
     /** Reads outside write transactions: GET, lists, filters. */
     private readonly readDb: Kysely<DB>,
     private readonly dialect: SqlDialect,
@@ -131,29 +133,34 @@ export class UserDirectory {
    * rule names (created when missing). With exclusive groups a rule never moves a
    * user who is already in another group.
    */
-  private async applyGroupRules(trx: Kysely<DB>, ctx: RequestContext, userId: string, doc: Doc, now: string): Promise<void> {
+  private async applyGroupRules(trx: Kysely<DB>, ctx: RequestContext, user: UserRow, doc: Doc, now: string, emit: Emit<NewEvent>): Promise<void> {
+    const userId = user.id;
     const settings = settingsOf(ctx);
     const names = groupsFromRules(settings, doc);
     for (const name of names) {
-      const group =
-        (await groupsStore.findGroupByName(trx, ctx.connectionId, name)) ??
-        (await groupsStore.ensureGroupByName(trx, {
-          id: randomUUID(),
-          connection_id: ctx.connectionId,
-          display_name: name,
-          display_name_lc: name.toLowerCase(),
-          external_id: null,
-          version: 1,
-          created_at: now,
-          updated_at: now,
-          doc: JSON.stringify({ displayName: name }),
-        }));
+      const fresh: groupsStore.GroupRow = {
+        id: randomUUID(),
+        connection_id: ctx.connectionId,
+        display_name: name,
+        display_name_lc: name.toLowerCase(),
+        external_id: null,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        doc: JSON.stringify({ displayName: name }),
+      };
+      const group = (await groupsStore.findGroupByName(trx, ctx.connectionId, name)) ?? (await groupsStore.ensureGroupByName(trx, fresh));
+      if (group.id === fresh.id) emit(event(ctx, 'group.created', { type: 'Group', id: group.id }, groupView(group), now));
       if (settings.exclusiveGroups) {
         if (this.dialect.lockRows) await groupsStore.lockUsers(trx, [userId]);
         if ((await groupsStore.otherGroupsOf(trx, [userId], group.id)).length) continue;
       }
       const added = await groupsStore.addMembers(trx, ctx.connectionId, group.id, [userId], now);
-      if (added.length) await groupsStore.touchGroup(trx, group.id, now);
+      if (added.length) {
+        await groupsStore.touchGroup(trx, group.id, now);
+        const member = { id: userId, userName: user.user_name, externalId: user.external_id, displayName: user.display_name };
+        emit(membershipEvent(ctx, 'group.member_added', { id: group.id, displayName: group.display_name }, member, now));
+      }
     }
   }
 
@@ -175,7 +182,7 @@ export class UserDirectory {
     const windowStart = new Date(nowDate.getTime() - settings.retentionDays * DAY_MS).toISOString();
     const keyValue = settings.mappingKey === 'externalId' ? externalId : cols.user_name;
     try {
-      return await this.writes.run(async (trx) => {
+      return await this.writes.run(async (trx, emit) => {
         if (settings.mappingKey === 'externalId' && externalId !== undefined) {
           const live = await usersStore.findLiveByExternalId(trx, ctx.connectionId, externalId);
           if (live) throw errors.uniqueness(`externalId '${externalId}' already belongs to user ${live.id} ('${live.user_name}') in this connection.`);
@@ -211,7 +218,8 @@ export class UserDirectory {
           };
           await usersStore.insertUser(trx, row, emailRows(doc));
         }
-        await this.applyGroupRules(trx, ctx, row.id, doc, now);
+        emit(event(ctx, restorable ? 'user.restored' : 'user.created', { type: 'User', id: row.id }, userView(ctx, row, doc), now));
+        await this.applyGroupRules(trx, ctx, row, doc, now, emit);
         // A new or restored user belongs to no group yet, unless a rule just added it.
         const groups = settings.groupRules.length ? undefined : [];
         return { row, doc, restored: !!restorable, groups };
@@ -258,16 +266,19 @@ export class UserDirectory {
     try {
       // Groups show members by name, so a new name is a change of the user's groups too.
       const renamed = (cols.display_name ?? cols.user_name) !== (current.display_name ?? current.user_name);
-      ok = await this.writes.run(async (trx) => {
+      ok = await this.writes.run(async (trx, emit) => {
         // Checked inside the write transaction: two users racing to the same key cannot both get it.
         if (keyTaken) {
           const other = await usersStore.findLiveByExternalId(trx, ctx.connectionId, cols.external_id!);
           if (other && other.id !== current.id) throw errors.uniqueness(`externalId '${cols.external_id}' already belongs to user ${other.id} in this connection.`);
         }
         const done = await usersStore.updateUser(trx, ctx.connectionId, current.id, current.version, values, emailRows(doc));
-        if (done && renamed) await touchGroupsOf(trx, current.id, now);
-        if (done) await this.applyGroupRules(trx, ctx, current.id, doc, now);
-        return done;
+        if (!done) return false;
+        if (renamed) await touchGroupsOf(trx, current.id, now);
+        const row = { ...current, ...values } as UserRow;
+        this.emitUpdate(ctx, current, row, doc, now, emit);
+        await this.applyGroupRules(trx, ctx, row, doc, now, emit);
+        return true;
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw this.uniqueness(e, cols);
@@ -275,6 +286,21 @@ export class UserDirectory {
     }
     if (!ok) return undefined;
     return { row: { ...current, ...values } as UserRow, doc };
+  }
+
+  /**
+   * The events of one update: a change of `active` is user.deactivated or
+   * user.reactivated; any other changed attribute makes a user.updated with the
+   * changes. A write that changes nothing the host app sees emits nothing.
+   */
+  private emitUpdate(ctx: RequestContext, current: UserRow, row: UserRow, doc: Doc, now: string, emit: Emit<NewEvent>): void {
+    const view = userView(ctx, row, doc);
+    const ref = { type: 'User' as const, id: row.id };
+    if (current.active !== row.active) emit(event(ctx, row.active ? 'user.reactivated' : 'user.deactivated', ref, view, now));
+    const changes = changesBetween(JSON.parse(current.doc) as Doc, doc, { externalId: [current.external_id, row.external_id] }).filter(
+      (c) => c.path !== 'active',
+    );
+    if (changes.length) emit(event(ctx, 'user.updated', ref, { ...view, changes }, now));
   }
 
   async replace(ctx: RequestContext, id: string, body: unknown, ifMatch?: string): Promise<UserRecord> {
@@ -306,7 +332,15 @@ export class UserDirectory {
     const current = await this.get(ctx, id);
     checkIfMatch(ifMatch, current.row.version);
     const now = this.clock().toISOString();
-    const ok = await this.writes.run((trx) => usersStore.softDeleteUser(trx, ctx.connectionId, id, ifMatch ? current.row.version : undefined, now));
+    const ok = await this.writes.run(async (trx, emit) => {
+      const left = await usersStore.softDeleteUser(trx, ctx.connectionId, id, ifMatch ? current.row.version : undefined, now);
+      if (!left) return false;
+      const row: UserRow = { ...current.row, state: 'deleted', deleted_at: now, updated_at: now, version: current.row.version + 1 };
+      const member = { id, userName: row.user_name, externalId: row.external_id, displayName: row.display_name };
+      for (const g of left.groups) emit(membershipEvent(ctx, 'group.member_removed', { id: g.id, displayName: g.display_name }, member, now));
+      emit(event(ctx, 'user.deleted', { type: 'User', id }, userView(ctx, row, current.doc), now));
+      return true;
+    });
     if (!ok) {
       if (ifMatch) throw errors.preconditionFailed(`User '${id}' changed before it could be deleted.`);
       throw errors.notFound(`User '${id}' not found.`);

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import { QueueingSqliteDialect } from './sqlite-driver.js';
 import { WriteBatcher } from './batch.js';
+import type { NewEvent } from '../events/types.js';
 import type { DB } from './types.js';
 import { migrationProvider } from './migrations.js';
 import { type SqlDialect, postgresDialect, sqliteDialect } from './dialect.js';
@@ -18,7 +19,8 @@ export interface OpenedDatabase {
   /** Writes, and reads that belong to a write (inside its transaction). */
   db: Kysely<DB>;
   /** Group commit of SCIM writes on `db`. */
-  writes: WriteBatcher;
+  /** Write transactions; what they emit are outbox events (src/events). */
+  writes: WriteBatcher<NewEvent>;
   /** Reads on their own (auth, GET, lists): may lag another process's commits by READ_SNAPSHOT_MS. */
   readDb: Kysely<DB>;
   /**
@@ -218,7 +220,7 @@ async function openPostgres(url: string, opts: { migrate?: boolean }): Promise<O
   }
   return {
     db,
-    writes: new WriteBatcher(db, { concurrency: Math.max(1, Math.floor(poolSize / 2)) }),
+    writes: new WriteBatcher<NewEvent>(db, { concurrency: Math.max(1, Math.floor(poolSize / 2)) }),
     readDb: db,
     // No snapshot to hold: results derived from reads may be reused for one interval.
     readSnapshot: () => Math.floor(Date.now() / READ_SNAPSHOT_MS),
@@ -284,7 +286,7 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
   walTimer.unref();
   return {
     db,
-    writes: new WriteBatcher(db, { afterCommit: () => maintainWal() }),
+    writes: new WriteBatcher<NewEvent>(db, { afterCommit: () => maintainWal() }),
     readDb,
     // Without a reader every read goes to the writer: no snapshot to key a cache on.
     readSnapshot: reader ? reader.snapshot : () => clock.generation,

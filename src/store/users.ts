@@ -120,7 +120,14 @@ export async function updateUser(
 }
 
 /** Soft delete: the row stays (restore window, a later issue) but leaves every group. */
-export async function softDeleteUser(db: Kysely<DB>, connectionId: string, id: string, version: number | undefined, now: string): Promise<boolean> {
+/** Soft-deletes a live user; undefined when there was none (or its version moved). Returns the groups it left. */
+export async function softDeleteUser(
+  db: Kysely<DB>,
+  connectionId: string,
+  id: string,
+  version: number | undefined,
+  now: string,
+): Promise<{ groups: { id: string; display_name: string }[] } | undefined> {
   let q = db
     .updateTable('users')
     .set((eb) => ({ state: 'deleted', deleted_at: now, updated_at: now, version: eb('version', '+', 1) }))
@@ -129,10 +136,16 @@ export async function softDeleteUser(db: Kysely<DB>, connectionId: string, id: s
     .where('state', '<>', 'deleted');
   if (version !== undefined) q = q.where('version', '=', version);
   const res = await q.executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) return false;
+  if (Number(res.numUpdatedRows) !== 1) return undefined;
   await touchGroupsOf(db, id, now);
+  const groups = await db
+    .selectFrom('memberships')
+    .innerJoin('groups', 'groups.id', 'memberships.group_id')
+    .select(['groups.id as id', 'groups.display_name as display_name'])
+    .where('memberships.member_id', '=', id)
+    .execute();
   await db.deleteFrom('memberships').where('member_id', '=', id).execute();
-  return true;
+  return { groups };
 }
 
 export interface ListQuery {
@@ -247,6 +260,16 @@ export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids:
     for (const r of rows) found.add(r.id);
   }
   return found;
+}
+
+/** How membership events name users: a few columns of each, in id chunks. */
+export async function memberRefs(db: Kysely<DB>, ids: string[]): Promise<Map<string, { id: string; userName: string; externalId: string | null; displayName: string | null }>> {
+  const out = new Map<string, { id: string; userName: string; externalId: string | null; displayName: string | null }>();
+  for (const part of chunks(ids)) {
+    const rows = await db.selectFrom('users').select(['id', 'user_name', 'external_id', 'display_name']).where('id', 'in', part).execute();
+    for (const r of rows) out.set(r.id, { id: r.id, userName: r.user_name, externalId: r.external_id, displayName: r.display_name });
+  }
+  return out;
 }
 
 /** A live (active or deactivated) user with this externalId: the mapping key must stay unique. */
