@@ -12,6 +12,9 @@ import * as connectionsStore from '../store/connections.js';
 import type { ConnectionRow, ConnectionAccess, OrganizationRow } from '../store/connections.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Clock } from './context.js';
+import type { Emit, WriteBatcher } from '../store/batch.js';
+import type { NewEvent } from '../events/types.js';
+import { event } from './events.js';
 import { type ConnectionSettings, mergeSettings, readSettings } from './settings.js';
 
 /** A refusal of an admin operation (CLI, admin API), with a message for a person. */
@@ -88,6 +91,8 @@ export class ConnectionDirectory {
     private readonly scimPlans: readonly string[] = ['enterprise'],
     /** Extra settings checks that need the SCIM schema (attribute paths, languages). */
     private readonly settingsChecks: ((s: ConnectionSettings) => string[])[] = [],
+    /** Write transactions with the event outbox (token rotations are events); plain transactions without. */
+    private readonly writes?: WriteBatcher<NewEvent>,
   ) {}
 
   private info(row: ConnectionRow): ConnectionInfo {
@@ -267,11 +272,18 @@ export class ConnectionDirectory {
     const until = new Date(now.getTime() + Math.max(0, graceSeconds) * 1000).toISOString();
     const token = newToken();
     const tokenId = randomUUID();
-    await this.db.transaction().execute((trx) =>
-      connectionsStore.rotateToken(trx, id, until, { id: tokenId, connection_id: id, hash: hashToken(token), created_at: now.toISOString(), expires_at: null }),
-    );
+    const info = this.info(row);
+    const rotate = async (trx: Kysely<DB>, emit: Emit<NewEvent>) => {
+      await connectionsStore.rotateToken(trx, id, until, { id: tokenId, connection_id: id, hash: hashToken(token), created_at: now.toISOString(), expires_at: null });
+      // Never the token itself: only that it changed, and until when the old one works.
+      const ctx = { connectionId: id, baseUrl: info.scimUrl, organizationId: info.organizationId };
+      const data = { connection: { id, name: info.name, workspace: info.workspace }, tokenId, previousValidUntil: until };
+      emit(event(ctx, 'connection.token_rotated', { type: 'Connection', id }, data, now.toISOString()));
+    };
+    if (this.writes) await this.writes.run(rotate);
+    else await this.db.transaction().execute((trx) => rotate(trx, () => {}));
     this.forget();
-    return { ...this.info(row), token, tokenId, previousValidUntil: until };
+    return { ...info, token, tokenId, previousValidUntil: until };
   }
 
   /** This process changed a token, plan or settings: answers remembered before are stale. */

@@ -18,8 +18,7 @@ import { type SqlDialect, postgresDialect, sqliteDialect } from './dialect.js';
 export interface OpenedDatabase {
   /** Writes, and reads that belong to a write (inside its transaction). */
   db: Kysely<DB>;
-  /** Group commit of SCIM writes on `db`. */
-  /** Write transactions; what they emit are outbox events (src/events). */
+  /** Group commit of SCIM writes on `db`; what they emit are outbox events (src/events). */
   writes: WriteBatcher<NewEvent>;
   /** Reads on their own (auth, GET, lists): may lag another process's commits by READ_SNAPSHOT_MS. */
   readDb: Kysely<DB>;
