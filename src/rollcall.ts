@@ -7,6 +7,14 @@ import { type Clock, systemClock } from './directory/context.js';
 import { type PurgeReport, purgeExpired } from './directory/lifecycle.js';
 import { type ImportReport, importCsv } from './directory/import.js';
 import { settingsChecks } from './directory/policies/index.js';
+import type { NewEvent, RollcallEvent } from './events/types.js';
+import { writeEvents } from './events/outbox.js';
+import { EventBus, type EventHandler, type SubscribeOptions } from './events/bus.js';
+import { type FeedOptions, type FeedPage, readFeed } from './events/feed.js';
+import { Webhooks } from './events/webhooks.js';
+import { DeliveryWorker, type DeliveryOptions } from './events/delivery.js';
+import { type Logger, stderrLogger } from './events/logger.js';
+import { AdminTokens } from './http/admin-token.js';
 
 export interface RollcallOptions {
   databaseUrl: string;
@@ -14,6 +22,24 @@ export interface RollcallOptions {
   clock?: Clock;
   /** Plans whose organisations may use the SCIM API (default: enterprise). */
   scimPlans?: string[];
+  /** The admin API key (ROLLCALL_ADMIN_TOKEN). Unset: a generated key stored as a hash (see `admin.ensure()`). */
+  adminToken?: string;
+  /** Webhook delivery settings, used when the worker is started (`startDelivery`). */
+  webhooks?: DeliveryOptions;
+  /** Where event handler and delivery errors are logged (default: JSON lines on stderr). */
+  logger?: Logger;
+}
+
+/** Events for a host application in the same process, and the feed. */
+export interface RollcallEvents {
+  /**
+   * Calls `handler` with every event this instance commits from now on (after the
+   * commit, in order, per subscriber one at a time). Errors thrown by the handler
+   * are logged; they never affect the write. Returns the unsubscribe function.
+   */
+  subscribe(handler: EventHandler, opts?: SubscribeOptions): () => void;
+  /** Stored events after a cursor, in commit order (see GET /api/v1/events). */
+  feed(opts?: FeedOptions): Promise<FeedPage>;
 }
 
 export interface Rollcall {
@@ -22,6 +48,19 @@ export interface Rollcall {
   readonly connections: ConnectionDirectory;
   readonly users: UserDirectory;
   readonly groups: GroupDirectory;
+  readonly events: RollcallEvents;
+  /** Webhook endpoints per organisation and their deliveries. */
+  readonly webhooks: Webhooks;
+  /** The admin API key. */
+  readonly admin: AdminTokens;
+  /** The delivery worker, when started. */
+  readonly delivery: DeliveryWorker | undefined;
+  /** Starts delivering webhooks from this process (options over those given at creation). */
+  startDelivery(opts?: DeliveryOptions): DeliveryWorker;
+  /** Stops delivering (in-flight requests finish or are aborted, see DeliveryOptions.stopGraceMs). */
+  stopDelivery(): Promise<void>;
+  /** Replaces the logger (e.g. with Fastify's once the server exists). */
+  setLogger(logger: Logger): void;
   /** Imports users from CSV text into an organisation without a SCIM connection. */
   importCsv(organizationId: string, csvText: string): Promise<ImportReport>;
   /** Purges users past their connection's retention window, treating `asOf` as now. */
@@ -33,17 +72,87 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   const database = await openDatabase(opts.databaseUrl);
   const clock = opts.clock ?? systemClock;
   const publicUrl = opts.publicUrl.replace(/\/+$/, '');
-  const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, clock, publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks);
+  const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, clock, publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks, database.writes);
   const users = new UserDirectory(database.db, database.writes, database.readDb, database.dialect, clock);
   const groups = new GroupDirectory(database.db, database.writes, database.readDb, database.dialect, clock);
+
+  let logger: Logger = opts.logger ?? stderrLogger;
+  const log = () => logger;
+  const bus = new EventBus(log);
+  let delivery: DeliveryWorker | undefined;
+  const webhooks = new Webhooks(database.db, clock);
+  webhooks.onWork = () => delivery?.nudge();
+  const afterCommit = (events: RollcallEvent[]) => {
+    bus.publish(events);
+    delivery?.nudge();
+  };
+  wireOutbox(database, afterCommit);
+
   return {
     publicUrl,
     database,
+    events: {
+      subscribe: (handler, o) => bus.subscribe(handler, o),
+      feed: (o) => readFeed(database.readDb, o),
+    },
+    webhooks,
+    admin: new AdminTokens(database.db, database.readDb, opts.adminToken || undefined, clock),
+    get delivery() {
+      return delivery;
+    },
+    startDelivery(o?: DeliveryOptions) {
+      if (delivery?.isRunning) return delivery;
+      delivery = new DeliveryWorker(database.db, database.dialect, log, { ...opts.webhooks, ...o });
+      delivery.start();
+      return delivery;
+    },
+    stopDelivery: async () => {
+      await delivery?.stop();
+    },
+    setLogger(l: Logger) {
+      logger = l;
+    },
     importCsv: (organizationId: string, csvText: string) => importCsv({ connections, users, groups }, organizationId, csvText),
     purge: (asOf?: Date) => purgeExpired(database, connections, asOf ?? clock()),
     connections,
     users,
     groups,
-    close: () => database.close(),
+    close: async () => {
+      await delivery?.stop();
+      await database.close();
+    },
+  };
+}
+
+/**
+ * The outbox: what a batch of writes emitted is stored in the batch's transaction
+ * (beforeCommit). Once a write's promise settles successfully its transaction has
+ * committed, and the events stored in it are handed to `afterCommit` — once per
+ * transaction, by whichever of its writes settles first.
+ */
+function wireOutbox(database: OpenedDatabase, afterCommit: (events: RollcallEvent[]) => void): void {
+  const writes = database.writes;
+  const stored = new WeakMap<object, RollcallEvent[]>();
+  writes.setBeforeCommit(async (trx, emitted) => {
+    stored.set(trx, await writeEvents(trx, emitted as readonly NewEvent[]));
+  });
+  const run = writes.run.bind(writes);
+  writes.run = <T>(fn: Parameters<typeof run<T>>[0]): Promise<T> => {
+    let trx: object | undefined;
+    return run<T>((t, emit) => {
+      trx = t; // a batch that is retried runs again in a new transaction: the last one counts
+      return fn(t, emit);
+    }).then((value) => {
+      const events = trx && stored.get(trx);
+      if (events) {
+        stored.delete(trx!);
+        try {
+          afterCommit(events);
+        } catch {
+          // publishing never fails a write
+        }
+      }
+      return value;
+    });
   };
 }

@@ -2,7 +2,7 @@
  * Schema migrations, written once with Kysely's schema builder for every dialect.
  * Add a new entry for every change; never edit a migration that has shipped.
  */
-import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, sql } from 'kysely';
 
 const migrations: Record<string, Migration> = {
   '0001_core': {
@@ -143,6 +143,89 @@ const migrations: Record<string, Migration> = {
         .on('users')
         .columns(['connection_id', 'external_key'])
         .where(sql.ref('state'), '<>', 'deleted')
+        .execute();
+    },
+  },
+  '0004_events': {
+    async up(db: Kysely<any>) {
+      // PostgreSQL: 64-bit positions. SQLite: INTEGER PRIMARY KEY is the rowid itself (no second index).
+      const big = db.getExecutor().adapter instanceof PostgresAdapter ? 'bigint' : 'integer';
+      await db.schema
+        .createTable('events')
+        .addColumn('pos', big, (c) => c.primaryKey())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('organization_id', 'text')
+        .addColumn('sequence', big, (c) => c.notNull())
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('resource_type', 'text', (c) => c.notNull())
+        .addColumn('resource_id', 'text', (c) => c.notNull())
+        .addColumn('occurred_at', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .execute();
+      // Both grow at their right edge: ids are UUIDv7, sequences increase per organisation.
+      await db.schema.createIndex('events_id').unique().on('events').column('id').execute();
+      await db.schema.createIndex('events_org_sequence').unique().on('events').columns(['organization_id', 'sequence']).execute();
+
+      await db.schema
+        .createTable('event_counters')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', big, (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('webhooks')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('organization_id', 'text', (c) => c.notNull().references('organizations.id').onDelete('cascade'))
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('events', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('cursor', big, (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('webhooks_organization').on('webhooks').column('organization_id').execute();
+
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id').onDelete('cascade'))
+        .addColumn('sequence', big, (c) => c.notNull())
+        .addColumn('event_pos', big, (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('resource_key', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+        .addColumn('due_since', 'text', (c) => c.notNull())
+        .addColumn('locked_until', 'text')
+        .addColumn('claim_token', 'text')
+        .addColumn('last_attempt_at', 'text')
+        .addColumn('last_status_code', 'integer')
+        .addColumn('last_error', 'text')
+        .addColumn('delivered_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('webhook_deliveries_pk', ['webhook_id', 'sequence'])
+        .execute();
+      // Only pending deliveries are indexed for the worker: delivered ones cost nothing there.
+      await db.schema
+        .createIndex('webhook_deliveries_due')
+        .on('webhook_deliveries')
+        .columns(['next_attempt_at', 'sequence'])
+        .where(sql.ref('status'), '=', 'pending')
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_resource')
+        .on('webhook_deliveries')
+        .columns(['webhook_id', 'resource_key', 'sequence'])
+        .where(sql.ref('status'), '=', 'pending')
+        .execute();
+      await db.schema.createIndex('webhook_deliveries_event').on('webhook_deliveries').columns(['webhook_id', 'event_id']).execute();
+
+      await db.schema
+        .createTable('admin_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
     },
   },

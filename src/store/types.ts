@@ -86,6 +86,74 @@ export interface MigrationLockTable {
   id: Generated<number>;
 }
 
+/** The outbox: every event, written in the transaction of the change that caused it. */
+export interface EventsTable {
+  /** Global position, commit-ordered (the unfiltered feed's cursor); from event_counters['*']. */
+  pos: number;
+  /** UUIDv7 (time-ordered, so its unique index grows at the right edge). */
+  id: string;
+  organization_id: string | null;
+  /** Per-organisation position, commit-ordered; from event_counters[organization id ?? '']. */
+  sequence: number;
+  connection_id: string;
+  type: string;
+  resource_type: string;
+  resource_id: string;
+  occurred_at: string;
+  /** JSON text. */
+  data: string;
+}
+
+/** Per-organisation (and one global) event counters, incremented once per batch. */
+export interface EventCountersTable {
+  key: string;
+  value: number;
+}
+
+export interface WebhooksTable {
+  id: string;
+  organization_id: string;
+  url: string;
+  /** JSON array of event types; empty: all. */
+  events: string;
+  /** HMAC secret (needed in clear to sign). */
+  secret: string;
+  /** The organisation sequence up to which deliveries have been created. */
+  cursor: number;
+  created_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  webhook_id: string;
+  /** The event's organisation sequence. */
+  sequence: number;
+  event_pos: number;
+  event_id: string;
+  event_type: string;
+  /** resource_type + ':' + resource_id: delivered in sequence order per key. */
+  resource_key: string;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  /** The retry window runs from here (creation, or a manual redelivery). */
+  due_since: string;
+  locked_until: string | null;
+  claim_token: string | null;
+  last_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  created_at: string;
+}
+
+/** The generated admin API key (sha256 hex); unused while ROLLCALL_ADMIN_TOKEN is set. */
+export interface AdminTokensTable {
+  id: string;
+  hash: string;
+  created_at: string;
+}
+
 export interface DB {
   organizations: OrganizationsTable;
   connections: ConnectionsTable;
@@ -94,4 +162,9 @@ export interface DB {
   user_emails: UserEmailsTable;
   groups: GroupsTable;
   memberships: MembershipsTable;
+  events: EventsTable;
+  event_counters: EventCountersTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  admin_tokens: AdminTokensTable;
 }
