@@ -2,16 +2,40 @@
  * The `rollcall` command line, run as a real process against dist/ (npm test
  * builds first): JSON output shapes, token rotation with and without grace, the
  * server and the CLI sharing one database, and one-line configuration errors.
+ * Runs on the test backend (SQLite file, or a fresh PostgreSQL database).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, onPostgres, type TestDatabase } from '../support/databases.js';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-cli-'));
-const env = { ...process.env, DATABASE_URL: `sqlite:${path.join(dir, 'nested', 'r.db')}`, PUBLIC_URL: 'https://scim.example.com', LOG_LEVEL: 'warn' };
+let database: TestDatabase;
+/** On SQLite the file sits in a folder that does not exist yet: the server creates it. */
+let dbFile = '';
+let env: NodeJS.ProcessEnv = {};
+
+/** Everything the database holds, as bytes: the SQLite file and its WAL, or every PostgreSQL row as text. */
+async function databaseContents(): Promise<Buffer> {
+  if (!onPostgres) {
+    return Buffer.concat([fs.readFileSync(dbFile), fs.existsSync(dbFile + '-wal') ? fs.readFileSync(dbFile + '-wal') : Buffer.alloc(0)]);
+  }
+  const c = new pg.Client({ connectionString: database.url });
+  await c.connect();
+  try {
+    const tables = await c.query<{ name: string }>(`select quote_ident(table_schema) || '.' || quote_ident(table_name) as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`);
+    const parts: string[] = [];
+    for (const { name } of tables.rows) {
+      const r = await c.query<{ row: string }>(`select t::text as row from ${name} t`);
+      for (const { row } of r.rows) parts.push(row);
+    }
+    return Buffer.from(parts.join('\n'));
+  } finally {
+    await c.end();
+  }
+}
 
 function run(args: string[], extraEnv: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8' });
@@ -23,6 +47,10 @@ let baseUrl = '';
 
 beforeAll(async () => {
   if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` (npm test does)');
+  database = await freshDatabase('rollcall-cli-');
+  dbFile = path.join(database.dir, 'nested', 'r.db');
+  const url = onPostgres ? database.url : `sqlite:${dbFile}`;
+  env = { ...process.env, DATABASE_URL: url, PUBLIC_URL: 'https://scim.example.com', LOG_LEVEL: 'warn' };
   // The server runs on the same database while the CLI writes to it.
   server = spawn(process.execPath, [CLI, 'serve'], { env: { ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   baseUrl = await new Promise<string>((resolve, reject) => {
@@ -40,9 +68,13 @@ beforeAll(async () => {
   });
 });
 
-afterAll(() => {
-  server?.kill('SIGTERM');
-  fs.rmSync(dir, { recursive: true, force: true });
+afterAll(async () => {
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise((r) => server!.once('exit', r));
+    server.kill('SIGTERM');
+    await exited;
+  }
+  await database?.drop();
 });
 
 async function scim(url: string, token: string) {
@@ -66,9 +98,9 @@ describe('rollcall CLI', () => {
     // The running server sees the new connection at once, and the token works.
     expect(await scim(`${c.scimUrl}/Users`, c.token)).toBe(200);
     expect(await scim(`${c.scimUrl}/Users`, c.token + 'x')).toBe(401);
-    // Only a hash is stored: the token text is nowhere in the database file.
-    const dbFile = path.join(dir, 'nested', 'r.db');
-    const bytes = Buffer.concat([fs.readFileSync(dbFile), fs.existsSync(dbFile + '-wal') ? fs.readFileSync(dbFile + '-wal') : Buffer.alloc(0)]);
+    // Only a hash is stored: the token text is nowhere in the database.
+    const bytes = await databaseContents();
+    expect(bytes.includes(Buffer.from(c.id))).toBe(true); // (the dump does hold the connection)
     expect(bytes.includes(Buffer.from(c.token))).toBe(false);
   });
 

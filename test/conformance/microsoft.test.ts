@@ -1,9 +1,9 @@
 /**
  * Microsoft's SCIM reference Postman collection (../shared/conformance) against a
  * real server built from the current src/. The work is done by run-newman.mjs in a
- * child process (fresh server, temp SQLite file, fresh connection, documented
- * skips); this test compiles src/ first when dist/ is older than src/, then expects
- * the runner to exit 0. Its output is shown when it fails.
+ * child process (fresh server on a fresh database of the test backend, fresh
+ * connection, documented skips); this test compiles src/ first when dist/ is older
+ * than src/, then expects the runner to exit 0. Its output is shown when it fails.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';

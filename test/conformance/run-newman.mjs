@@ -9,8 +9,10 @@
  * --no-adjust  run the collection without SKIPS/STATUS_REWRITES, to see what the
  *              documented differences look like (expected to fail)
  *
- * Steps: start `node dist/cli.js serve` on a temporary SQLite file and a free
- * loopback port, create a connection with `connection create --json`, load
+ * Steps: start `node dist/cli.js serve` on a temporary database (a SQLite file, or
+ * with ROLLCALL_TEST_DATABASE=postgres a fresh database on ROLLCALL_TEST_PG_URL; see
+ * server-process.mjs) and a free loopback port, create a connection with
+ * `connection create --json`, load
  * ../shared/conformance/microsoft-scim-reference.postman_collection.json (beside
  * the repository), adjust it in memory (SKIPS and STATUS_REWRITES below, each one
  * a deliberate, documented difference), and run it with newman's Node API.

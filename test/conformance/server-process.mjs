@@ -1,8 +1,14 @@
 /**
  * Start and stop a real Rollcall server (`node dist/cli.js serve`) in a child
- * process on a fresh SQLite file, and create connections through the CLI.
+ * process on a fresh database, and create connections through the CLI.
  * Shared by the conformance runner (test/conformance/run-newman.mjs) and the
  * benchmark (bench/run.mjs). Needs `npm run build` to have produced dist/.
+ *
+ * The database follows the test backend (test/support/fresh-database.mjs): a
+ * SQLite file `rollcall.db` in the server's directory by default, or with
+ * ROLLCALL_TEST_DATABASE=postgres a fresh database on ROLLCALL_TEST_PG_URL whose
+ * name is recorded in the directory (DATABASE_FILE), so a server restarted on the
+ * same directory finds it again; it is dropped when the directory is removed.
  */
 import { spawn, execFile } from 'node:child_process';
 import fs, { existsSync, rmSync } from 'node:fs';
@@ -11,6 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createPgDatabase, dropPgDatabase, testDatabase } from '../support/fresh-database.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
@@ -27,6 +34,30 @@ function hookSignals() {
   process.once('SIGTERM', () => process.exit(143));
 }
 const MAX_CAPTURE = 256 * 1024;
+
+/** On PostgreSQL: `{ "name": …, "url": … }` of the server directory's database. */
+const DATABASE_FILE = 'rollcall-database.json';
+
+/**
+ * The DATABASE_URL for a server directory: its SQLite file, or on PostgreSQL the
+ * database recorded in it (created now when the directory has none yet).
+ */
+async function databaseFor(dir) {
+  if (testDatabase() !== 'postgres') return { url: `sqlite:${path.join(dir, 'rollcall.db')}` };
+  const marker = path.join(dir, DATABASE_FILE);
+  if (existsSync(marker)) return JSON.parse(fs.readFileSync(marker, 'utf8'));
+  const created = await createPgDatabase();
+  fs.writeFileSync(marker, JSON.stringify(created));
+  return created;
+}
+
+/** Removes a server directory and drops the PostgreSQL database recorded in it, if any. */
+async function removeDir(dir) {
+  const marker = path.join(dir, DATABASE_FILE);
+  const pgName = existsSync(marker) ? JSON.parse(fs.readFileSync(marker, 'utf8')).name : undefined;
+  await rm(dir, { recursive: true, force: true });
+  if (pgName) await dropPgDatabase(pgName);
+}
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
@@ -48,7 +79,8 @@ function appendCapped(buf, chunk) {
 
 /**
  * Start `rollcall serve` on a fresh temporary database.
- * Resolves to { baseUrl, port, env, dir, child, output(), exited, stop() }.
+ * Resolves to { baseUrl, port, env, dir, databaseUrl, dbPath (the SQLite file),
+ * child, output(), exited, stop() }.
  * The chosen port is passed as PORT and PUBLIC_URL so resource locations are
  * real URLs; if it was taken in between, another port is tried.
  */
@@ -58,6 +90,13 @@ export async function startServer({ name = 'rollcall', logLevel = 'warn', extraE
   // A given dir (holding rollcall.db) is reused and never removed; otherwise a fresh temp dir is made and removed on stop.
   const ownsDir = !givenDir;
   const dir = givenDir ?? (await mkdtemp(path.join(os.tmpdir(), `${name}-`)));
+  let database;
+  try {
+    database = await databaseFor(dir);
+  } catch (e) {
+    if (ownsDir) await removeDir(dir);
+    throw e;
+  }
   let lastError;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
@@ -65,7 +104,7 @@ export async function startServer({ name = 'rollcall', logLevel = 'warn', extraE
       ...process.env,
       PORT: String(port),
       HOST: '127.0.0.1',
-      DATABASE_URL: `sqlite:${path.join(dir, 'rollcall.db')}`,
+      DATABASE_URL: database.url,
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       LOG_LEVEL: logLevel,
       ...extraEnv,
@@ -77,7 +116,7 @@ export async function startServer({ name = 'rollcall', logLevel = 'warn', extraE
       if (!/EADDRINUSE|cannot listen/.test(String(e.message))) break;
     }
   }
-  if (ownsDir) await rm(dir, { recursive: true, force: true });
+  if (ownsDir) await removeDir(dir);
   throw lastError;
 }
 
@@ -97,7 +136,8 @@ function launch(env, dir, ownsDir, nodeArgs, startTimeoutMs) {
         res(exitInfo);
       });
     });
-    // Never leave a server behind if this process dies first.
+    // Never leave a server behind if this process dies first. (A PostgreSQL test
+    // database cannot be dropped synchronously here; it is left on the test server.)
     const killOnExit = () => {
       try {
         child.kill('SIGKILL');
@@ -127,6 +167,7 @@ function launch(env, dir, ownsDir, nodeArgs, startTimeoutMs) {
         get exitInfo() {
           return exitInfo;
         },
+        databaseUrl: env.DATABASE_URL,
         dbPath: path.join(dir, 'rollcall.db'),
         stop: async ({ keepDir = !ownsDir } = {}) => {
           if (!exitInfo) {
@@ -136,7 +177,7 @@ function launch(env, dir, ownsDir, nodeArgs, startTimeoutMs) {
             clearTimeout(t);
           }
           process.removeListener('exit', killOnExit);
-          if (!keepDir) await rm(dir, { recursive: true, force: true });
+          if (!keepDir) await removeDir(dir);
           return exitInfo;
         },
       };

@@ -1,27 +1,28 @@
 /**
  * The issue-3 CLI, run as real processes against dist/ (npm test builds first)
- * on a temporary database: org create / set-plan, connection create with
- * --org/--settings/--workspace, configure (merge, refusals), show, purge
- * --as-of, and CSV import. An in-process Rollcall on the same database file
+ * on a fresh database of the test backend: org create / set-plan, connection
+ * create with --org/--settings/--workspace, configure (merge, refusals), show,
+ * purge --as-of, and CSV import. An in-process Rollcall on the same database
  * plays the SCIM server, to check what the commands did.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRollcall, type Rollcall } from '../../src/rollcall.js';
 import { buildServer } from '../../src/http/server.js';
 import { scimClient, type ScimClient } from '../support/app.js';
+import { freshDatabase, type TestDatabase } from '../support/databases.js';
 import { DAY_MS, ROLLCALL } from './helpers.js';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
 const PUBLIC = 'https://scim.cli.example';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-policies-cli-'));
-const dbFile = path.join(dir, 'r.db');
-const env = { ...process.env, DATABASE_URL: `sqlite:${dbFile}`, PUBLIC_URL: PUBLIC, LOG_LEVEL: 'warn' };
-delete (env as Record<string, string | undefined>).ROLLCALL_SCIM_PLANS;
+// The test backend's database (SQLite file or fresh PostgreSQL database), set in beforeAll;
+// `dir` holds the settings and CSV files the tests write.
+let database: TestDatabase;
+let dir = '';
+let env: NodeJS.ProcessEnv = {};
 
 function run(args: string[], extraEnv: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...env, ...extraEnv }, encoding: 'utf8' });
@@ -66,14 +67,18 @@ function client(c: { id: string; token: string }): ScimClient {
 
 beforeAll(async () => {
   if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` (npm test does)');
-  rc = await createRollcall({ databaseUrl: `sqlite:${dbFile}`, publicUrl: PUBLIC });
+  database = await freshDatabase('rollcall-policies-cli-');
+  dir = database.dir;
+  env = { ...process.env, DATABASE_URL: database.url, PUBLIC_URL: PUBLIC, LOG_LEVEL: 'warn' };
+  delete env.ROLLCALL_SCIM_PLANS;
+  rc = await createRollcall({ databaseUrl: database.url, publicUrl: PUBLIC });
   app = await buildServer(rc, { logger: false });
   await app.ready();
 });
 afterAll(async () => {
   await app?.close();
   await rc?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await database?.drop();
 });
 
 describe('CLI: organisations, plans and connections', () => {

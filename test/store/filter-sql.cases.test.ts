@@ -4,9 +4,6 @@
  * reference evaluator. Each test names the resources each side selects; they agree
  * when the bug is fixed (on whichever side the fix lands).
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRollcall, type Rollcall } from '../../src/rollcall.js';
 import { scimUrl } from '../../src/directory/connections.js';
@@ -17,9 +14,10 @@ import { ScimError } from '../../src/scim/errors.js';
 import { groupResourceType, userResourceType } from '../../src/scim/schemas.js';
 import { refreshViews, type Seeded } from './support/seed.js';
 import { evalOptions } from './support/oracle.js';
+import { freshDatabase, type TestDatabase } from '../support/databases.js';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-let dir: string;
+let database: TestDatabase;
 let rc: Rollcall;
 let ctx: RequestContext;
 let s: Seeded;
@@ -27,10 +25,10 @@ const ids: Record<string, string> = {};
 let groupId: string;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-filter-cases-'));
+  database = await freshDatabase('rollcall-filter-cases-');
   let t = Date.parse('2024-03-01T10:00:00.000Z');
   rc = await createRollcall({
-    databaseUrl: `sqlite:${path.join(dir, 'db.sqlite')}`,
+    databaseUrl: database.url,
     publicUrl: 'https://scim.test.example',
     clock: () => new Date((t += 1000)),
   });
@@ -59,8 +57,8 @@ beforeAll(async () => {
   groupId = (await rc.groups.create(ctx, { displayName: 'Team', members: [{ value: ids.alice }, { value: ids.bob }] })).row.id;
   s = {
     rc,
-    dir,
-    dbFile: '',
+    dir: database.dir,
+    dbFile: database.file ?? '',
     connectionId: conn.id,
     otherConnectionId: '',
     ctx,
@@ -75,7 +73,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rc?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await database?.drop();
 });
 
 type Side = string[] | `invalidFilter: ${string}`;
