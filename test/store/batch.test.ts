@@ -49,4 +49,51 @@ describe('WriteBatcher', () => {
     const n = await odb.db.selectFrom('organizations').select((eb) => eb.fn.countAll().as('n')).where('id', 'like', 'm%').executeTakeFirst();
     expect(Number(n?.n)).toBe(250);
   });
+
+  it('runs a batch again when PostgreSQL reports a deadlock or serialization failure', async () => {
+    let attempts = 0;
+    const emitted: unknown[] = [];
+    odb.writes.setBeforeCommit(async (_trx, evs) => void emitted.push(...evs));
+    try {
+      const results = await Promise.allSettled([
+        odb.writes.run(async (trx, emit) => {
+          attempts++;
+          await trx.insertInto('organizations').values(org(`retry-${attempts}`)).execute();
+          emit({ attempt: attempts } as never);
+          if (attempts < 3) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+          return attempts;
+        }),
+        odb.writes.run(async (trx, emit) => {
+          await trx.insertInto('organizations').values(org('retry-neighbour')).execute();
+          emit({ neighbour: true } as never);
+        }),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect((results[0] as PromiseFulfilledResult<number>).value).toBe(3);
+      // Only the attempt that committed left rows and events behind; the neighbour's write is in once.
+      const ids = (await odb.db.selectFrom('organizations').select('id').where('id', 'like', 'retry-%').orderBy('id').execute()).map((r) => r.id);
+      expect(ids).toEqual(['retry-3', 'retry-neighbour']);
+      expect(emitted).toEqual([{ attempt: 3 }, { neighbour: true }]);
+    } finally {
+      odb.writes.setBeforeCommit(async () => {});
+    }
+  });
+
+  it('drops what a failed write emitted and keeps what the others emitted', async () => {
+    const emitted: unknown[] = [];
+    odb.writes.setBeforeCommit(async (_trx, evs) => void emitted.push(...evs));
+    try {
+      await Promise.allSettled([
+        odb.writes.run(async (_trx, emit) => emit({ n: 1 } as never)),
+        odb.writes.run(async (_trx, emit) => {
+          emit({ n: 2 } as never);
+          throw new Error('refused');
+        }),
+        odb.writes.run(async (_trx, emit) => emit({ n: 3 } as never)),
+      ]);
+      expect(emitted).toEqual([{ n: 1 }, { n: 3 }]);
+    } finally {
+      odb.writes.setBeforeCommit(async () => {});
+    }
+  });
 });
