@@ -10,6 +10,7 @@ import { registerJsonBodies } from './body.js';
 import { registerScimAuth } from './scim-auth.js';
 import { registerDiscovery } from './scim-discovery.js';
 import { registerResources } from './scim-resources.js';
+import { adminPlugin } from './admin.js';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
@@ -44,5 +45,6 @@ export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promi
   registerJsonBodies(app);
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(scimPlugin, { prefix: '/scim/v2/:connectionId', rollcall: rc });
+  await app.register(adminPlugin, { prefix: '/api/v1', rollcall: rc });
   return app;
 }

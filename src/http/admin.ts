@@ -1,0 +1,191 @@
+/**
+ * The JSON admin API under /api/v1 (the admin console of a later issue uses it
+ * too): organisations, webhook endpoints and their deliveries, the events feed.
+ * One bearer admin key (see admin-token.ts). Every error, from a missing key to
+ * an unknown route, is
+ *
+ *   {"error": {"status": 404, "code": "not_found", "message": "…"}}
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Rollcall } from '../rollcall.js';
+import { isScimError } from '../scim/errors.js';
+import { isEventsError } from '../events/errors.js';
+import { AdminError } from '../directory/connections.js';
+import { MAX_FEED_LIMIT } from '../events/feed.js';
+import { checkEventTypes, checkWebhookUrl } from '../events/webhooks.js';
+
+export class AdminApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'AdminApiError';
+  }
+}
+
+export interface AdminErrorBody {
+  error: { status: number; code: string; message: string };
+}
+
+const CODES: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  500: 'internal',
+};
+
+function send(reply: FastifyReply, e: AdminApiError): FastifyReply {
+  if (e.headers) reply.headers(e.headers);
+  const body: AdminErrorBody = { error: { status: e.status, code: e.code, message: e.message } };
+  return reply.status(e.status).type('application/json; charset=utf-8').send(body);
+}
+
+function toAdminError(err: unknown, req: FastifyRequest): AdminApiError {
+  if (err instanceof AdminApiError) return err;
+  if (isEventsError(err)) return new AdminApiError(err.status, err.code, err.message);
+  if (err instanceof AdminError) return new AdminApiError(400, 'bad_request', err.message);
+  if (isScimError(err)) return new AdminApiError(err.status, CODES[err.status] ?? 'error', err.message, err.headers);
+  const fe = err as FastifyError;
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new AdminApiError(fe.statusCode, CODES[fe.statusCode] ?? 'bad_request', fe.message);
+  }
+  req.log.error({ err }, 'admin API: unhandled error');
+  return new AdminApiError(500, 'internal', 'Internal error; see the server log.');
+}
+
+function bad(message: string, code = 'bad_request'): AdminApiError {
+  return new AdminApiError(400, code, message);
+}
+
+function notFound(message: string): AdminApiError {
+  return new AdminApiError(404, 'not_found', message);
+}
+
+/** zod's first complaint as one sentence naming the field. */
+function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue.path.length ? `'${issue.path.join('.')}'` : what;
+  if (issue.code === 'unrecognized_keys') throw bad(`${what} has unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`);
+  throw bad(`${where}: ${issue.message}`);
+}
+
+const intParam = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `'${name}' must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `'${name}' must be a whole number from ${min} to ${max}`);
+
+const WebhookBody = z
+  .object({
+    url: z.string({ required_error: 'required: an absolute http(s) URL', invalid_type_error: 'must be a string' }),
+    events: z.array(z.string({ invalid_type_error: 'must be event type names' }), { invalid_type_error: 'must be an array of event types' }).optional(),
+  })
+  .strict();
+
+const EventsQuery = z
+  .object({
+    after: z.string().optional(),
+    limit: intParam('limit', 1, MAX_FEED_LIMIT).optional(),
+    organizationId: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+const DeliveriesQuery = z
+  .object({
+    status: z.enum(['pending', 'delivered', 'failed']).optional(),
+    limit: intParam('limit', 1, 1000).optional(),
+  })
+  .strict();
+
+const ID = /^[A-Za-z0-9_-]{1,100}$/;
+
+function id(value: string | undefined, what: string): string {
+  if (!value || !ID.test(value)) throw notFound(`no ${what} with id '${(value ?? '').slice(0, 100)}'`);
+  return value;
+}
+
+export interface AdminPluginOptions {
+  rollcall: Rollcall;
+}
+
+/** The admin API as a Fastify plugin; register it with prefix '/api/v1'. */
+export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions): Promise<void> {
+  const rc = opts.rollcall;
+  app.setErrorHandler((err, req, reply) => send(reply, toAdminError(err, req)));
+  app.setNotFoundHandler((req, reply) => send(reply, notFound(`no endpoint ${req.method} ${req.url.split('?')[0]}`)));
+
+  app.addHook('onRequest', async (req) => {
+    const header = req.headers.authorization;
+    const realm = 'Bearer realm="rollcall-admin"';
+    const match = typeof header === 'string' ? /^\s*Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match) throw new AdminApiError(401, 'unauthorized', 'Missing admin key: send Authorization: Bearer <admin key>.', { 'www-authenticate': realm });
+    if (!(await rc.admin.verify(match[1]))) {
+      throw new AdminApiError(401, 'unauthorized', 'The admin key is not valid.', { 'www-authenticate': `${realm}, error="invalid_token"` });
+    }
+  });
+
+  app.get('/organizations', async () => ({ organizations: await rc.connections.listOrganizations() }));
+
+  app.get<{ Params: { id: string } }>('/organizations/:id', async (req) => {
+    const org = await rc.connections.getOrganization(id(req.params.id, 'organisation'));
+    if (!org) throw notFound(`no organisation with id '${req.params.id}'`);
+    return org;
+  });
+
+  app.post<{ Params: { id: string } }>('/organizations/:id/webhooks', async (req, reply) => {
+    const orgId = id(req.params.id, 'organisation');
+    if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      throw bad('send a JSON object: {"url": "https://…", "events": ["user.created", …]}');
+    }
+    const body = parse(WebhookBody, req.body, 'the webhook');
+    // Checked here too so a bad URL is a 400 even for an unknown organisation.
+    checkWebhookUrl(body.url);
+    checkEventTypes(body.events);
+    const hook = await rc.webhooks.add(orgId, body);
+    return reply.status(201).header('location', `/api/v1/webhooks/${hook.id}`).send(hook);
+  });
+
+  app.get<{ Params: { id: string } }>('/organizations/:id/webhooks', async (req) => ({
+    webhooks: await rc.webhooks.list(id(req.params.id, 'organisation')),
+  }));
+
+  app.delete<{ Params: { id: string; webhookId: string } }>('/organizations/:id/webhooks/:webhookId', async (req, reply) => {
+    const orgId = id(req.params.id, 'organisation');
+    const hookId = id(req.params.webhookId, 'webhook');
+    if (!(await rc.webhooks.remove(hookId, orgId))) throw notFound(`no webhook with id '${hookId}' in organisation '${orgId}'`);
+    return reply.status(204).send();
+  });
+
+  app.get<{ Params: { id: string } }>('/webhooks/:id', async (req) => {
+    const hook = await rc.webhooks.get(id(req.params.id, 'webhook'));
+    if (!hook) throw notFound(`no webhook with id '${req.params.id}'`);
+    return hook;
+  });
+
+  app.get<{ Params: { id: string } }>('/webhooks/:id/deliveries', async (req) => {
+    const q = parse(DeliveriesQuery, req.query ?? {}, 'the query');
+    return { deliveries: await rc.webhooks.deliveries(id(req.params.id, 'webhook'), q) };
+  });
+
+  app.post<{ Params: { id: string; eventId: string } }>('/webhooks/:id/deliveries/:eventId/redeliver', async (req, reply) => {
+    const delivery = await rc.webhooks.redeliver(id(req.params.id, 'webhook'), id(req.params.eventId, 'event'));
+    return reply.status(202).send({ delivery });
+  });
+
+  app.get('/events', async (req) => {
+    const q = parse(EventsQuery, req.query ?? {}, 'the query');
+    return rc.events.feed(q);
+  });
+}
