@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `rollcall` command line: serve, org, connection, token, purge, import.
+ * `rollcall` command line: serve, org, connection, token, purge, import, webhook,
+ * events, admin-token.
  * Commands that change data work while the server runs on the same database.
  */
 import fs from 'node:fs';
@@ -9,6 +10,9 @@ import { AdminError } from './directory/connections.js';
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { createRollcall, type Rollcall } from './rollcall.js';
 import { buildServer } from './http/server.js';
+import { EventsError } from './events/errors.js';
+import { EVENT_TYPES } from './events/types.js';
+import { MAX_FEED_LIMIT } from './events/feed.js';
 
 class CliError extends Error {}
 
@@ -24,7 +28,13 @@ function config(): Config {
 /** Opens the database (running migrations); a failure is one line for the operator. */
 async function open(cfg: Config): Promise<Rollcall> {
   try {
-    return await createRollcall({ databaseUrl: cfg.databaseUrl, publicUrl: cfg.publicUrl, scimPlans: cfg.scimPlans });
+    return await createRollcall({
+      databaseUrl: cfg.databaseUrl,
+      publicUrl: cfg.publicUrl,
+      scimPlans: cfg.scimPlans,
+      adminToken: cfg.adminToken,
+      webhooks: cfg.webhooks,
+    });
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -58,6 +68,23 @@ function readJsonFile(file: string): unknown {
   }
 }
 
+function limitOption(max: number) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new InvalidArgumentError(`must be a whole number from 1 to ${max}`);
+    return Number(v);
+  };
+}
+
+function eventTypesOption(v: string): string[] {
+  const types = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  if (unknown.length) throw new InvalidArgumentError(`unknown event type${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${EVENT_TYPES.join(', ')}`);
+  return types;
+}
+
 function nonNegativeInt(v: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds');
   return Number(v);
@@ -73,11 +100,29 @@ async function serve() {
     await rc.close();
     throw new CliError(`cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`);
   }
+  rc.setLogger(app.log);
+  // The admin key: from the environment, or generated on the first start and shown this once.
+  let adminLine: string;
+  try {
+    const key = await rc.admin.ensure();
+    adminLine =
+      key.source === 'env'
+        ? 'Admin API (/api/v1): key from ROLLCALL_ADMIN_TOKEN.'
+        : key.token
+          ? `Admin API key (shown only this once; only a hash is stored): ${key.token}`
+          : 'Admin API (/api/v1): key generated on first start (new one: rollcall admin-token rotate).';
+  } catch (e) {
+    await app.close();
+    await rc.close();
+    throw new CliError(`cannot set up the admin API key: ${(e as Error).message}`);
+  }
+  rc.startDelivery();
   const addr = app.server.address();
   const where = typeof addr === 'object' && addr ? `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   process.stdout.write(
     [
       `Rollcall SCIM server listening on ${where} (public URL ${cfg.publicUrl}, database ${cfg.databaseUrl})`,
+      adminLine,
       `Create a connection for an identity provider with:`,
       `  npx rollcall connection create --name "Acme Entra ID"`,
       `and paste the SCIM URL and token it prints into the IdP's provisioning settings.`,
@@ -281,6 +326,132 @@ export function buildCli(): Command {
       });
     });
 
+  const webhook = program.command('webhook').description('manage webhook endpoints (per organisation; events are POSTed to them, signed)');
+  webhook
+    .command('add')
+    .description('register an endpoint for an organisation\'s events; prints its id and signing secret (shown only once)')
+    .argument('<orgId>', 'organisation id')
+    .argument('<url>', 'http(s) URL the events are POSTed to')
+    .option('--events <types>', `comma-separated event types (default: all), e.g. user.created,user.deactivated`, eventTypesOption)
+    .option('--json', 'print one JSON object')
+    .action(async (orgId: string, url: string, opts: { events?: string[]; json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const w = await rc.webhooks.add(orgId, { url, events: opts.events });
+        print(
+          !!opts.json,
+          { id: w.id, url: w.url, events: w.events, secret: w.secret, organizationId: w.organizationId, createdAt: w.createdAt },
+          [
+            `Webhook added: ${w.id}`,
+            `  URL:     ${w.url}`,
+            `  Events:  ${w.events.length ? w.events.join(', ') : 'all'}`,
+            `  Secret:  ${w.secret}`,
+            `The secret is shown only this once; check each delivery's Rollcall-Signature header with it (README: Events and webhooks).`,
+          ].join('\n'),
+        );
+      });
+    });
+  webhook
+    .command('list')
+    .description('list an organisation\'s endpoints (secrets are not shown)')
+    .argument('<orgId>', 'organisation id')
+    .option('--json', 'print a JSON array')
+    .action(async (orgId: string, opts: { json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const list = await rc.webhooks.list(orgId);
+        print(
+          !!opts.json,
+          list,
+          list.length ? list.map((w) => `${w.id}  ${w.url}  ${w.events.length ? w.events.join(',') : 'all events'}`).join('\n') : `No webhooks for organisation ${orgId}.`,
+        );
+      });
+    });
+  webhook
+    .command('remove')
+    .description('remove an endpoint (its delivery record goes with it)')
+    .argument('<id>', 'webhook id')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        if (!(await rc.webhooks.remove(id))) throw new CliError(`no webhook with id '${id}'`);
+        print(!!opts.json, { id, removed: true }, `Webhook ${id} removed.`);
+      });
+    });
+  webhook
+    .command('deliveries')
+    .description('an endpoint\'s deliveries, newest event first: status, attempts, last answer')
+    .argument('<id>', 'webhook id')
+    .option('--status <status>', 'pending, delivered or failed')
+    .option('--limit <n>', 'at most this many (1 to 1000, default 100)', limitOption(1000))
+    .option('--json', 'print a JSON array')
+    .action(async (id: string, opts: { status?: string; limit?: number; json?: boolean }) => {
+      if (opts.status && !['pending', 'delivered', 'failed'].includes(opts.status)) throw new CliError(`--status must be pending, delivered or failed, not '${opts.status}'`);
+      await withRollcall(async (rc) => {
+        const list = await rc.webhooks.deliveries(id, { status: opts.status as 'pending' | undefined, limit: opts.limit });
+        print(
+          !!opts.json,
+          list,
+          list.length
+            ? list
+                .map(
+                  (d) =>
+                    `${d.sequence}  ${d.eventType}  ${d.eventId}  ${d.status}  attempts ${d.attempts}` +
+                    (d.lastStatusCode !== null || d.lastError ? `  last: ${d.lastError ?? d.lastStatusCode}` : '') +
+                    (d.nextAttemptAt ? `  next ${d.nextAttemptAt}` : ''),
+                )
+                .join('\n')
+            : 'No deliveries.',
+        );
+      });
+    });
+  webhook
+    .command('redeliver')
+    .description('deliver an event to an endpoint again (with a fresh retry window)')
+    .argument('<id>', 'webhook id')
+    .argument('<eventId>', 'event id')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, eventId: string, opts: { json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const d = await rc.webhooks.redeliver(id, eventId);
+        print(!!opts.json, d, `Event ${eventId} queued for delivery to webhook ${id} (the running server sends it).`);
+      });
+    });
+
+  program
+    .command('events')
+    .description('print stored events in commit order (the events feed)')
+    .option('--after <cursor>', 'continue after this cursor (the `next` of a previous call)')
+    .option('--limit <n>', `at most this many (1 to ${MAX_FEED_LIMIT}, default 100)`, limitOption(MAX_FEED_LIMIT))
+    .option('--org <id>', 'only this organisation\'s events')
+    .option('--json', 'print one JSON object {events, next}')
+    .action(async (opts: { after?: string; limit?: number; org?: string; json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const page = await rc.events.feed({ after: opts.after, limit: opts.limit, organizationId: opts.org });
+        print(
+          !!opts.json,
+          page,
+          [
+            ...page.events.map((e) => `${e.occurredAt}  ${e.type}  org ${e.organizationId ?? '-'} #${e.sequence}  ${e.id}`),
+            page.events.length ? `next: ${page.next}` : `No events after this cursor; next: ${page.next}`,
+          ].join('\n'),
+        );
+      });
+    });
+
+  program
+    .command('admin-token')
+    .description('the admin API key')
+    .command('rotate')
+    .description('replace the generated admin API key and print the new one (the old one stops working)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { json?: boolean }) => {
+      const cfg = config();
+      if (cfg.adminToken) throw new CliError('ROLLCALL_ADMIN_TOKEN is set: the admin key is the environment\'s; change it there');
+      await withRollcall(async (rc) => {
+        const token = await rc.admin.rotate();
+        print(!!opts.json, { token }, `New admin API key (shown only this once): ${token}`);
+      });
+    });
+
   const token = program.command('token').description('manage connection tokens');
   token
     .command('rotate')
@@ -309,7 +480,7 @@ async function main() {
   try {
     await buildCli().parseAsync(process.argv);
   } catch (e) {
-    const msg = e instanceof CliError || e instanceof AdminError ? e.message : `unexpected error: ${(e as Error)?.stack ?? e}`;
+    const msg = e instanceof CliError || e instanceof AdminError || e instanceof EventsError ? e.message : `unexpected error: ${(e as Error)?.stack ?? e}`;
     process.stderr.write(`rollcall: ${msg}\n`);
     process.exit(1);
   }

@@ -9,6 +9,17 @@ export interface Config {
   bodyLimit: number;
   /** Plans whose organisations may use the SCIM API. */
   scimPlans: string[];
+  /** ROLLCALL_ADMIN_TOKEN: the admin API key; unset, one is generated on first start and stored hashed. */
+  adminToken: string | undefined;
+  /** Webhook delivery (ROLLCALL_WEBHOOK_*). */
+  webhooks: {
+    backoffMs: number;
+    maxBackoffMs: number;
+    retryWindowMs: number;
+    timeoutMs: number;
+    pollMs: number;
+    concurrency: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -46,5 +57,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .map((p) => p.trim().toLowerCase())
     .filter(Boolean);
   if (!scimPlans.length) throw new ConfigError('ROLLCALL_SCIM_PLANS must name at least one plan, e.g. enterprise');
-  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit, scimPlans };
+  const adminToken = env.ROLLCALL_ADMIN_TOKEN?.trim() || undefined;
+  if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
+    throw new ConfigError('ROLLCALL_ADMIN_TOKEN must be at least 16 characters without spaces (e.g. from `openssl rand -hex 32`)');
+  }
+  const DAY = 24 * 60 * 60_000;
+  const webhooks = {
+    backoffMs: int(env, 'ROLLCALL_WEBHOOK_BACKOFF_MS', 10_000, 1, DAY),
+    maxBackoffMs: int(env, 'ROLLCALL_WEBHOOK_MAX_BACKOFF_MS', 0, 1, DAY),
+    retryWindowMs: int(env, 'ROLLCALL_WEBHOOK_RETRY_WINDOW_MS', DAY, 1, 30 * DAY),
+    timeoutMs: int(env, 'ROLLCALL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 5 * 60_000),
+    pollMs: int(env, 'ROLLCALL_WEBHOOK_POLL_MS', 1_000, 10, 60_000),
+    concurrency: int(env, 'ROLLCALL_WEBHOOK_CONCURRENCY', 8, 1, 256),
+  };
+  // Unset: an hour, or the first backoff when that is longer.
+  if (!webhooks.maxBackoffMs) webhooks.maxBackoffMs = Math.max(60 * 60_000, webhooks.backoffMs);
+  if (webhooks.maxBackoffMs < webhooks.backoffMs) {
+    throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
+  }
+  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit, scimPlans, adminToken, webhooks };
 }
