@@ -90,9 +90,10 @@ export async function startServer({ name = 'rollcall', logLevel = 'warn', extraE
   // A given dir (holding rollcall.db) is reused and never removed; otherwise a fresh temp dir is made and removed on stop.
   const ownsDir = !givenDir;
   const dir = givenDir ?? (await mkdtemp(path.join(os.tmpdir(), `${name}-`)));
+  // A DATABASE_URL in extraEnv wins: then no database is made here (none to leak).
   let database;
   try {
-    database = await databaseFor(dir);
+    database = extraEnv.DATABASE_URL ? { url: extraEnv.DATABASE_URL } : await databaseFor(dir);
   } catch (e) {
     if (ownsDir) await removeDir(dir);
     throw e;
