@@ -17,7 +17,8 @@ declare module 'fastify' {
 
 const UUIDISH = /^[A-Za-z0-9-]{1,64}$/;
 
-export function registerScimAuth(app: FastifyInstance, rc: Rollcall): void {
+/** `baseUrlOf` gives a connection's SCIM base URL (default: `<publicUrl>/scim/v2/<id>`; the embedded plugin passes its own mount path). */
+export function registerScimAuth(app: FastifyInstance, rc: Rollcall, baseUrlOf: (connectionId: string) => string = (id) => scimUrl(rc.publicUrl, id)): void {
   app.decorateRequest('scim', null);
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const connectionId = (req.params as { connectionId?: string }).connectionId ?? '';
@@ -32,7 +33,7 @@ export function registerScimAuth(app: FastifyInstance, rc: Rollcall): void {
     }
     req.scim = {
       connectionId,
-      baseUrl: scimUrl(rc.publicUrl, connectionId),
+      baseUrl: baseUrlOf(connectionId),
       organizationId: grant.organizationId,
       workspace: grant.workspace,
       settings: grant.settings,
