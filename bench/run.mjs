@@ -4,34 +4,60 @@
  *
  *   npm run bench                       (builds, then runs this file)
  *   BENCH_USERS=2000,20000 node bench/run.mjs
+ *   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench
  *
- * One run measures, with autocannon's Node API against child processes on 127.0.0.1:
+ * One run measures, with autocannon's Node API against child processes on 127.0.0.1,
+ * for each backend (SQLite, then PostgreSQL) on a fresh server and a fresh database:
  *   1. POST /Users: seeding the store through the API *is* the create measurement
  *      (users created per second), first up to the first size, then up to the next;
- *   2. a baseline: bare node:http answering one fixed JSON document, a real SCIM user
- *      as Rollcall returns it (so the same response size);
- *   3. GET /Users/{id} with random existing ids, at every size;
- *   4. GET /Users?filter=userName eq "…" with random existing userNames, at every size
+ *   2. GET /Users/{id} with random existing ids, at every size;
+ *   3. GET /Users?filter=userName eq "…" with random existing userNames, at every size
  *      (its latency should not grow with the number of users).
- * Prints a table and writes it to docs/benchmarks.md (between the results markers).
+ * Once per run (after the first backend's first seeding): a baseline, bare node:http
+ * answering one fixed JSON document, a real SCIM user as Rollcall returns it (so the
+ * same response size); every req/s is also given as a ratio to it.
+ * Then, on PostgreSQL at the largest size's database, the scaling run: GET /Users/{id}
+ * and POST /Users (BENCH_SCALE_USERS new users) against one instance, then against two
+ * instances on the same database (a second `rollcall serve` started for it), loaded by
+ * two autocannon runs in parallel, one per instance, with the connections split between
+ * them and the req/s summed.
+ * Prints a table (one row per operation and size, one group of columns per backend) and
+ * writes it to docs/benchmarks.md (between the results markers).
+ *
+ * PostgreSQL comes from BENCH_PG_URL, else ROLLCALL_TEST_PG_URL (admin URLs: the bench
+ * creates a database rollcall_bench_<hex> on that server and drops it afterwards), else
+ * `scripts/pg-test-cluster.sh start` is tried for a throwaway cluster (stopped at the
+ * end). When none works the PostgreSQL column says "not run: <reason>" and the run still
+ * succeeds for SQLite.
  *
  * Environment (all optional):
+ *   BENCH_BACKENDS     comma list of sqlite, postgres (default sqlite,postgres)
  *   BENCH_USERS        sizes, comma-separated, ascending (default 10000,100000)
  *   BENCH_DURATION     seconds per GET measurement (default 10)
  *   BENCH_CONNECTIONS  concurrent connections for GETs (default 20)
  *   BENCH_SEED_CONNECTIONS  concurrent connections for POST /Users (default 20)
- *   BENCH_SEED_TIMEOUT seconds allowed per seeding phase before it is cut short (default 300)
+ *   BENCH_SEED_TIMEOUT seconds allowed per seeding phase before it is cut short (default 420:
+ *                      PostgreSQL creating 90,000 users at ≥ 215/s fits)
+ *   BENCH_PG_URL       PostgreSQL admin URL, e.g. postgres://postgres@127.0.0.1:5432/postgres;
+ *                      its query parameters (e.g. ?pool=20) are passed on to the servers'
+ *                      DATABASE_URL (default: ROLLCALL_TEST_PG_URL, else a throwaway cluster)
+ *   BENCH_SCALE=0      skip the one-vs-two-instances scaling run on PostgreSQL
+ *   BENCH_SCALE_USERS  users created by POST /Users in each scaling configuration (default 10000)
  *   BENCH_CPU_PROF=1   afterwards, restart the server with --cpu-prof, profile GET /Users/{id}
  *                      for BENCH_DURATION seconds, and print where the time goes; or a list of
- *                      get, filter, post (POST: 5,000 more users), e.g. BENCH_CPU_PROF=get,post
+ *                      get, filter, post (POST: 5,000 more users), e.g. BENCH_CPU_PROF=get,post;
+ *                      done for every backend measured
  *   BENCH_PROF_RATE    requests/s for the profiled GET runs (default 0 = as fast as possible); a rate
  *                      the machine serves without saturating its cores gives a cleaner profile
  *   BENCH_NO_DOCS=1    do not rewrite docs/benchmarks.md
- *   BENCH_KEEP_DB=1    keep the seeded SQLite database (its path is printed) for a closer look
+ *   BENCH_KEEP_DB=1    keep the seeded databases for a closer look: the SQLite file (its path is
+ *                      printed) and the PostgreSQL database (its name is printed; not dropped)
  */
 import autocannon from 'autocannon';
-import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,15 +65,31 @@ import { repoRoot, startServer, createConnection } from '../test/conformance/ser
 import { summarizeProfile, formatSummary } from './cpuprofile-summary.mjs';
 
 const env = process.env;
+// The bench picks every server's database itself (DATABASE_URL); the test harness's backend switch must not.
+delete env.ROLLCALL_TEST_DATABASE;
+
 const SIZES = (env.BENCH_USERS ?? '10000,100000')
   .split(',')
   .map((s) => Number(s.trim().replace(/_/g, '')))
   .filter((n) => Number.isInteger(n) && n > 0)
   .sort((a, b) => a - b);
+const BACKEND_LABELS = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+const BACKENDS = [
+  ...new Set(
+    (env.BENCH_BACKENDS ?? 'sqlite,postgres')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .map((s) => (s === 'pg' || s === 'postgresql' ? 'postgres' : s))
+      .filter(Boolean),
+  ),
+];
 const DURATION = posInt(env.BENCH_DURATION, 10);
 const CONNECTIONS = posInt(env.BENCH_CONNECTIONS, 20);
 const SEED_CONNECTIONS = posInt(env.BENCH_SEED_CONNECTIONS, 20);
-const SEED_TIMEOUT_S = posInt(env.BENCH_SEED_TIMEOUT, 300);
+const SEED_TIMEOUT_S = posInt(env.BENCH_SEED_TIMEOUT, 420);
+const SCALE = env.BENCH_SCALE !== '0';
+const SCALE_USERS = posInt(env.BENCH_SCALE_USERS, 10000);
+const KEEP_DB = env.BENCH_KEEP_DB === '1';
 const WARMUP_S = 2;
 const PROF_RATE = Number(env.BENCH_PROF_RATE) > 0 ? Number(env.BENCH_PROF_RATE) : 0;
 // BENCH_CPU_PROF: 1 (= get) or a comma list of get, filter, post.
@@ -57,6 +99,7 @@ const CPU_PROF = (env.BENCH_CPU_PROF ?? '')
   .map((s) => (s === '1' || s === 'true' ? 'get' : s))
   .filter((s) => ['get', 'filter', 'post'].includes(s));
 const DOCS = path.join(repoRoot, 'docs', 'benchmarks.md');
+const PG_CLUSTER_SCRIPT = path.join(repoRoot, 'scripts', 'pg-test-cluster.sh');
 
 const TARGET_CREATE_PER_S = 3000;
 const TARGET_GET_RATIO = 0.5;
@@ -70,12 +113,19 @@ if (!SIZES.length) {
   console.error('BENCH_USERS must list positive integers, e.g. 10000,100000');
   process.exit(2);
 }
+const unknownBackends = BACKENDS.filter((b) => !BACKEND_LABELS[b]);
+if (!BACKENDS.length || unknownBackends.length) {
+  console.error(`BENCH_BACKENDS must list sqlite and/or postgres${unknownBackends.length ? `, not ${unknownBackends.join(', ')}` : ''}`);
+  process.exit(2);
+}
 
 // ---------------------------------------------------------------- helpers
 
-const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
+const fmtInt = (n) => (n == null ? '–' : Math.round(n).toLocaleString('en-US'));
 const fmtUs = (n) => (n == null ? '–' : Math.round(n).toLocaleString('en-US'));
 const fmtMs = (n) => (n == null ? '–' : n < 10 ? n.toFixed(2) : n.toFixed(1));
+const fmtX = (n) => (n == null ? '–' : n.toFixed(2));
+const fmtPct = (n) => (n == null ? '–' : `${(100 * n).toFixed(0)}%`);
 const log = (...a) => console.log(...a);
 
 function percentile(sorted, p) {
@@ -84,37 +134,70 @@ function percentile(sorted, p) {
   return sorted[idx];
 }
 
+/** A URL without its password, for printing. */
+function redact(url) {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
 /**
- * One autocannon run. Latencies of 2xx responses are recorded from autocannon's
- * 'response' events (sub-millisecond precision; its own histogram rounds to whole ms).
+ * One measurement: one or more autocannon runs in parallel (one per target, e.g. one per
+ * server instance), with their 2xx counts and req/s summed and their latencies merged.
+ * Latencies of 2xx responses are recorded from autocannon's 'response' events
+ * (sub-millisecond precision; its own histogram rounds to whole ms).
+ * CPU: `pids` are the server processes (user + system CPU from /proc, summed), `pgProbe`
+ * the PostgreSQL backends of the bench database; both are divided by the requests sent.
  */
-function cannon(opts, { stopAfterS, serverPid } = {}) {
+async function load(targets, { pids = [], pgProbe = null, stopAfterS } = {}) {
+  const latencies = [];
+  const cpu0 = pids.map(cpuSeconds);
+  const pg0 = pgProbe ? await pgProbe.snapshot().catch(() => null) : null;
+  const t0 = process.hrtime.bigint();
+  const runs = await Promise.all(targets.map((opts) => oneCannon(opts, stopAfterS, latencies)));
+  const elapsedS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu1 = pids.map(cpuSeconds);
+  const pg1 = pg0 ? await pgProbe.snapshot().catch(() => null) : null;
+  latencies.sort((a, b) => a - b);
+  const sum = (f) => runs.reduce((a, r) => a + f(r), 0);
+  const ok = sum((r) => r['2xx']);
+  const requests = sum((r) => r.requests.total) || ok;
+  const statusCodeStats = {};
+  for (const r of runs) for (const [code, s] of Object.entries(r.statusCodeStats ?? {})) statusCodeStats[code] = (statusCodeStats[code] ?? 0) + (s?.count ?? 0);
+  const amountRun = targets.some((t) => t.amount);
+  const serverCpu = pids.length && cpu0.every((c) => c != null) && cpu1.every((c) => c != null) ? cpu1.reduce((a, c, i) => a + c - cpu0[i], 0) : null;
+  return {
+    ok,
+    requests,
+    // Server CPU (user + system) per request: robust to other load on the machine, unlike req/s.
+    cpuUsPerReq: serverCpu != null && requests ? (serverCpu * 1e6) / requests : null,
+    pgCpuUsPerReq: pg0 && pg1 && requests ? (pgProbe.delta(pg0, pg1) * 1e6) / requests : null,
+    pgXactsPerReq: pg0 && pg1 && requests ? pgProbe.counts(pg0, pg1).xacts / requests : null,
+    pgCounts: pg0 && pg1 ? pgProbe.counts(pg0, pg1) : null,
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    statusCodeStats,
+    elapsedS,
+    // Runs bounded by a count: created per wall-clock second of the whole measurement.
+    reqPerSec: amountRun ? ok / elapsedS : sum((r) => r['2xx'] / r.duration),
+    perTarget: runs.map((r) => (amountRun ? r['2xx'] / elapsedS : r['2xx'] / r.duration)),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+function oneCannon(opts, stopAfterS, latencies) {
   return new Promise((resolve, reject) => {
-    const latencies = [];
     let stopTimer;
-    const cpu0 = serverPid ? cpuSeconds(serverPid) : null;
-    const t0 = process.hrtime.bigint();
     const instance = autocannon({ timeout: 30, ...opts }, (err, result) => {
       clearTimeout(stopTimer);
-      if (err) return reject(err);
-      const elapsedS = Number(process.hrtime.bigint() - t0) / 1e9;
-      latencies.sort((a, b) => a - b);
-      const ok = result['2xx'];
-      const cpu1 = serverPid ? cpuSeconds(serverPid) : null;
-      resolve({
-        ok,
-        // Server CPU (user + system) per response: robust to other load on the machine, unlike req/s.
-        cpuUsPerReq: cpu0 != null && cpu1 != null && ok ? ((cpu1 - cpu0) * 1e6) / (result.requests.total || ok) : null,
-        non2xx: result.non2xx,
-        errors: result.errors,
-        timeouts: result.timeouts,
-        statusCodeStats: result.statusCodeStats,
-        elapsedS,
-        reqPerSec: ok / (opts.amount ? elapsedS : result.duration),
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        mean: latencies.length ? latencies.reduce((a, b) => a + b, 0) / latencies.length : null,
-      });
+      if (err) reject(err);
+      else resolve(result);
     });
     instance.on('response', (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
@@ -123,10 +206,14 @@ function cannon(opts, { stopAfterS, serverPid } = {}) {
   });
 }
 
-function checkClean(name, r) {
-  if (r.non2xx || r.errors) {
-    throw new Error(`${name}: ${r.non2xx} non-2xx responses and ${r.errors} errors (${r.timeouts} timeouts); status codes ${JSON.stringify(r.statusCodeStats)}`);
-  }
+/** null when every response was 2xx; else a description of what went wrong. */
+function problems(r) {
+  if (!r.non2xx && !r.errors) return null;
+  const codes = Object.entries(r.statusCodeStats)
+    .filter(([c]) => !/^2/.test(c))
+    .map(([c, n]) => `${c}: ${fmtInt(n)}`)
+    .join(', ');
+  return `${fmtInt(r.non2xx)} non-2xx responses${codes ? ` (${codes})` : ''} and ${fmtInt(r.errors)} connection errors (${fmtInt(r.timeouts)} timeouts) out of ${fmtInt(r.requests)} requests`;
 }
 
 function machine() {
@@ -188,6 +275,144 @@ function rssMiB(pid) {
   }
 }
 
+/** What a server printed since `mark` (its output length then), trimmed for a note. */
+function outputSince(server, mark, max = 1500) {
+  const out = server.output();
+  const s = out.length >= mark ? out.slice(mark) : out;
+  const t = s.trim();
+  return t.length > max ? `…${t.slice(-max)}` : t;
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+/**
+ * The PostgreSQL server to use: { adminUrl, source, stop? }; throws with the reason
+ * when there is none. A throwaway cluster is started (and stopped by stop()) only
+ * when neither BENCH_PG_URL nor ROLLCALL_TEST_PG_URL is set.
+ */
+async function resolvePostgres() {
+  if (env.BENCH_PG_URL) return { adminUrl: env.BENCH_PG_URL, source: 'BENCH_PG_URL' };
+  if (env.ROLLCALL_TEST_PG_URL) return { adminUrl: env.ROLLCALL_TEST_PG_URL, source: 'ROLLCALL_TEST_PG_URL' };
+  if (!existsSync(PG_CLUSTER_SCRIPT)) throw new Error('neither BENCH_PG_URL nor ROLLCALL_TEST_PG_URL is set, and there is no scripts/pg-test-cluster.sh to start a cluster');
+  log('\nPostgreSQL: neither BENCH_PG_URL nor ROLLCALL_TEST_PG_URL is set; starting a throwaway cluster (scripts/pg-test-cluster.sh start) …');
+  // Its own state file, so a cluster someone else started with the script is neither refused nor touched.
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'rollcall-bench-pg-state-'));
+  const scriptEnv = { ...env, ROLLCALL_PG_TEST_STATE: path.join(stateDir, 'cluster.env') };
+  const { code, stdout, stderr } = await new Promise((resolve) => {
+    execFile('bash', [PG_CLUSTER_SCRIPT, 'start'], { env: scriptEnv, timeout: 180_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (err.code ?? err.signal ?? 'error') : 0, stdout, stderr }),
+    );
+  });
+  const url = /^export ROLLCALL_TEST_PG_URL=(\S+)$/m.exec(stdout)?.[1];
+  const dir = /^export ROLLCALL_TEST_PG_DIR=(\S+)$/m.exec(stdout)?.[1];
+  const stopSync = () => {
+    if (!dir) return;
+    try {
+      execFileSync('bash', [PG_CLUSTER_SCRIPT, 'stop', dir], { env: scriptEnv, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+    } catch (e) {
+      console.error(`scripts/pg-test-cluster.sh stop ${dir} failed: ${e.stderr?.toString().trim() || e.message}`);
+    }
+  };
+  if (code !== 0 || !url) {
+    stopSync();
+    rmSync(stateDir, { recursive: true, force: true });
+    const why = stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${code}`;
+    throw new Error(`neither BENCH_PG_URL nor ROLLCALL_TEST_PG_URL is set, and scripts/pg-test-cluster.sh start failed: ${why}`);
+  }
+  process.once('exit', stopSync); // Ctrl-C: server-process.mjs turns it into an exit
+  log(`  cluster ready: ${url} (${dir})`);
+  return {
+    adminUrl: url,
+    source: 'a throwaway cluster started by scripts/pg-test-cluster.sh',
+    stop: () => {
+      process.removeListener('exit', stopSync);
+      stopSync();
+      rmSync(stateDir, { recursive: true, force: true });
+      log(`PostgreSQL: throwaway cluster stopped (${dir})`);
+    },
+  };
+}
+
+/** The URL of database `name` on the server of `adminUrl` (same credentials and parameters). */
+function databaseUrl(adminUrl, name) {
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/**
+ * Connects to the admin URL, records the server's settings and creates a fresh
+ * database for the bench. Resolves to { admin (an open pg.Client), dbName, dbUrl, info,
+ * probe (PostgreSQL backend CPU, or null with probeWhy) }.
+ */
+async function preparePostgres(adminUrl) {
+  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+  admin.on('error', (e) => log(`PostgreSQL admin connection: ${e.message}`));
+  try {
+    await admin.connect();
+  } catch (e) {
+    throw new Error(`cannot connect to ${redact(adminUrl)}: ${e.message}`);
+  }
+  try {
+    const q = async (sql, params) => (await admin.query(sql, params)).rows;
+    const [{ v }] = await q(`select current_setting('server_version') as v`);
+    const settings = {};
+    for (const name of ['fsync', 'synchronous_commit', 'shared_buffers', 'max_connections']) {
+      settings[name] = (await q('select current_setting($1) as s', [name]))[0].s;
+    }
+    const dbName = `rollcall_bench_${randomBytes(5).toString('hex')}`;
+    await admin.query(`create database ${dbName}`);
+    // Backend CPU from /proc works only when PostgreSQL runs on this machine, in this PID namespace.
+    let probe = null;
+    let probeWhy = '';
+    const [{ pid }] = await q('select pg_backend_pid() as pid');
+    let comm = '';
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      /* not visible */
+    }
+    if (comm.startsWith('postgres') && cpuSeconds(pid) != null) probe = pgCpuProbe(admin, dbName);
+    else probeWhy = 'PostgreSQL does not run on this machine (its backends are not visible in /proc)';
+    return { admin, dbName, dbUrl: databaseUrl(adminUrl, dbName), version: v, settings, probe, probeWhy };
+  } catch (e) {
+    await admin.end().catch(() => {});
+    throw new Error(`cannot prepare a database on ${redact(adminUrl)}: ${e.message}`);
+  }
+}
+
+/**
+ * CPU of the PostgreSQL backends serving the bench database (pids from pg_stat_activity,
+ * CPU from /proc/<pid>/stat). A backend that appears during a measurement counts whole;
+ * one that exits during it is lost (idle pool connections closing, a few ms at most).
+ * Shared background processes (WAL writer, checkpointer) are not counted.
+ */
+function pgCpuProbe(admin, dbName) {
+  return {
+    async snapshot() {
+      const { rows } = await admin.query('select pid from pg_stat_activity where datname = $1', [dbName]);
+      const cpu = new Map();
+      for (const { pid } of rows) {
+        const c = cpuSeconds(pid);
+        if (c != null) cpu.set(pid, c);
+      }
+      const db = (await admin.query('select xact_commit::bigint as c, xact_rollback::bigint as r, deadlocks::bigint as d from pg_stat_database where datname = $1', [dbName])).rows[0];
+      return { cpu, commits: Number(db?.c ?? 0), rollbacks: Number(db?.r ?? 0), deadlocks: Number(db?.d ?? 0) };
+    },
+    delta(a, b) {
+      let s = 0;
+      for (const [pid, c] of b.cpu) s += c - (a.cpu.get(pid) ?? 0);
+      return s;
+    },
+    /**
+     * Transactions (each autocommitted statement counts as one), rollbacks and deadlocks
+     * between two snapshots, from pg_stat_database: approximate, as backends report them
+     * at most once a second.
+     */
+    counts: (a, b) => ({ xacts: b.commits + b.rollbacks - a.commits - a.rollbacks, rollbacks: b.rollbacks - a.rollbacks, deadlocks: b.deadlocks - a.deadlocks }),
+  };
+}
+
 // ---------------------------------------------------------------- the workload
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -245,75 +470,124 @@ async function startBaseline(docFile) {
   };
 }
 
-// ---------------------------------------------------------------- main
+/** The baseline: bare node:http answering `doc` (a user as Rollcall returned it). */
+async function measureBaseline(doc, reqPath, auth) {
+  const tmp = await mkdtemp(path.join(os.tmpdir(), 'rollcall-bench-doc-'));
+  let b;
+  try {
+    const docFile = path.join(tmp, 'user.json');
+    await writeFile(docFile, doc);
+    b = await startBaseline(docFile); // it has read the file once it listens
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  try {
+    log(`\nBaseline: bare node:http answering a fixed ${Buffer.byteLength(doc)}-byte SCIM user document`);
+    const base = { url: b.url, connections: CONNECTIONS, headers: auth, requests: [{ method: 'GET', path: reqPath }] };
+    await load([{ ...base, duration: WARMUP_S }]);
+    const r = await load([{ ...base, duration: DURATION }], { pids: [b.pid] });
+    const bad = problems(r);
+    if (bad) throw new Error(`baseline: ${bad}`);
+    log(`baseline                           ${fmtInt(r.reqPerSec)} req/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
+    return { reqPerSec: r.reqPerSec, p50: r.p50, p99: r.p99, cpuUsPerReq: r.cpuUsPerReq, docBytes: Buffer.byteLength(doc) };
+  } finally {
+    await b.stop();
+  }
+}
 
-async function main() {
-  const started = new Date();
-  const m0 = machine();
-  const revision = codeRevision();
-  log(`Rollcall benchmark: sizes ${SIZES.map(fmtInt).join(', ')}; ${DURATION} s per GET measurement, ${CONNECTIONS} connections (${SEED_CONNECTIONS} for POST)`);
-  log(`Machine: ${m0.cores} cores, ${m0.memGiB.toFixed(1)} GiB, ${m0.cpu}, Node ${m0.node}; load average ${m0.loadavg.map((l) => l.toFixed(2)).join(' ')}`);
-  if (m0.loadavg[0] > 0.5) log('Note: the machine is not idle (load average above 0.5); other processes share the 2 cores and lower the numbers.');
+// ---------------------------------------------------------------- one backend
 
-  const server = await startServer({ name: 'rollcall-bench', logLevel: 'warn' });
-  const rows = [];
-  const notes = [];
-  let baseline = null;
-  const profiles = [];
+/**
+ * Seeds a fresh server on `backend` to every size and measures the GETs there (plus,
+ * on PostgreSQL, the scaling run and, with BENCH_CPU_PROF, the profiles). Fills
+ * backend.cells (by row key), backend.notes, backend.created/seedSeconds; throws on a
+ * failure that leaves the figures meaningless (the server died, a seeding check failed).
+ */
+async function runBackend(backend, run) {
+  const pgDb = backend.pg;
+  const extraEnv = pgDb ? { DATABASE_URL: pgDb.dbUrl } : {};
+  const probe = pgDb?.probe ?? null;
+  const server = await startServer({ name: `rollcall-bench-${backend.key}`, logLevel: 'warn', extraEnv });
+  backend.server = server;
+  const { cells, notes } = backend;
   try {
     const conn = await createConnection(server, 'benchmark');
     const api = `/scim/v2/${conn.id}`;
     const auth = { authorization: `Bearer ${conn.token}` };
     const origin = server.baseUrl;
-    log(`Server ${origin} (pid ${server.child.pid}), connection ${conn.id}, database ${server.dbPath}`);
+    log(`\n=== ${backend.label} ===`);
+    log(`Server ${origin} (pid ${server.child.pid}), connection ${conn.id}, database ${pgDb ? `${pgDb.dbName} on ${redact(pgDb.dbUrl)}` : server.dbPath}`);
 
     const ids = [];
     const userNames = [];
     let next = 1;
     let created = 0;
-    let seedSeconds = 0;
+    backend.seedSeconds = 0;
+    const w = {
+      randomId: () => ids[(Math.random() * ids.length) | 0],
+      randomName: () => userNames[(Math.random() * userNames.length) | 0],
+      nextUser: () => next++,
+      ids,
+      userNames,
+    };
 
-    const seedTo = async (target) => {
+    /** POST /Users requests for autocannon, collecting the created users; failed creates' first bodies in `bad`. */
+    const postRequests = (bad) => [
+      {
+        method: 'POST',
+        path: `${api}/Users`,
+        headers: { ...auth, 'content-type': 'application/scim+json' },
+        setupRequest: (req) => ({ ...req, body: userBody(next++) }),
+        onResponse: (status, body) => {
+          if (status !== 201) {
+            if (bad.length < 3) bad.push(`${status} ${String(body).slice(0, 300)}`);
+            return;
+          }
+          const u = JSON.parse(body);
+          ids.push(u.id);
+          userNames.push(u.userName);
+        },
+      },
+    ];
+    backend.postRequests = postRequests;
+
+    /** Records (note + console) what went wrong in a measurement; `out` is what the server(s) printed meanwhile. */
+    const report = (what, r, out, bad = []) => {
+      const k = r.pgCounts;
+      if (k && (k.rollbacks > 0 || k.deadlocks > 0)) {
+        notes.push(`${what}: PostgreSQL counted ${fmtInt(k.rollbacks)} rolled-back transactions and ${fmtInt(k.deadlocks)} deadlocks in the bench database meanwhile (pg_stat_database, approximate).`);
+        log(`  Note: ${fmtInt(k.rollbacks)} rollbacks, ${fmtInt(k.deadlocks)} deadlocks in PostgreSQL meanwhile`);
+      }
+      const p = problems(r);
+      if (!p) return false;
+      const md = (t) => `\`${t.replace(/\s*\n\s*/g, ' ⏎ ').replace(/`/g, "'")}\``;
+      notes.push(`${what}: ${p}.${bad.length ? ` First failed responses: ${bad.map(md).join('; ')}.` : ''}${out ? ` Server output meanwhile: ${md(out)}` : ''}`);
+      log(`  WARNING: ${p}`);
+      return true;
+    };
+
+    const seedTo = async (key, target) => {
       const want = target - created;
       if (want <= 0) return;
       const before = created;
       log(`\nPOST /Users: creating ${fmtInt(want)} users (${fmtInt(before)} → ${fmtInt(target)}) …`);
-      const r = await cannon(
-        {
-          url: origin,
-          connections: SEED_CONNECTIONS,
-          amount: want,
-          requests: [
-            {
-              method: 'POST',
-              path: `${api}/Users`,
-              headers: { ...auth, 'content-type': 'application/scim+json' },
-              setupRequest: (req) => ({ ...req, body: userBody(next++) }),
-              onResponse: (status, body) => {
-                if (status !== 201) return;
-                const u = JSON.parse(body);
-                ids.push(u.id);
-                userNames.push(u.userName);
-              },
-            },
-          ],
-        },
-        { stopAfterS: SEED_TIMEOUT_S, serverPid: server.child.pid },
-      );
-      checkClean('POST /Users', r);
-      created = ids.length;
-      seedSeconds += r.elapsedS;
-      if (created < target) notes.push(`Seeding to ${fmtInt(target)} was cut short after ${SEED_TIMEOUT_S} s at ${fmtInt(created)} users.`);
-      rows.push({
-        op: 'POST /Users (create)',
-        users: `${fmtInt(before)} → ${fmtInt(created)}`,
-        reqPerSec: (created - before) / r.elapsedS,
-        p50: r.p50,
-        p99: r.p99,
-        cpuUsPerReq: r.cpuUsPerReq,
-        kind: 'create',
+      const bad = [];
+      const mark = server.output().length;
+      const r = await load([{ url: origin, connections: SEED_CONNECTIONS, amount: want, requests: postRequests(bad) }], {
+        stopAfterS: SEED_TIMEOUT_S,
+        pids: [server.child.pid],
+        pgProbe: probe,
       });
-      log(`  ${fmtInt(created - before)} users in ${r.elapsedS.toFixed(1)} s = ${fmtInt((created - before) / r.elapsedS)} users/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
+      const flagged = report(`${backend.label}: POST /Users ${fmtInt(before)} → ${fmtInt(target)}`, r, outputSince(server, mark), bad);
+      created = ids.length;
+      backend.created = created;
+      backend.seedSeconds += r.elapsedS;
+      if (created < target) notes.push(`${backend.label}: seeding to ${fmtInt(target)} stopped at ${fmtInt(created)} users${r.elapsedS >= SEED_TIMEOUT_S - 1 ? ` (cut short after ${SEED_TIMEOUT_S} s)` : ''}.`);
+      cells[key] = { reqPerSec: (created - before) / r.elapsedS, p50: r.p50, p99: r.p99, cpuUsPerReq: r.cpuUsPerReq, pgCpuUsPerReq: r.pgCpuUsPerReq, flagged: flagged || created < target };
+      log(
+        `  ${fmtInt(created - before)} users in ${r.elapsedS.toFixed(1)} s = ${fmtInt((created - before) / r.elapsedS)} users/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req` +
+          (probe ? `, PostgreSQL CPU ${fmtUs(r.pgCpuUsPerReq)} µs/req, ${fmtX(r.pgXactsPerReq)} transactions/req (approx.)` : ''),
+      );
     };
 
     const verify = async () => {
@@ -324,74 +598,62 @@ async function main() {
       }
     };
 
-    const measureGet = async (label, users, makePath, check) => {
+    const measureGet = async (key, label, users, makePath, check) => {
       await check();
       const base = { url: origin, connections: CONNECTIONS, headers: auth };
       const req = [{ method: 'GET', setupRequest: (r) => ({ ...r, path: makePath() }) }];
-      await cannon({ ...base, duration: WARMUP_S, requests: req }); // warm-up, not recorded
-      const r = await cannon({ ...base, duration: DURATION, requests: req }, { serverPid: server.child.pid });
-      checkClean(label, r);
-      const row = { op: label, users: fmtInt(users), reqPerSec: r.reqPerSec, p50: r.p50, p99: r.p99, cpuUsPerReq: r.cpuUsPerReq, kind: label, size: users };
-      rows.push(row);
-      log(`${label.padEnd(34)} ${fmtInt(users).padStart(8)} users: ${fmtInt(r.reqPerSec)} req/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
-      return row;
+      await load([{ ...base, duration: WARMUP_S, requests: req }]); // warm-up, not recorded
+      const mark = server.output().length;
+      const r = await load([{ ...base, duration: DURATION, requests: req }], { pids: [server.child.pid], pgProbe: probe });
+      const flagged = report(`${backend.label}: ${label} at ${fmtInt(users)} users`, r, outputSince(server, mark));
+      cells[key] = { reqPerSec: r.reqPerSec, p50: r.p50, p99: r.p99, cpuUsPerReq: r.cpuUsPerReq, pgCpuUsPerReq: r.pgCpuUsPerReq, flagged, users };
+      log(
+        `${label.padEnd(34)} ${fmtInt(users).padStart(8)} users: ${fmtInt(r.reqPerSec)} req/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req` +
+          (probe ? `, PostgreSQL CPU ${fmtUs(r.pgCpuUsPerReq)} µs/req, ${fmtX(r.pgXactsPerReq)} transactions/req (approx.)` : ''),
+      );
     };
 
-    const randomId = () => ids[(Math.random() * ids.length) | 0];
-    const randomName = () => userNames[(Math.random() * userNames.length) | 0];
-
     for (const size of SIZES) {
-      await seedTo(size);
+      await seedTo(`create:${size}`, size);
+      if (server.exitInfo) throw new Error(`the server exited while seeding`);
+      if (!created) throw new Error('no user could be created');
       await verify();
-      const dbMiB = fileSize(server.dbPath) / 2 ** 20;
-      const walMiB = fileSize(`${server.dbPath}-wal`) / 2 ** 20;
       const rss = rssMiB(server.child.pid);
-      const store = `Store at ${fmtInt(created)} users: database file ${dbMiB.toFixed(0)} MiB + WAL ${walMiB.toFixed(0)} MiB, server RSS ${rss ? rss.toFixed(0) : '?'} MiB.`;
+      let store;
+      if (pgDb) {
+        const [{ bytes }] = (await pgDb.admin.query('select pg_database_size($1)::bigint as bytes', [pgDb.dbName])).rows;
+        store = `${backend.label}: store at ${fmtInt(created)} users: database ${(Number(bytes) / 2 ** 20).toFixed(0)} MiB (pg_database_size), server RSS ${rss ? rss.toFixed(0) : '?'} MiB.`;
+      } else {
+        const dbMiB = fileSize(server.dbPath) / 2 ** 20;
+        const walMiB = fileSize(`${server.dbPath}-wal`) / 2 ** 20;
+        store = `${backend.label}: store at ${fmtInt(created)} users: database file ${dbMiB.toFixed(0)} MiB + WAL ${walMiB.toFixed(0)} MiB, server RSS ${rss ? rss.toFixed(0) : '?'} MiB.`;
+        // A WAL far larger than the database means checkpoints cannot recycle it (a reader holding a snapshot?).
+        if (walMiB > 64 && walMiB > 2 * dbMiB) {
+          notes.push(`WARNING: the WAL (${walMiB.toFixed(0)} MiB) is ${(walMiB / Math.max(dbMiB, 1)).toFixed(0)}× the database file at ${fmtInt(created)} users: it is not being checkpointed/reset while the server runs.`);
+          log(`  ${notes[notes.length - 1]}`);
+        }
+      }
       log(`  ${store}`);
       notes.push(store);
-      // A WAL far larger than the database means checkpoints cannot recycle it (a reader holding a snapshot?).
-      if (walMiB > 64 && walMiB > 2 * dbMiB) {
-        notes.push(`WARNING: the WAL (${walMiB.toFixed(0)} MiB) is ${(walMiB / Math.max(dbMiB, 1)).toFixed(0)}× the database file at ${fmtInt(created)} users: it is not being checkpointed/reset while the server runs.`);
-        log(`  ${notes[notes.length - 1]}`);
-      }
 
-      if (!baseline) {
+      if (!run.baseline) {
         // The baseline serves a real user document as Rollcall returns it.
         const res = await fetch(`${origin}${api}/Users/${ids[0]}`, { headers: auth });
         const doc = await res.text();
         if (res.status !== 200) throw new Error(`GET /Users/{id} answered ${res.status}: ${doc}`);
-        const tmp = await mkdtemp(path.join(os.tmpdir(), 'rollcall-bench-doc-'));
-        let b;
-        try {
-          const docFile = path.join(tmp, 'user.json');
-          await writeFile(docFile, doc);
-          b = await startBaseline(docFile); // it has read the file once it listens
-        } finally {
-          await rm(tmp, { recursive: true, force: true });
-        }
-        try {
-          log(`\nBaseline: bare node:http answering a fixed ${Buffer.byteLength(doc)}-byte SCIM user document`);
-          const base = { url: b.url, connections: CONNECTIONS, headers: auth, requests: [{ method: 'GET', path: `${api}/Users/${ids[0]}` }] };
-          await cannon({ ...base, duration: WARMUP_S });
-          const r = await cannon({ ...base, duration: DURATION }, { serverPid: b.pid });
-          checkClean('baseline', r);
-          baseline = { op: 'baseline: node:http, fixed JSON', users: '–', reqPerSec: r.reqPerSec, p50: r.p50, p99: r.p99, cpuUsPerReq: r.cpuUsPerReq, kind: 'baseline', docBytes: Buffer.byteLength(doc) };
-          rows.unshift(baseline);
-          log(`baseline                           ${fmtInt(r.reqPerSec)} req/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
-        } finally {
-          await b.stop();
-        }
+        run.baseline = await measureBaseline(doc, `${api}/Users/${ids[0]}`, auth);
       }
 
       log('');
-      await measureGet('GET /Users/{id}', created, () => `${api}/Users/${randomId()}`, async () => {
+      await measureGet(`get:${size}`, 'GET /Users/{id}', created, () => `${api}/Users/${w.randomId()}`, async () => {
         const res = await fetch(`${origin}${api}/Users/${ids[ids.length - 1]}`, { headers: auth });
         if (res.status !== 200) throw new Error(`GET /Users/{id} answered ${res.status}`);
       });
       await measureGet(
+        `filter:${size}`,
         'GET /Users?filter=userName eq "…"',
         created,
-        () => `${api}/Users?filter=${encodeURIComponent(`userName eq "${randomName()}"`)}`,
+        () => `${api}/Users?filter=${encodeURIComponent(`userName eq "${w.randomName()}"`)}`,
         async () => {
           const name = userNames[userNames.length - 1];
           const res = await fetch(`${origin}${api}/Users?filter=${encodeURIComponent(`userName eq "${name}"`)}`, { headers: auth });
@@ -401,30 +663,25 @@ async function main() {
           }
         },
       );
+      if (server.exitInfo) throw new Error('the server exited during the GET measurements');
+    }
+    backend.overallCreate = backend.seedSeconds ? created / backend.seedSeconds : 0;
+    if (SIZES.length > 1) cells['create-overall'] = { reqPerSec: backend.overallCreate, p50: null, p99: null, cpuUsPerReq: null, pgCpuUsPerReq: null };
+
+    if (pgDb && SCALE) {
+      try {
+        backend.scaling = await scalingRun(backend, server, { api, auth, w, report });
+      } catch (e) {
+        backend.scaling = { failed: e?.message ?? String(e) };
+        notes.push(`${backend.label}: the scaling run failed: ${backend.scaling.failed}`);
+        log(`Scaling run failed: ${e?.stack ?? e}`);
+      }
     }
 
-    rows.sort((a, b) => order(a) - order(b));
-    const create = rows.filter((r) => r.kind === 'create');
-    const overallCreate = created / seedSeconds;
-    if (create.length > 1) {
-      rows.splice(rows.indexOf(create[create.length - 1]) + 1, 0, {
-        op: 'POST /Users (create), overall',
-        users: `0 → ${fmtInt(created)}`,
-        reqPerSec: overallCreate,
-        p50: null,
-        p99: null,
-        kind: 'create-overall',
-      });
-    }
-
-    const workload = { randomId, randomName, nextUser: () => next++ };
     for (const op of CPU_PROF) {
-      const p = await profileOp(server, conn, op, workload);
-      if (p) profiles.push(p);
+      const p = await profileOp(backend, server, conn, op, w, extraEnv);
+      if (p) backend.profiles.push(p);
     }
-
-    const result = { started, machine: m0, loadEnd: os.loadavg(), rows, baseline, created, overallCreate, notes, profiles, revision };
-    report(result);
   } catch (e) {
     const out = server.output().trim();
     const exit = server.exitInfo;
@@ -432,28 +689,89 @@ async function main() {
       `${e?.stack ?? e}\n${exit ? `The server exited (code ${exit.code}, signal ${exit.signal}).\n` : ''}Server output (last part):\n${out.slice(-4000)}`,
     );
   } finally {
-    const keep = env.BENCH_KEEP_DB === '1';
-    await server.stop({ keepDir: keep });
-    if (keep) log(`Database kept: ${server.dbPath}`);
+    await server.stop({ keepDir: KEEP_DB && !pgDb });
+    if (KEEP_DB && !pgDb) log(`Database kept: ${server.dbPath}`);
   }
 }
 
-function order(r) {
-  const k = { baseline: 0, create: 1, 'create-overall': 2, 'GET /Users/{id}': 3 }[r.kind] ?? 4;
-  return k * 1e9 + (r.size ?? 0);
+/**
+ * One instance vs two on the same PostgreSQL database (the one just seeded to the
+ * largest size): GET /Users/{id} for BENCH_DURATION s and POST /Users for SCALE_USERS
+ * new users, first against `server` alone with all the connections, then against
+ * `server` and a second instance, one autocannon run per instance with half the
+ * connections each, in parallel; req/s summed, CPU summed over the instances.
+ */
+async function scalingRun(backend, server, { api, auth, w, report }) {
+  const probe = backend.pg.probe;
+  const usersAtStart = w.ids.length;
+  log(`\nScaling: PostgreSQL, one instance vs two on the same database (${fmtInt(usersAtStart)} users) …`);
+  const split = (n) => [Math.max(1, Math.ceil(n / 2)), Math.max(1, Math.floor(n / 2))];
+  const getReq = [{ method: 'GET', setupRequest: (r) => ({ ...r, path: `${api}/Users/${w.randomId()}` }) }];
+  const rows = [];
+  const second = await startServer({ name: 'rollcall-bench-postgres-2', logLevel: 'warn', extraEnv: { DATABASE_URL: backend.pg.dbUrl } });
+  try {
+    log(`  second instance ${second.baseUrl} (pid ${second.child.pid}); warming it up`);
+    // Warm the new instance up (JIT, its connection pool) so that it is not measured cold: the first one has served the whole run.
+    await load([{ url: second.baseUrl, connections: CONNECTIONS, headers: auth, duration: Math.max(WARMUP_S, 5), requests: getReq }]);
+    await load([{ url: second.baseUrl, connections: SEED_CONNECTIONS, amount: 1000, requests: backend.postRequests([]) }], { stopAfterS: 60 });
+    const configs = [
+      { n: 1, servers: [server] },
+      { n: 2, servers: [server, second] },
+    ];
+    for (const { n, servers } of configs) {
+      const conns = n === 1 ? [CONNECTIONS] : split(CONNECTIONS);
+      const pids = servers.map((s) => s.child.pid);
+      const marks = servers.map((s) => s.output().length);
+      const what = `${backend.label} scaling, GET /Users/{id}, ${n} instance${n > 1 ? 's' : ''}`;
+      await load(servers.map((s, i) => ({ url: s.baseUrl, connections: conns[i], headers: auth, duration: WARMUP_S, requests: getReq })));
+      const r = await load(
+        servers.map((s, i) => ({ url: s.baseUrl, connections: conns[i], headers: auth, duration: DURATION, requests: getReq })),
+        { pids, pgProbe: probe },
+      );
+      const flagged = reportAll(report, what, r, servers, marks);
+      rows.push({ op: 'GET /Users/{id}', n, r, flagged, conns });
+      log(`  GET /Users/{id}, ${n} instance(s), connections ${conns.join(' + ')}: ${fmtInt(r.reqPerSec)} req/s${n > 1 ? ` (${r.perTarget.map(fmtInt).join(' + ')})` : ''}, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req, PostgreSQL CPU ${fmtUs(r.pgCpuUsPerReq)} µs/req, ${fmtX(r.pgXactsPerReq)} transactions/req (approx.)`);
+    }
+    for (const { n, servers } of configs) {
+      const conns = n === 1 ? [SEED_CONNECTIONS] : split(SEED_CONNECTIONS);
+      const amounts = n === 1 ? [SCALE_USERS] : [Math.ceil(SCALE_USERS / 2), Math.floor(SCALE_USERS / 2)];
+      const pids = servers.map((s) => s.child.pid);
+      const marks = servers.map((s) => s.output().length);
+      const bad = [];
+      const before = w.ids.length;
+      const r = await load(
+        servers.map((s, i) => ({ url: s.baseUrl, connections: conns[i], amount: amounts[i], requests: backend.postRequests(bad) })),
+        { pids, pgProbe: probe, stopAfterS: SEED_TIMEOUT_S },
+      );
+      const what = `${backend.label} scaling, POST /Users, ${n} instance${n > 1 ? 's' : ''}`;
+      const flagged = reportAll(report, what, r, servers, marks, bad);
+      rows.push({ op: `POST /Users (${fmtInt(SCALE_USERS)} users)`, n, r, flagged, conns, created: w.ids.length - before });
+      log(`  POST /Users, ${n} instance(s), connections ${conns.join(' + ')}: ${fmtInt(w.ids.length - before)} users in ${r.elapsedS.toFixed(1)} s = ${fmtInt(r.reqPerSec)} users/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req, PostgreSQL CPU ${fmtUs(r.pgCpuUsPerReq)} µs/req, ${fmtX(r.pgXactsPerReq)} transactions/req (approx.)`);
+    }
+    if (server.exitInfo || second.exitInfo) throw new Error('an instance exited during the scaling run');
+  } finally {
+    await second.stop();
+  }
+  return { usersAtStart, usersAtEnd: w.ids.length, rows };
+}
+
+/** report() for a measurement spread over several servers: their output is concatenated. */
+function reportAll(report, what, r, servers, marks, bad = []) {
+  const out = servers.map((s, i) => outputSince(s, marks[i], 800)).filter(Boolean).join(' ⏎ ');
+  return report(what, r, out, bad);
 }
 
 /**
  * Restart the server on the same database with --cpu-prof, load one operation for
  * BENCH_DURATION seconds (POST: a bounded number of new users), and summarise the profile.
  */
-async function profileOp(server, conn, op, w) {
+async function profileOp(backend, server, conn, op, w, extraEnv) {
   const labels = { get: 'GET /Users/{id}', filter: 'GET /Users?filter=userName eq', post: 'POST /Users' };
-  log(`\nProfiling ${labels[op]} (server restarted with --cpu-prof) …`);
+  log(`\nProfiling ${labels[op]} on ${backend.label} (server restarted with --cpu-prof) …`);
   const dir = server.dir;
   await server.stop({ keepDir: true });
   const profDir = path.join(dir, `prof-${op}`);
-  const s2 = await startServer({ dir, logLevel: 'warn', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  const s2 = await startServer({ dir, logLevel: 'warn', extraEnv, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
   try {
     const api = `/scim/v2/${conn.id}`;
     const auth = { authorization: `Bearer ${conn.token}` };
@@ -464,14 +782,15 @@ async function profileOp(server, conn, op, w) {
     else req = [{ method: 'POST', path: `${api}/Users`, headers: { ...auth, 'content-type': 'application/scim+json' }, setupRequest: (r) => ({ ...r, body: userBody(w.nextUser()) }) }];
     let r;
     if (op === 'post') {
-      r = await cannon({ ...base, amount: 5000, requests: req }, { serverPid: s2.child.pid, stopAfterS: 120 });
+      r = await load([{ ...base, amount: 5000, requests: req }], { pids: [s2.child.pid], stopAfterS: 120 });
     } else {
       const rate = PROF_RATE ? { overallRate: PROF_RATE } : {};
-      await cannon({ ...base, ...rate, duration: WARMUP_S, requests: req });
-      r = await cannon({ ...base, ...rate, duration: DURATION, requests: req }, { serverPid: s2.child.pid });
+      await load([{ ...base, ...rate, duration: WARMUP_S, requests: req }]);
+      r = await load([{ ...base, ...rate, duration: DURATION, requests: req }], { pids: [s2.child.pid] });
     }
-    checkClean(`${labels[op]} (profiled)`, r);
-    log(`  under the profiler: ${fmtInt(r.reqPerSec)} req/s, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
+    const bad = problems(r);
+    if (bad) backend.notes.push(`${backend.label}: ${labels[op]} under the profiler: ${bad}.`);
+    log(`  under the profiler: ${fmtInt(r.reqPerSec)} req/s, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req${bad ? ` (${bad})` : ''}`);
   } finally {
     await s2.stop({ keepDir: true });
   }
@@ -485,65 +804,237 @@ async function profileOp(server, conn, op, w) {
     // Keep the raw profile for a closer look (Chrome DevTools, Performance, load profile). .bench-tmp/ is git-ignored.
     const keep = path.join(repoRoot, '.bench-tmp');
     mkdirSync(keep, { recursive: true });
-    copyFileSync(path.join(profDir, files[0]), path.join(keep, `bench-${op}.cpuprofile`));
-    log(`  raw profile kept at .bench-tmp/bench-${op}.cpuprofile`);
+    copyFileSync(path.join(profDir, files[0]), path.join(keep, `bench-${backend.key}-${op}.cpuprofile`));
+    log(`  raw profile kept at .bench-tmp/bench-${backend.key}-${op}.cpuprofile`);
   } catch {
     /* best effort */
   }
   log(formatSummary(summary));
-  return { op: labels[op], ...summary };
+  return { op: `${labels[op]} on ${backend.label}`, ...summary };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const started = new Date();
+  const t0 = Date.now();
+  const m0 = machine();
+  const revision = codeRevision();
+  log(
+    `Rollcall benchmark: backends ${BACKENDS.map((b) => BACKEND_LABELS[b]).join(', ')}; sizes ${SIZES.map(fmtInt).join(', ')}; ${DURATION} s per GET measurement, ${CONNECTIONS} connections (${SEED_CONNECTIONS} for POST)` +
+      (BACKENDS.includes('postgres') && SCALE ? `; scaling run on PostgreSQL with ${fmtInt(SCALE_USERS)} creates per configuration` : ''),
+  );
+  log(`Machine: ${m0.cores} cores, ${m0.memGiB.toFixed(1)} GiB, ${m0.cpu}, Node ${m0.node}; load average ${m0.loadavg.map((l) => l.toFixed(2)).join(' ')}`);
+  if (m0.loadavg[0] > 0.5) log(`Note: the machine is not idle (load average above 0.5); other processes share the ${m0.cores} cores and lower the numbers.`);
+
+  const run = { started, machine: m0, revision, baseline: null, backends: [] };
+  let cluster = null;
+  try {
+    for (const key of BACKENDS) {
+      const backend = { key, label: BACKEND_LABELS[key], cells: {}, notes: [], profiles: [], created: 0, seedSeconds: 0, overallCreate: 0 };
+      run.backends.push(backend);
+      if (key === 'postgres') {
+        try {
+          const source = await resolvePostgres();
+          if (source.stop) cluster = source;
+          backend.pg = await preparePostgres(source.adminUrl);
+          backend.pg.source = source.source;
+          backend.pg.host = new URL(source.adminUrl).host;
+          log(`\nPostgreSQL ${backend.pg.version} from ${source.source} (${redact(source.adminUrl)}); database ${backend.pg.dbName}`);
+          if (!backend.pg.probe) log(`  PostgreSQL CPU per request not measured: ${backend.pg.probeWhy}`);
+        } catch (e) {
+          backend.skipped = e?.message ?? String(e);
+          log(`\nPostgreSQL: not run: ${backend.skipped}`);
+          continue;
+        }
+      }
+      try {
+        await runBackend(backend, run);
+      } catch (e) {
+        backend.failed = e?.message ?? String(e);
+        console.error(`\n${backend.label} failed: ${backend.failed}`);
+      } finally {
+        if (backend.pg) {
+          if (KEEP_DB) log(`PostgreSQL database kept: ${backend.pg.dbName} (${redact(backend.pg.dbUrl)})`);
+          else await backend.pg.admin.query(`drop database if exists ${backend.pg.dbName} with (force)`).catch((e) => log(`could not drop ${backend.pg.dbName}: ${e.message}`));
+          await backend.pg.admin.end().catch(() => {});
+        }
+      }
+    }
+  } finally {
+    cluster?.stop();
+  }
+  run.loadEnd = os.loadavg();
+  run.elapsedMin = (Date.now() - t0) / 60_000;
+  report(run);
+  const failed = run.backends.filter((b) => b.failed);
+  if (failed.length) throw new Error(`${failed.map((b) => b.label).join(', ')} failed (see above); docs/benchmarks.md not rewritten`);
 }
 
 // ---------------------------------------------------------------- output
 
-function table(result) {
-  const base = result.baseline?.reqPerSec;
-  const head = ['operation', 'users stored', 'req/s', 'p50 ms', 'p99 ms', 'ratio to baseline', 'server CPU µs/req'];
-  const body = result.rows.map((r) => [
-    r.op,
-    r.users,
-    fmtInt(r.reqPerSec) + (r.kind.startsWith('create') ? ' users/s' : ''),
-    fmtMs(r.p50),
-    fmtMs(r.p99),
-    base ? `${((100 * r.reqPerSec) / base).toFixed(0)}%` : '–',
-    fmtUs(r.cpuUsPerReq),
-  ]);
+/** Row definitions: key, operation, users stored. */
+function rowDefs() {
+  const defs = [{ key: 'baseline', op: 'baseline: node:http, fixed JSON', users: '–', kind: 'baseline' }];
+  SIZES.forEach((s, i) => defs.push({ key: `create:${s}`, op: 'POST /Users (create)', users: `${fmtInt(i ? SIZES[i - 1] : 0)} → ${fmtInt(s)}`, kind: 'create' }));
+  if (SIZES.length > 1) defs.push({ key: 'create-overall', op: 'POST /Users (create), overall', users: `0 → ${fmtInt(SIZES[SIZES.length - 1])}`, kind: 'create' });
+  for (const s of SIZES) defs.push({ key: `get:${s}`, op: 'GET /Users/{id}', users: fmtInt(s), kind: 'get', size: s });
+  for (const s of SIZES) defs.push({ key: `filter:${s}`, op: 'GET /Users?filter=userName eq "…"', users: fmtInt(s), kind: 'filter', size: s });
+  return defs;
+}
+
+const FLAG = ' ⚠';
+
+function table(run) {
+  const base = run.baseline?.reqPerSec;
+  const head = ['operation', 'users stored'];
+  const cols = [];
+  for (const b of run.backends) {
+    const L = b.label;
+    if (b.skipped) {
+      head.push(L);
+      cols.push((def) => (def.key === 'baseline' ? `not run: ${b.skipped}` : '–'));
+      continue;
+    }
+    const cell = (def) => (def.key === 'baseline' && run.baseline ? run.baseline : b.cells[def.key]);
+    head.push(`${L} req/s`, `${L} vs baseline`, `${L} p50 / p99 ms`, `${L} server CPU µs/req`);
+    cols.push((def) => {
+      const c = cell(def);
+      if (!c) return '–';
+      // A seeding phase cut short: the GETs ran on fewer users than the row says.
+      const fewer = c.users != null && def.size != null && c.users !== def.size ? ` (at ${fmtInt(c.users)} users)` : '';
+      return fmtInt(c.reqPerSec) + (def.kind === 'create' ? ' users/s' : '') + fewer + (c.flagged ? FLAG : '');
+    });
+    cols.push((def) => {
+      const c = cell(def);
+      return c && base ? fmtPct(c.reqPerSec / base) : '–';
+    });
+    cols.push((def) => {
+      const c = cell(def);
+      return c && c.p50 != null ? `${fmtMs(c.p50)} / ${fmtMs(c.p99)}` : '–';
+    });
+    cols.push((def) => fmtUs(cell(def)?.cpuUsPerReq));
+    if (b.pg?.probe) {
+      head.push(`${L} CPU µs/req (postgres backends)`);
+      cols.push((def) => (def.key === 'baseline' ? '–' : fmtUs(b.cells[def.key]?.pgCpuUsPerReq)));
+    }
+  }
+  const body = rowDefs().map((def) => [def.op, def.users, ...cols.map((f) => f(def))]);
   return [head, ...body];
 }
 
-function verdicts(result) {
+/** The scaling run's table (null when it did not run). */
+function scalingTable(run) {
+  const b = run.backends.find((x) => x.scaling?.rows?.length);
+  if (!b) return null;
+  const s = b.scaling;
+  const head = ['operation (PostgreSQL)', 'instances', 'connections', 'req/s', '× 1 instance', 'p50 / p99 ms', 'server CPU µs/req (all instances)', 'CPU µs/req (postgres backends)'];
+  const body = s.rows.map((row) => {
+    const one = s.rows.find((x) => x.op === row.op && x.n === 1);
+    const r = row.r;
+    return [
+      row.op,
+      String(row.n),
+      row.conns.join(' + '),
+      fmtInt(r.reqPerSec) + (row.op.startsWith('POST') ? ' users/s' : '') + (row.n > 1 ? ` (${r.perTarget.map(fmtInt).join(' + ')})` : '') + (row.flagged ? FLAG : ''),
+      row.n > 1 && one ? `×${(r.reqPerSec / one.r.reqPerSec).toFixed(2)}` : '–',
+      `${fmtMs(r.p50)} / ${fmtMs(r.p99)}`,
+      fmtUs(r.cpuUsPerReq),
+      fmtUs(r.pgCpuUsPerReq),
+    ];
+  });
+  return [head, ...body];
+}
+
+function verdicts(run) {
   const out = [];
   const pctOff = (got, want) => `${((100 * (want - got)) / want).toFixed(0)}%`;
-  const largest = Math.max(...SIZES);
-  const rate = result.overallCreate;
-  out.push(
-    rate >= TARGET_CREATE_PER_S
-      ? `POST /Users: ${fmtInt(rate)} users/s creating ${fmtInt(result.created)} users: target ≥ ${fmtInt(TARGET_CREATE_PER_S)}/s met.`
-      : `POST /Users: ${fmtInt(rate)} users/s creating ${fmtInt(result.created)} users: target ≥ ${fmtInt(TARGET_CREATE_PER_S)}/s missed by ${pctOff(rate, TARGET_CREATE_PER_S)}.`,
-  );
-  for (const r of result.rows.filter((x) => x.kind === 'GET /Users/{id}')) {
-    const ratio = r.reqPerSec / result.baseline.reqPerSec;
-    out.push(
-      ratio >= TARGET_GET_RATIO
-        ? `GET /Users/{id} at ${r.users} users: ${(100 * ratio).toFixed(0)}% of baseline: target ≥ 50% met.`
-        : `GET /Users/{id} at ${r.users} users: ${(100 * ratio).toFixed(0)}% of baseline: target ≥ 50% missed (needs ${fmtInt(TARGET_GET_RATIO * result.baseline.reqPerSec)} req/s, ${pctOff(ratio, TARGET_GET_RATIO)} short).`,
-    );
+  for (const b of run.backends) {
+    const L = b.label;
+    if (b.skipped) {
+      out.push(`${L}: not run: ${b.skipped}`);
+      continue;
+    }
+    if (b.failed) out.push(`${L}: FAILED: ${b.failed.split('\n')[0]}`);
+    if (b.seedSeconds) {
+      const rate = b.overallCreate || b.created / b.seedSeconds;
+      out.push(
+        rate >= TARGET_CREATE_PER_S
+          ? `${L}: POST /Users: ${fmtInt(rate)} users/s creating ${fmtInt(b.created)} users: target ≥ ${fmtInt(TARGET_CREATE_PER_S)}/s met.`
+          : `${L}: POST /Users: ${fmtInt(rate)} users/s creating ${fmtInt(b.created)} users: target ≥ ${fmtInt(TARGET_CREATE_PER_S)}/s missed by ${pctOff(rate, TARGET_CREATE_PER_S)}.`,
+      );
+    }
+    if (run.baseline) {
+      for (const size of SIZES) {
+        const c = b.cells[`get:${size}`];
+        if (!c) continue;
+        const ratio = c.reqPerSec / run.baseline.reqPerSec;
+        out.push(
+          ratio >= TARGET_GET_RATIO
+            ? `${L}: GET /Users/{id} at ${fmtInt(c.users)} users: ${fmtPct(ratio)} of baseline: target ≥ 50% met.`
+            : `${L}: GET /Users/{id} at ${fmtInt(c.users)} users: ${fmtPct(ratio)} of baseline: target ≥ 50% missed (needs ${fmtInt(TARGET_GET_RATIO * run.baseline.reqPerSec)} req/s, ${pctOff(ratio, TARGET_GET_RATIO)} short).`,
+        );
+      }
+    }
+    const filt = SIZES.map((s) => b.cells[`filter:${s}`]).filter(Boolean);
+    if (filt.length >= 2) {
+      const a = filt[0];
+      const z = filt[filt.length - 1];
+      const r50 = z.p50 / a.p50;
+      const r99 = z.p99 / a.p99;
+      const ok = r50 <= TARGET_FILTER_GROWTH && r99 <= TARGET_FILTER_GROWTH;
+      out.push(
+        `${L}: filter userName eq at ${fmtInt(z.users)} vs ${fmtInt(a.users)} users: p50 ${fmtMs(z.p50)} vs ${fmtMs(a.p50)} ms (×${r50.toFixed(2)}), p99 ${fmtMs(z.p99)} vs ${fmtMs(a.p99)} ms (×${r99.toFixed(2)}); ` +
+          (ok ? `about the same (within ×${TARGET_FILTER_GROWTH}): target met.` : `grows with the store (more than ×${TARGET_FILTER_GROWTH}): target missed.`),
+      );
+    } else if (filt.length === 1) {
+      out.push(`${L}: filter latency growth not measured: only one size.`);
+    }
   }
-  const filt = result.rows.filter((x) => x.kind.startsWith('GET /Users?filter'));
-  if (filt.length >= 2) {
-    const a = filt[0];
-    const b = filt[filt.length - 1];
-    const r50 = b.p50 / a.p50;
-    const r99 = b.p99 / a.p99;
-    const ok = r50 <= TARGET_FILTER_GROWTH && r99 <= TARGET_FILTER_GROWTH;
-    out.push(
-      `Filter userName eq at ${b.users} vs ${a.users} users: p50 ${fmtMs(b.p50)} vs ${fmtMs(a.p50)} ms (×${r50.toFixed(2)}), p99 ${fmtMs(b.p99)} vs ${fmtMs(a.p99)} ms (×${r99.toFixed(2)}); ` +
-        (ok ? `about the same (within ×${TARGET_FILTER_GROWTH}): target met.` : `grows with the store (more than ×${TARGET_FILTER_GROWTH}): target missed.`),
-    );
-  } else if (largest < 100000) {
-    out.push('Filter latency growth not measured: only one size.');
+  const sb = run.backends.find((x) => x.scaling?.rows?.length);
+  if (sb) {
+    for (const op of [...new Set(sb.scaling.rows.map((r) => r.op))]) {
+      const one = sb.scaling.rows.find((r) => r.op === op && r.n === 1);
+      const two = sb.scaling.rows.find((r) => r.op === op && r.n === 2);
+      if (one && two) {
+        out.push(
+          `PostgreSQL scaling, ${op}: ${fmtInt(one.r.reqPerSec)} → ${fmtInt(two.r.reqPerSec)} ${op.startsWith('POST') ? 'users/s' : 'req/s'} from 1 to 2 instances (×${(two.r.reqPerSec / one.r.reqPerSec).toFixed(2)}); server CPU ${fmtUs(one.r.cpuUsPerReq)} → ${fmtUs(two.r.cpuUsPerReq)} µs/req summed over the instances.`,
+        );
+      }
+    }
   }
   return out;
+}
+
+function allNotes(run) {
+  const notes = [];
+  for (const b of run.backends) notes.push(...b.notes);
+  const sb = run.backends.find((x) => x.scaling?.rows?.length);
+  if (sb) {
+    notes.push(
+      `The scaling run used the PostgreSQL database seeded to the largest size (${fmtInt(sb.scaling.usersAtStart)} users at its start, ${fmtInt(sb.scaling.usersAtEnd)} at its end); the two instances' req/s are shown in parentheses.`,
+    );
+  }
+  return notes;
+}
+
+function pgLine(run) {
+  const b = run.backends.find((x) => x.pg);
+  if (!b) return null;
+  const p = b.pg;
+  const s = p.settings;
+  const pool = (() => {
+    try {
+      return new URL(p.dbUrl).searchParams.get('pool');
+    } catch {
+      return null;
+    }
+  })() ?? env.DATABASE_POOL_SIZE;
+  return (
+    `PostgreSQL ${p.version} on ${p.host}, from ${p.source}: fsync ${s.fsync}, synchronous_commit ${s.synchronous_commit}, shared_buffers ${s.shared_buffers}, max_connections ${s.max_connections}; ` +
+    `each Rollcall instance's pool: ${pool ? `${pool} connections` : '10 connections (server default)'}. ` +
+    (p.probe ? 'PostgreSQL CPU per request sums the CPU of the bench database\'s backends (from /proc); shared background processes (WAL writer, checkpointer) are not counted.' : `PostgreSQL CPU per request not measured: ${p.probeWhy}.`)
+  );
 }
 
 function printTable(rows) {
@@ -554,29 +1045,52 @@ function printTable(rows) {
   for (const r of rows.slice(1)) log(line(r));
 }
 
-function markdown(result) {
-  const t = table(result);
-  const m = result.machine;
+function mdTable(t, left = 2) {
   const lines = [];
+  lines.push(`| ${t[0].join(' | ')} |`);
+  lines.push(`|${t[0].map((_, i) => (i < left ? ' --- ' : ' ---: ')).join('|')}|`);
+  for (const r of t.slice(1)) lines.push(`| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`);
+  return lines;
+}
+
+function markdown(run) {
+  const m = run.machine;
+  const lines = [];
+  const measured = run.backends.filter((b) => !b.skipped).map((b) => b.label);
   lines.push(
-    `Last run: ${result.started.toISOString().replace(/\.\d+Z$/, 'Z')}${result.revision ? ` on commit ${result.revision}` : ''} (\`npm run bench\`, ${DURATION} s per GET measurement after a ${WARMUP_S} s warm-up, ${CONNECTIONS} connections; POST with ${SEED_CONNECTIONS} connections).`,
+    `Last run: ${run.started.toISOString().replace(/\.\d+Z$/, 'Z')}${run.revision ? ` on commit ${run.revision}` : ''} (\`npm run bench\`, ${measured.join(' and ') || 'no backend'}, ${DURATION} s per GET measurement after a ${WARMUP_S} s warm-up, ${CONNECTIONS} connections; POST with ${SEED_CONNECTIONS} connections). The run took ${run.elapsedMin.toFixed(1)} min.`,
   );
   lines.push('');
-  lines.push(`Machine: ${m.cores} cores (\`nproc\`), ${m.memGiB.toFixed(1)} GiB memory, CPU ${m.cpu}, Node ${m.node}, ${m.platform}. Load average at start ${m.loadavg.map((l) => l.toFixed(2)).join(' ')}, at end ${result.loadEnd.map((l) => l.toFixed(2)).join(' ')}. Server, load generator (and anything else running) share these cores.`);
-  lines.push('');
-  lines.push(`| ${t[0].join(' | ')} |`);
-  lines.push(`|${t[0].map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`);
-  for (const r of t.slice(1)) lines.push(`| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`);
-  lines.push('');
-  if (result.baseline) lines.push(`The baseline answers a fixed ${result.baseline.docBytes}-byte document: a user exactly as Rollcall returned it in this run.`);
-  lines.push('');
-  for (const v of verdicts(result)) lines.push(`- ${v}`);
-  for (const n of result.notes) lines.push(`- ${n}`);
-  for (const p of result.profiles) {
+  lines.push(
+    `Machine: ${m.cores} cores (\`nproc\`), ${m.memGiB.toFixed(1)} GiB memory, CPU ${m.cpu}, Node ${m.node}, ${m.platform}. Load average at start ${m.loadavg.map((l) => l.toFixed(2)).join(' ')}, at end ${run.loadEnd.map((l) => l.toFixed(2)).join(' ')}. Server, load generator, PostgreSQL (and anything else running) share these cores.`,
+  );
+  const pl = pgLine(run);
+  if (pl) {
     lines.push('');
-    lines.push(`CPU profile of the server under ${p.op} (\`BENCH_CPU_PROF\`), top functions by self time:`);
+    lines.push(pl);
+  }
+  lines.push('');
+  lines.push(...mdTable(table(run)));
+  lines.push('');
+  const flagged = run.backends.some((b) => Object.values(b.cells).some((c) => c?.flagged) || b.scaling?.rows?.some((r) => r.flagged));
+  if (run.baseline) lines.push(`The baseline (measured once, shown under each backend) answers a fixed ${run.baseline.docBytes}-byte document: a user exactly as Rollcall returned it in this run.${flagged ? ' ⚠: non-2xx responses, errors or a seeding phase cut short: see the notes below.' : ''}`);
+  const st = scalingTable(run);
+  if (st) {
     lines.push('');
-    for (const r of p.selfByFunction.slice(0, 10)) lines.push(`- ${r.pct.toFixed(1)}% \`${r.fn}\``);
+    lines.push('Scaling, PostgreSQL, one vs two Rollcall instances on the same database (two autocannon runs in parallel, one per instance, req/s summed):');
+    lines.push('');
+    lines.push(...mdTable(st, 1));
+  }
+  lines.push('');
+  for (const v of verdicts(run)) lines.push(`- ${v}`);
+  for (const n of allNotes(run)) lines.push(`- ${n}`);
+  for (const b of run.backends) {
+    for (const p of b.profiles) {
+      lines.push('');
+      lines.push(`CPU profile of the server under ${p.op} (\`BENCH_CPU_PROF\`), top functions by self time:`);
+      lines.push('');
+      for (const r of p.selfByFunction.slice(0, 10)) lines.push(`- ${r.pct.toFixed(1)}% \`${r.fn}\``);
+    }
   }
   return lines.join('\n');
 }
@@ -584,8 +1098,8 @@ function markdown(result) {
 const START = '<!-- bench:results:start -->';
 const END = '<!-- bench:results:end -->';
 
-function writeDocs(result) {
-  const block = `${START}\n${markdown(result)}\n${END}`;
+function writeDocs(run) {
+  const block = `${START}\n${markdown(run)}\n${END}`;
   let text;
   if (existsSync(DOCS)) {
     const old = readFileSync(DOCS, 'utf8');
@@ -599,13 +1113,21 @@ function writeDocs(result) {
   log(`\nWrote ${path.relative(repoRoot, DOCS)}`);
 }
 
-function report(result) {
+function report(run) {
   log('\n=== Results ===');
-  printTable(table(result));
+  const pl = pgLine(run);
+  if (pl) log(pl);
+  printTable(table(run));
+  const st = scalingTable(run);
+  if (st) {
+    log('\nScaling, PostgreSQL, one vs two instances on the same database:');
+    printTable(st);
+  }
   log('');
-  for (const v of verdicts(result)) log(`- ${v}`);
-  for (const n of result.notes) log(`- ${n}`);
-  if (env.BENCH_NO_DOCS !== '1') writeDocs(result);
+  for (const v of verdicts(run)) log(`- ${v}`);
+  for (const n of allNotes(run)) log(`- ${n}`);
+  log(`\nThe run took ${run.elapsedMin.toFixed(1)} min.`);
+  if (env.BENCH_NO_DOCS !== '1' && !run.backends.some((b) => b.failed)) writeDocs(run);
 }
 
 main().then(
