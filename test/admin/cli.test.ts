@@ -56,7 +56,7 @@ async function serve(extraEnv: Record<string, string> = {}, db: TestDatabase = d
   // the startup block is written at once; give the line after it a moment
   await waitFor(() => out.includes('Create a connection'), 'the startup text');
   const s: Server = {
-    url,
+    url: url!,
     out: () => out,
     async stop() {
       if (proc.exitCode === null) {
