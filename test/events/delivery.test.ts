@@ -263,4 +263,14 @@ describe('webhook delivery', () => {
     t.rc.startDelivery(FAST);
     await waitFor(() => r.delivered().length === 1, 'delivered by the restarted worker');
   });
+
+  it('leaves no timers behind when stopped', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length;
+    const before = timers();
+    t.rc.startDelivery(FAST);
+    await waitFor(() => timers() > before, 'the idle worker sleeping on a timer');
+    await t.rc.stopDelivery();
+    expect(timers()).toBe(before);
+    expect(t.rc.delivery?.isRunning).toBe(false);
+  });
 });
