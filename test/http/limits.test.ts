@@ -19,31 +19,28 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe('PATCH cost', () => {
-  it('a PATCH of 5,000 "add emails" ops (~300 kB, far under the body limit) is answered quickly or refused', async () => {
+// Speed is measured by the benchmark, never here: these check the bounds that keep
+// a PATCH's cost linear and capped (operation count), and that large lists work.
+describe('PATCH cost bounds', () => {
+  it('a PATCH of 5,000 operations on a user (~300 kB, under the body limit) is refused as too many, nothing changed', async () => {
     const u = await c.post('/Users', { userName: 'many.ops@x.test' });
     const Operations = Array.from({ length: 5000 }, (_, i) => ({ op: 'add', path: 'emails', value: [{ value: `e${i}@x.test` }] }));
     const body = JSON.stringify({ schemas: [PATCH_OP], Operations });
     expect(body.length).toBeLessThan(400_000);
-    const t0 = performance.now();
     const res = await c.patch(`/Users/${u.body.id}`, body);
-    const ms = performance.now() - t0;
-    // Either refused as too many operations (4xx) or applied; in both cases fast.
-    expect(res.status, res.text.slice(0, 300)).toBeLessThan(500);
-    expect(ms, `PATCH took ${Math.round(ms)} ms`).toBeLessThan(2000);
-    if (res.status === 200) expect(res.body.emails).toHaveLength(5000);
+    expect(res.status, res.text.slice(0, 300)).toBe(400);
+    expect(res.body.scimType).toBe('tooMany');
+    expect(res.body.detail).toMatch(/at most 1000 operations/);
+    expect((await c.get(`/Users/${u.body.id}`)).body.emails).toBeUndefined();
   });
 
-  it('the same number of values in one op is fast (the baseline)', async () => {
+  it('the same number of values in one operation is applied', async () => {
     const u = await c.post('/Users', { userName: 'one.op@x.test' });
-    const t0 = performance.now();
     const res = await c.patch(`/Users/${u.body.id}`, {
       schemas: [PATCH_OP],
       Operations: [{ op: 'add', path: 'emails', value: Array.from({ length: 5000 }, (_, i) => ({ value: `e${i}@x.test` })) }],
     });
-    const ms = performance.now() - t0;
     expect(res.status).toBe(200);
     expect(res.body.emails).toHaveLength(5000);
-    expect(ms).toBeLessThan(2000);
   });
 });
