@@ -213,7 +213,7 @@ export class DeliveryWorker {
     const behind = await this.db
       .selectFrom('webhooks as w')
       .innerJoin('event_counters as c', 'c.key', 'w.organization_id')
-      .select(['w.id', 'w.organization_id', 'w.events', 'w.cursor'])
+      .select(['w.id', 'w.organization_id', 'w.events', 'w.cursor', 'c.value'])
       .whereRef('c.value', '>', 'w.cursor')
       .execute();
     let made = 0;
@@ -230,11 +230,11 @@ export class DeliveryWorker {
           .orderBy('sequence')
           .limit(MATERIALISE_BATCH)
           .execute();
-        if (!events.length) return 0;
-        const last = Number(events[events.length - 1].sequence);
+        // None although the counter is ahead: they were removed from the outbox; skip the gap.
+        const last = events.length ? Number(events[events.length - 1].sequence) : Number(w.value);
         // Also the lock that serialises workers: the loser finds the cursor moved and stops.
         const moved = await trx.updateTable('webhooks').set({ cursor: last }).where('id', '=', w.id).where('cursor', '=', cursor).executeTakeFirst();
-        if (Number(moved.numUpdatedRows) !== 1) return 0;
+        if (Number(moved.numUpdatedRows) !== 1 || !events.length) return 0;
         const now = new Date(this.now()).toISOString();
         const rows = events
           .filter((e) => !types.length || types.includes(e.type))
@@ -313,9 +313,14 @@ export class DeliveryWorker {
     for (const c of claimed) {
       const body = events.get(c.event_pos);
       const target = targets.get(c.webhook_id);
-      if (body === undefined || !target) {
+      if (!target) {
         // The endpoint was removed meanwhile (its deliveries go with it); nothing to send.
         await this.release(c);
+        continue;
+      }
+      if (body === undefined) {
+        // Never claimed again: the event is gone from the outbox.
+        await this.whereClaim(c).set({ status: 'failed', last_error: 'the event is no longer stored', locked_until: null, claim_token: null }).execute();
         continue;
       }
       const p: Promise<void> = this.deliverOne(c, target, body)

@@ -264,6 +264,20 @@ describe('webhook delivery', () => {
     await waitFor(() => r.delivered().length === 1, 'delivered by the restarted worker');
   });
 
+  it('skips events that are gone from the outbox instead of waiting for them', async () => {
+    const o = await org('Gap Corp');
+    const r = await receiver();
+    const hook = await t.rc.webhooks.add(o, { url: r.url });
+    await emitEvents(t.rc, [newEvent(o, { data: { n: 1 } })]);
+    await t.rc.database.db.deleteFrom('events').where('organization_id', '=', o).execute();
+    t.rc.startDelivery(FAST);
+    await emitEvents(t.rc, [newEvent(o, { data: { n: 2 } })]);
+    await settled(hook.id, 1);
+    expect(r.requests.map((q) => JSON.parse(q.body).data)).toEqual([{ n: 2 }]);
+    const row = await t.rc.database.db.selectFrom('webhooks').select('cursor').where('id', '=', hook.id).executeTakeFirstOrThrow();
+    expect(Number(row.cursor)).toBe(2);
+  });
+
   it('leaves no timers behind when stopped', async () => {
     const timers = () => process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length;
     const before = timers();
