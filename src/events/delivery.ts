@@ -106,6 +106,8 @@ export class DeliveryWorker {
   private wakeUp: (() => void) | undefined;
   private woken = false;
   private sleepTimer: NodeJS.Timeout | undefined;
+  /** The last materialise() stopped at its batch size: there are more events to turn into deliveries. */
+  private backlog = false;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -176,7 +178,7 @@ export class DeliveryWorker {
         this.log().error({ err }, 'webhook delivery worker: looking for work failed');
       }
       if (this.stopping) break;
-      if (!this.woken) await this.sleep(wait);
+      if (!this.woken && !this.backlog) await this.sleep(wait);
     }
   }
 
@@ -217,6 +219,7 @@ export class DeliveryWorker {
       .whereRef('c.value', '>', 'w.cursor')
       .execute();
     let made = 0;
+    this.backlog = false;
     for (const w of behind) {
       if (this.stopping) break;
       const types = JSON.parse(w.events) as string[];
@@ -235,6 +238,7 @@ export class DeliveryWorker {
         // Also the lock that serialises workers: the loser finds the cursor moved and stops.
         const moved = await trx.updateTable('webhooks').set({ cursor: last }).where('id', '=', w.id).where('cursor', '=', cursor).executeTakeFirst();
         if (Number(moved.numUpdatedRows) !== 1 || !events.length) return 0;
+        if (events.length === MATERIALISE_BATCH) this.backlog = true;
         const now = new Date(this.now()).toISOString();
         const rows = events
           .filter((e) => !types.length || types.includes(e.type))
