@@ -218,7 +218,11 @@ describe('webhook delivery', () => {
     const got: RollcallEvent[] = [];
     const unsubscribe = t.rc.events.subscribe((e) => void got.push(e));
     cleanups.push(async () => unsubscribe());
-    await Promise.all(Array.from({ length: 60 }, (_, i) => emitEvents(t.rc, [newEvent(o, { resourceId: `u${i % 20}` }), newEvent(o, { resourceId: `v${i}` })])));
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        emitEvents(t.rc, [newEvent(o, { resourceId: `u${i % 20}`, data: { res: `u${i % 20}` } }), newEvent(o, { resourceId: `v${i}`, data: { res: `v${i}` } })]),
+      ),
+    );
     await waitFor(() => got.length === 120, '120 events published');
     if (onPostgres) {
       // Two instances, each with its own connection pool, as two servers would run.
@@ -240,6 +244,14 @@ describe('webhook delivery', () => {
     expectEachOnce(r, got.map((e) => e.id));
     const deliveries = await t.rc.webhooks.deliveries(hook.id, { limit: 1000 });
     expect(deliveries.reduce((s, d) => s + d.attempts, 0)).toBe(r.requests.length);
+    // Order per resource held across the two workers: no attempt at an event before the
+    // resource's previous event had been delivered.
+    const parsed = r.requests.map((q, index) => ({ index, status: q.status, ev: JSON.parse(q.body) as RollcallEvent }));
+    for (const x of parsed) {
+      const res = (x.ev.data as { res: string }).res;
+      const earlier = got.filter((e) => (e.data as { res: string }).res === res && e.sequence < x.ev.sequence);
+      for (const e of earlier) expect(parsed.some((y) => y.ev.id === e.id && y.status === 200 && y.index < x.index)).toBe(true);
+    }
   });
 
   it('stops cleanly: an in-flight request is aborted after the grace period and its claim given back', async () => {
