@@ -33,6 +33,7 @@ async function open(cfg: Config): Promise<Rollcall> {
       publicUrl: cfg.publicUrl,
       scimPlans: cfg.scimPlans,
       adminToken: cfg.adminToken,
+      events: cfg.events,
       webhooks: cfg.webhooks,
     });
   } catch (e) {

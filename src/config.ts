@@ -11,6 +11,8 @@ export interface Config {
   scimPlans: string[];
   /** ROLLCALL_ADMIN_TOKEN: the admin API key; unset, one is generated on first start and stored hashed. */
   adminToken: string | undefined;
+  /** ROLLCALL_EVENTS=off: store no events (no feed, no webhooks, no in-process events). Default on. */
+  events: boolean;
   /** Webhook delivery (ROLLCALL_WEBHOOK_*). */
   webhooks: {
     backoffMs: number;
@@ -61,6 +63,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
     throw new ConfigError('ROLLCALL_ADMIN_TOKEN must be at least 16 characters without spaces (e.g. from `openssl rand -hex 32`)');
   }
+  const eventsSetting = (env.ROLLCALL_EVENTS ?? 'on').trim().toLowerCase();
+  if (!['on', 'off'].includes(eventsSetting)) throw new ConfigError(`ROLLCALL_EVENTS must be on or off, got '${env.ROLLCALL_EVENTS}'`);
+  const events = eventsSetting === 'on';
   const DAY = 24 * 60 * 60_000;
   const webhooks = {
     backoffMs: int(env, 'ROLLCALL_WEBHOOK_BACKOFF_MS', 10_000, 1, DAY),
@@ -75,5 +80,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
   }
-  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit, scimPlans, adminToken, webhooks };
+  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit, scimPlans, adminToken, events, webhooks };
 }

@@ -18,6 +18,8 @@ export {
 } from './embed/fastify.js';
 export { rollcallExpress, type RollcallExpressOptions, type RollcallMiddleware, type NextFunction } from './embed/express.js';
 export { buildServer, scimPlugin, type ServerOptions } from './http/server.js';
+// The admin API (bearer admin key) for a host that mounts it itself, e.g. under /api/v1.
+export { adminPlugin, type AdminPluginOptions, type AdminErrorBody } from './http/admin.js';
 
 // The directory by connection id, with plain JSON answers.
 export {
@@ -54,6 +56,8 @@ export {
 } from './embed/views.js';
 export { verifyWebhook, signWebhook, SIGNATURE_HEADER, EVENT_ID_HEADER, DEFAULT_TOLERANCE_SECONDS, type VerifyOptions } from './events/signature.js';
 export type { Logger } from './events/logger.js';
+export type { Webhook, NewWebhook, Delivery, DeliveryStatus, AddWebhookOptions, Webhooks } from './events/webhooks.js';
+export type { DeliveryOptions, DeliveryWorker } from './events/delivery.js';
 
 export { loadConfig, type Config } from './config.js';
 export { ScimError, errors, isScimError } from './scim/errors.js';

@@ -24,6 +24,11 @@ export interface RollcallOptions {
   scimPlans?: string[];
   /** The admin API key (ROLLCALL_ADMIN_TOKEN). Unset: a generated key stored as a hash (see `admin.ensure()`). */
   adminToken?: string;
+  /**
+   * Store events for the feed, webhooks and in-process subscribers (default true).
+   * False: no outbox at all — for deployments that never read events.
+   */
+  events?: boolean;
   /** Webhook delivery settings, used when the worker is started (`startDelivery`). */
   webhooks?: DeliveryOptions;
   /** Where event handler and delivery errors are logged (default: JSON lines on stderr). */
@@ -86,7 +91,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     bus.publish(events);
     delivery?.nudge();
   };
-  wireOutbox(database, afterCommit);
+  if (opts.events !== false) wireOutbox(database, afterCommit);
 
   return {
     publicUrl,
@@ -125,34 +130,10 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
 }
 
 /**
- * The outbox: what a batch of writes emitted is stored in the batch's transaction
- * (beforeCommit). Once a write's promise settles successfully its transaction has
- * committed, and the events stored in it are handed to `afterCommit` — once per
- * transaction, by whichever of its writes settles first.
+ * The outbox: what a batch of writes emitted is stored in the batch's transaction,
+ * and once it has committed the stored events go to `afterCommit` (in-process
+ * subscribers, the delivery worker) before the batch's callers are answered.
  */
 function wireOutbox(database: OpenedDatabase, afterCommit: (events: RollcallEvent[]) => void): void {
-  const writes = database.writes;
-  const stored = new WeakMap<object, RollcallEvent[]>();
-  writes.setBeforeCommit(async (trx, emitted) => {
-    stored.set(trx, await writeEvents(trx, emitted as readonly NewEvent[]));
-  });
-  const run = writes.run.bind(writes);
-  writes.run = <T>(fn: Parameters<typeof run<T>>[0]): Promise<T> => {
-    let trx: object | undefined;
-    return run<T>((t, emit) => {
-      trx = t; // a batch that is retried runs again in a new transaction: the last one counts
-      return fn(t, emit);
-    }).then((value) => {
-      const events = trx && stored.get(trx);
-      if (events) {
-        stored.delete(trx!);
-        try {
-          afterCommit(events);
-        } catch {
-          // publishing never fails a write
-        }
-      }
-      return value;
-    });
-  };
+  database.writes.setBeforeCommit((trx, emitted) => writeEvents(trx, emitted as readonly NewEvent[]), afterCommit);
 }

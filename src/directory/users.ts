@@ -218,7 +218,7 @@ export class UserDirectory {
           };
           await usersStore.insertUser(trx, row, emailRows(doc));
         }
-        emit(event(ctx, restorable ? 'user.restored' : 'user.created', { type: 'User', id: row.id }, userView(ctx, row, doc), now));
+        if (this.writes.emitting) emit(event(ctx, restorable ? 'user.restored' : 'user.created', { type: 'User', id: row.id }, userView(ctx, row, doc), now));
         await this.applyGroupRules(trx, ctx, row, doc, now, emit);
         // A new or restored user belongs to no group yet, unless a rule just added it.
         const groups = settings.groupRules.length ? undefined : [];
@@ -294,6 +294,7 @@ export class UserDirectory {
    * changes. A write that changes nothing the host app sees emits nothing.
    */
   private emitUpdate(ctx: RequestContext, current: UserRow, row: UserRow, doc: Doc, now: string, emit: Emit<NewEvent>): void {
+    if (!this.writes.emitting) return;
     const view = userView(ctx, row, doc);
     const ref = { type: 'User' as const, id: row.id };
     if (current.active !== row.active) emit(event(ctx, row.active ? 'user.reactivated' : 'user.deactivated', ref, view, now));

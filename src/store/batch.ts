@@ -18,8 +18,13 @@ export type WriteFn<T, E = unknown> = (trx: Kysely<DB>, emit: Emit<E>) => Promis
 export interface BatcherOptions<E> {
   /** Called after each committed batch, outside any transaction (WAL upkeep). */
   afterCommit?: () => void;
-  /** Called inside the transaction with everything the batch's successful writes emitted. */
-  beforeCommit?: (trx: Kysely<DB>, emitted: E[]) => Promise<void>;
+  /**
+   * Called inside the transaction with everything the batch's successful writes
+   * emitted; what it returns is handed to `committed` once the transaction commits.
+   */
+  beforeCommit?: (trx: Kysely<DB>, emitted: E[]) => Promise<unknown>;
+  /** Called after the commit with what `beforeCommit` returned (e.g. the stored events, to publish). */
+  committed?: (stored: unknown) => void;
   maxBatch?: number;
   /**
    * Batches in flight at once. SQLite has one writer, so 1; PostgreSQL gains from
@@ -88,9 +93,19 @@ export class WriteBatcher<E = unknown> {
     });
   }
 
-  /** Installs the hook that stores what writes emitted (the outbox), in the batch's transaction. */
-  setBeforeCommit(fn: (trx: Kysely<DB>, emitted: E[]) => Promise<void>): void {
-    this.opts.beforeCommit = fn;
+  /**
+   * Installs the outbox: `store` keeps what writes emitted, in the batch's
+   * transaction; `committed` (optional) gets its result after the commit, before
+   * any caller of the batch is answered.
+   */
+  setBeforeCommit<R>(store: (trx: Kysely<DB>, emitted: E[]) => Promise<R>, committed?: (stored: R) => void): void {
+    this.opts.beforeCommit = store;
+    this.opts.committed = committed as ((stored: unknown) => void) | undefined;
+  }
+
+  /** Whether an outbox is installed: without one, writes need not build what they would emit. */
+  get emitting(): boolean {
+    return !!this.opts.beforeCommit;
   }
 
   private upkeep(): void {
@@ -104,7 +119,14 @@ export class WriteBatcher<E = unknown> {
   private async runBatch(batch: Pending[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcomes = await this.transaction(batch);
+        const { outcomes, stored } = await this.transaction(batch);
+        if (stored !== undefined) {
+          try {
+            this.opts.committed?.(stored);
+          } catch {
+            // publishing never fails a committed write
+          }
+        }
         batch.forEach((item, i) => {
           const o = outcomes[i];
           if (o.ok) item.resolve(o.value);
@@ -124,7 +146,7 @@ export class WriteBatcher<E = unknown> {
     }
   }
 
-  private async transaction(batch: Pending[]): Promise<Outcome[]> {
+  private async transaction(batch: Pending[]): Promise<{ outcomes: Outcome[]; stored: unknown }> {
     return this.db.transaction().execute(async (trx) => {
       const outcomes: Outcome[] = [];
       const emitted: E[] = [];
@@ -152,8 +174,8 @@ export class WriteBatcher<E = unknown> {
           outcomes.push({ ok: false, error });
         }
       }
-      if (emitted.length && this.opts.beforeCommit) await this.opts.beforeCommit(trx, emitted);
-      return outcomes;
+      const stored = emitted.length && this.opts.beforeCommit ? await this.opts.beforeCommit(trx, emitted) : undefined;
+      return { outcomes, stored };
     });
   }
 }
