@@ -43,6 +43,8 @@
  *                      DATABASE_URL (default: ROLLCALL_TEST_PG_URL, else a throwaway cluster)
  *   BENCH_SCALE=0      skip the one-vs-two-instances scaling run on PostgreSQL
  *   BENCH_SCALE_USERS  users created by POST /Users in each scaling configuration (default 10000)
+ *   BENCH_OUTBOX=0     skip the outbox cost run (SQLite: POST /Users with ROLLCALL_EVENTS=off vs on)
+ *   BENCH_OUTBOX_USERS users created per outbox configuration and round (default 20000; 2 rounds)
  *   BENCH_CPU_PROF=1   afterwards, restart the server with --cpu-prof, profile GET /Users/{id}
  *                      for BENCH_DURATION seconds, and print where the time goes; or a list of
  *                      get, filter, post (POST: 5,000 more users), e.g. BENCH_CPU_PROF=get,post;
@@ -90,6 +92,10 @@ const SEED_TIMEOUT_S = posInt(env.BENCH_SEED_TIMEOUT, 420);
 const SCALE = env.BENCH_SCALE !== '0';
 const SCALE_USERS = posInt(env.BENCH_SCALE_USERS, 10000);
 const KEEP_DB = env.BENCH_KEEP_DB === '1';
+const OUTBOX = env.BENCH_OUTBOX !== '0';
+const OUTBOX_USERS = posInt(env.BENCH_OUTBOX_USERS, 20000);
+const OUTBOX_ROUNDS = 2;
+const TARGET_OUTBOX_COST = 0.2; // issue 5: the outbox costs at most 20% of POST /Users throughput
 const WARMUP_S = 2;
 const PROF_RATE = Number(env.BENCH_PROF_RATE) > 0 ? Number(env.BENCH_PROF_RATE) : 0;
 // BENCH_CPU_PROF: 1 (= get) or a comma list of get, filter, post.
@@ -701,6 +707,75 @@ async function runBackend(backend, run) {
  * `server` and a second instance, one autocannon run per instance with half the
  * connections each, in parallel; req/s summed, CPU summed over the instances.
  */
+/**
+ * What storing events costs POST /Users: fresh SQLite servers with ROLLCALL_EVENTS=off
+ * and =on, alternated (off, on, off, on) so drift in the machine's load hits both,
+ * each creating OUTBOX_USERS users on an empty database. Medians per configuration.
+ */
+async function outboxRun() {
+  log(`\nOutbox cost: POST /Users of ${fmtInt(OUTBOX_USERS)} users on a fresh SQLite database, events off vs on, ${OUTBOX_ROUNDS} rounds …`);
+  const results = { off: [], on: [] };
+  for (let round = 1; round <= OUTBOX_ROUNDS; round++) {
+    for (const mode of ['off', 'on']) {
+      const server = await startServer({ name: `rollcall-bench-outbox-${mode}`, logLevel: 'warn', extraEnv: { ROLLCALL_EVENTS: mode } });
+      try {
+        const conn = await createConnection(server, 'outbox');
+        let n = 0;
+        const bad = [];
+        const r = await load(
+          [
+            {
+              url: server.baseUrl,
+              connections: SEED_CONNECTIONS,
+              amount: OUTBOX_USERS,
+              requests: [
+                {
+                  method: 'POST',
+                  path: `/scim/v2/${conn.id}/Users`,
+                  headers: { authorization: `Bearer ${conn.token}`, 'content-type': 'application/scim+json' },
+                  setupRequest: (req) => ({ ...req, body: userBody(++n) }),
+                  onResponse: (status, body) => {
+                    if (status !== 201 && bad.length < 3) bad.push(`${status} ${String(body).slice(0, 200)}`);
+                  },
+                },
+              ],
+            },
+          ],
+          { pids: [server.child.pid], stopAfterS: SEED_TIMEOUT_S },
+        );
+        if (problems(r)) throw new Error(`outbox run (events ${mode}): ${problems(r)}; ${bad.join('; ')}`);
+        results[mode].push({ perSec: r.reqPerSec, cpuUsPerReq: r.cpuUsPerReq, p50: r.p50, p99: r.p99 });
+        log(`  round ${round}, events ${mode}: ${fmtInt(r.reqPerSec)} users/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  const median = (xs) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const pick = (mode) => ({
+    perSec: median(results[mode].map((x) => x.perSec)),
+    cpuUsPerReq: median(results[mode].map((x) => x.cpuUsPerReq ?? NaN)),
+    p50: median(results[mode].map((x) => x.p50)),
+    p99: median(results[mode].map((x) => x.p99)),
+  });
+  return { users: OUTBOX_USERS, rounds: OUTBOX_ROUNDS, off: pick('off'), on: pick('on'), all: results };
+}
+
+function outboxLines(run) {
+  const o = run.outbox;
+  if (!o) return [];
+  const throughputCost = 1 - o.on.perSec / o.off.perSec;
+  const cpuCost = o.on.cpuUsPerReq / o.off.cpuUsPerReq - 1;
+  const met = throughputCost <= TARGET_OUTBOX_COST;
+  return [
+    `Outbox cost (SQLite, ${fmtInt(o.users)} creates on a fresh database per configuration, median of ${o.rounds} alternating rounds): events off ${fmtInt(o.off.perSec)} users/s at ${fmtUs(o.off.cpuUsPerReq)} µs server CPU per create; events on ${fmtInt(o.on.perSec)} users/s at ${fmtUs(o.on.cpuUsPerReq)} µs. ` +
+      `Throughput ${throughputCost >= 0 ? 'cost' : 'difference'} ${(100 * throughputCost).toFixed(0)}%, CPU per create +${(100 * cpuCost).toFixed(0)}%: target ≤ ${(100 * TARGET_OUTBOX_COST).toFixed(0)}% ${met ? 'met' : 'missed'}.`,
+  ];
+}
+
 async function scalingRun(backend, server, { api, auth, w, report }) {
   const probe = backend.pg.probe;
   const usersAtStart = w.ids.length;
@@ -859,6 +934,14 @@ async function main() {
           else await backend.pg.admin.query(`drop database if exists ${backend.pg.dbName} with (force)`).catch((e) => log(`could not drop ${backend.pg.dbName}: ${e.message}`));
           await backend.pg.admin.end().catch(() => {});
         }
+      }
+    }
+    if (OUTBOX && BACKENDS.includes('sqlite')) {
+      try {
+        run.outbox = await outboxRun();
+      } catch (e) {
+        run.outboxFailed = e?.message ?? String(e);
+        console.error(`\noutbox run failed: ${run.outboxFailed}`);
       }
     }
   } finally {
@@ -1083,6 +1166,8 @@ function markdown(run) {
   }
   lines.push('');
   for (const v of verdicts(run)) lines.push(`- ${v}`);
+  for (const v of outboxLines(run)) lines.push(`- ${v}`);
+  if (run.outboxFailed) lines.push(`- Outbox cost run FAILED: ${run.outboxFailed.split('\n')[0]}`);
   for (const n of allNotes(run)) lines.push(`- ${n}`);
   for (const b of run.backends) {
     for (const p of b.profiles) {
@@ -1125,6 +1210,7 @@ function report(run) {
   }
   log('');
   for (const v of verdicts(run)) log(`- ${v}`);
+  for (const v of outboxLines(run)) log(`- ${v}`);
   for (const n of allNotes(run)) log(`- ${n}`);
   log(`\nThe run took ${run.elapsedMin.toFixed(1)} min.`);
   if (env.BENCH_NO_DOCS !== '1' && !run.backends.some((b) => b.failed)) writeDocs(run);
