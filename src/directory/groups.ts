@@ -58,7 +58,9 @@ export class GroupDirectory {
   private async checkMembers(trx: Trx, ctx: RequestContext, ids: string[]): Promise<void> {
     if (!ids.length) return;
     const unique = [...new Set(ids)];
-    const found = await existingUserIds(trx, ctx.connectionId, unique);
+    // Locked (PostgreSQL, in id order, after the group): a user being deleted or
+    // purged right now is either seen as gone, or waits until it has joined.
+    const found = await existingUserIds(trx, ctx.connectionId, unique, this.dialect.lockRows);
     const missing = unique.filter((id) => !found.has(id));
     if (!missing.length) return;
     const groups = await groupsStore.existingGroupIds(trx, ctx.connectionId, missing);
@@ -70,8 +72,8 @@ export class GroupDirectory {
   }
 
   /** With exclusive groups a user belongs to one group at most: joining a second is a conflict. */
+  /** Runs after checkMembers, which has locked the users. */
   private async checkExclusive(trx: Trx, groupId: string, ids: string[]): Promise<void> {
-    if (this.dialect.lockRows) await groupsStore.lockUsers(trx, ids);
     const taken = await groupsStore.otherGroupsOf(trx, ids, groupId);
     if (!taken.length) return;
     const t = taken[0];
@@ -125,6 +127,8 @@ export class GroupDirectory {
     }
     if (!touched.length) return 0;
     const unique = [...new Set(touched)];
+    // Removed members were not locked yet: in id order, like every lock on users.
+    if (this.dialect.lockRows) await groupsStore.lockUsers(trx, unique);
     await groupsStore.touchUsers(trx, unique, now);
     const refs = await memberRefs(trx, unique);
     for (const [type, ids] of events) {
@@ -148,7 +152,8 @@ export class GroupDirectory {
         created_at: now,
         updated_at: now,
       };
-      const group = (await groupsStore.findGroupByName(trx, ctx.connectionId, name)) ?? (await groupsStore.ensureGroupByName(trx, fresh));
+      const find = this.dialect.lockRows ? groupsStore.findGroupByNameForUpdate : groupsStore.findGroupByName;
+      const group = (await find(trx, ctx.connectionId, name)) ?? (await groupsStore.ensureGroupByName(trx, fresh));
       const ref = { id: group.id, displayName: group.display_name };
       if (group.id === fresh.id) emit(event(ctx, 'group.created', { type: 'Group', id: group.id }, groupView(group), now));
       if (await this.applyMemberOps(trx, ctx, ref, [{ op: 'add', members: [{ value: userId }] }], now, emit)) {
@@ -216,7 +221,7 @@ export class GroupDirectory {
         this.emitUpdate(ctx, current, { ...current.row, ...values }, doc, now, emit);
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
         if (!ok) throw errors.preconditionFailed(`Group '${id}' changed concurrently; retry the request.`);
-        if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now);
+        if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now, this.dialect.lockRows);
         const existing = await groupsStore.memberIds(trx, id);
         const wanted = new Set(members.map((m) => m.value));
         const toRemove = [...existing].filter((m) => !wanted.has(m));
@@ -246,7 +251,7 @@ export class GroupDirectory {
         const values = { ...columnsOf(result.doc, result.externalId), version: current.row.version + 1, updated_at: now };
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
         if (!ok) throw errors.preconditionFailed(`Group '${id}' changed concurrently; retry the request.`);
-        if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now);
+        if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now, this.dialect.lockRows);
         this.emitUpdate(ctx, current, { ...current.row, ...values }, result.doc, now, emit);
         return { row: { ...current.row, ...values }, doc: result.doc };
       });
@@ -261,7 +266,7 @@ export class GroupDirectory {
       const current = await this.getForWrite(trx, ctx, id);
       checkIfMatch(ifMatch, current.row.version);
       const now = this.clock().toISOString();
-      const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version, now);
+      const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version, now, this.dialect.lockRows);
       if (!ok) throw errors.preconditionFailed(`Group '${id}' changed before it could be deleted.`);
       // Its memberships go with it: group.deleted stands for them (no member_removed per member).
       emit(event(ctx, 'group.deleted', { type: 'Group', id }, groupView(current.row), now));

@@ -7,7 +7,7 @@
 import type { WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
 import type { Doc } from '../scim/resource.js';
-import { event, userView } from './events.js';
+import { event, membershipEvent, userView } from './events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { purgeUsers } from '../store/users.js';
 import type { ConnectionDirectory } from './connections.js';
@@ -34,7 +34,7 @@ export async function purgeExpired(
     let n = 0;
     for (;;) {
       const purged = await database.writes.run(async (trx, emit) => {
-        const rows = await purgeUsers(trx, {
+        const { rows, memberships } = await purgeUsers(trx, {
           connectionId: c.id,
           deletedBefore: before,
           deactivatedBefore: c.settings.purgeDeactivated ? before : null,
@@ -44,6 +44,13 @@ export async function purgeExpired(
         });
         const ctx = { connectionId: c.id, baseUrl: c.scimUrl, organizationId: c.organizationId, workspace: c.workspace };
         const at = asOf.toISOString();
+        const byId = new Map(rows.map((r) => [r.id, r]));
+        // A deactivated user purged leaves its groups: say so, as a DELETE does.
+        for (const m of memberships) {
+          const u = byId.get(m.member_id)!;
+          const member = { id: u.id, userName: u.user_name, externalId: u.external_id, displayName: u.display_name };
+          emit(membershipEvent(ctx, 'group.member_removed', { id: m.group_id, displayName: m.display_name }, member, at));
+        }
         for (const row of rows) emit(event(ctx, 'user.purged', { type: 'User', id: row.id }, userView(ctx, row, JSON.parse(row.doc) as Doc), at));
         return rows;
       });

@@ -149,7 +149,9 @@ export class UserDirectory {
         updated_at: now,
         doc: JSON.stringify({ displayName: name }),
       };
-      const group = (await groupsStore.findGroupByName(trx, ctx.connectionId, name)) ?? (await groupsStore.ensureGroupByName(trx, fresh));
+      // Locked where writers run side by side: a concurrent DELETE of the group waits, or has already gone and the rule creates it anew.
+      const find = this.dialect.lockRows ? groupsStore.findGroupByNameForUpdate : groupsStore.findGroupByName;
+      const group = (await find(trx, ctx.connectionId, name)) ?? (await groupsStore.ensureGroupByName(trx, fresh));
       if (group.id === fresh.id) emit(event(ctx, 'group.created', { type: 'Group', id: group.id }, groupView(group), now));
       if (settings.exclusiveGroups) {
         if (this.dialect.lockRows) await groupsStore.lockUsers(trx, [userId]);
@@ -272,6 +274,8 @@ export class UserDirectory {
           const other = await usersStore.findLiveByExternalId(trx, ctx.connectionId, cols.external_id!);
           if (other && other.id !== current.id) throw errors.uniqueness(`externalId '${cols.external_id}' already belongs to user ${other.id} in this connection.`);
         }
+        // Groups before users (see lockGroupsOf): a rename moves the versions of the user's groups.
+        if (renamed && this.dialect.lockRows) await groupsStore.lockGroupsOf(trx, [current.id]);
         const done = await usersStore.updateUser(trx, ctx.connectionId, current.id, current.version, values, emailRows(doc));
         if (!done) return false;
         if (renamed) await touchGroupsOf(trx, current.id, now);
@@ -334,12 +338,14 @@ export class UserDirectory {
     checkIfMatch(ifMatch, current.row.version);
     const now = this.clock().toISOString();
     const ok = await this.writes.run(async (trx, emit) => {
+      if (this.dialect.lockRows) await groupsStore.lockGroupsOf(trx, [id]);
       const left = await usersStore.softDeleteUser(trx, ctx.connectionId, id, ifMatch ? current.row.version : undefined, now);
       if (!left) return false;
-      const row: UserRow = { ...current.row, state: 'deleted', deleted_at: now, updated_at: now, version: current.row.version + 1 };
+      // The events describe the user as deleted, not as read before the transaction.
+      const row = left.row;
       const member = { id, userName: row.user_name, externalId: row.external_id, displayName: row.display_name };
       for (const g of left.groups) emit(membershipEvent(ctx, 'group.member_removed', { id: g.id, displayName: g.display_name }, member, now));
-      emit(event(ctx, 'user.deleted', { type: 'User', id }, userView(ctx, row, current.doc), now));
+      emit(event(ctx, 'user.deleted', { type: 'User', id }, userView(ctx, row, JSON.parse(row.doc) as Doc), now));
       return true;
     });
     if (!ok) {

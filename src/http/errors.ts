@@ -22,11 +22,26 @@ export function toScimError(err: FastifyError | Error, req: FastifyRequest): Sci
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return errors.invalidSyntax('The request body is empty; a JSON object is required.');
   }
+  if (isTransientDatabaseError(err)) {
+    // Nothing was written; IdPs retry a 503 (Entra ID and Okta both do).
+    req.log.warn({ err }, 'database busy: answered 503');
+    return errors.serviceUnavailable('The database is busy (lock conflict or timeout); nothing was changed. Retry the request.', 1);
+  }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new ScimError(fe.statusCode, fe.message, fe.statusCode === 400 ? 'invalidSyntax' : undefined);
   }
   req.log.error({ err }, 'unhandled error');
   return errors.internal();
+}
+
+/**
+ * PostgreSQL errors that say "try again", not "this is wrong": deadlock and
+ * serialization failure (after the batcher's own retries), lock and statement
+ * timeouts; SQLite's busy and locked (another process held the write lock too long).
+ */
+function isTransientDatabaseError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === '40P01' || code === '40001' || code === '55P03' || code === '57014' || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 }
 
 export function sendScimError(reply: FastifyReply, e: ScimError): FastifyReply {

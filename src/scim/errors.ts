@@ -69,6 +69,8 @@ export const errors = {
   tooManyRequests: (detail: string, retryAfterSeconds: number) =>
     new ScimError(429, detail, undefined, { 'Retry-After': String(retryAfterSeconds) }),
   notImplemented: (detail: string) => new ScimError(501, detail),
+  serviceUnavailable: (detail: string, retryAfterSeconds: number) =>
+    new ScimError(503, detail, undefined, { 'Retry-After': String(retryAfterSeconds) }),
   internal: () => new ScimError(500, 'Internal server error; the request id is logged for the operator.'),
 };
 

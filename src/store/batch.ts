@@ -135,6 +135,13 @@ export class WriteBatcher<E = unknown> {
         this.upkeep();
         return;
       } catch (error) {
+        if (isRetryable(error) && batch.length > 1) {
+          // Writes of one batch hold each other's locks until the commit: a deadlock
+          // with another instance's batch is likelier the larger both are. Each
+          // write again on its own, one after the other, with its own retries.
+          for (const item of batch) await this.runBatch([item]);
+          return;
+        }
         if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
           await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
           continue;

@@ -209,11 +209,19 @@ async function openPostgres(url: string, opts: { migrate?: boolean }): Promise<O
   }
   if (opts.migrate !== false) {
     await db.connection().execute(async (conn) => {
-      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+      // Waiting for another instance's migration, or a migration rewriting a large
+      // table, may take longer than a request may: no statement timeout here.
+      await sql`set statement_timeout = 0`.execute(conn);
       try {
-        await migrate(conn);
+        await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+        try {
+          await migrate(conn);
+        } finally {
+          await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+        }
       } finally {
-        await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+        // Back to the pool's setting before the connection serves requests.
+        await sql`reset statement_timeout`.execute(conn);
       }
     });
   }

@@ -43,6 +43,51 @@ export async function lockUsers(db: Kysely<DB>, ids: string[]): Promise<void> {
   }
 }
 
+/**
+ * Locks the groups these users belong to, in id order. Writers take groups before
+ * users (a group PATCH locks its group, then its members), so a write that starts
+ * from a user — rename, delete, purge — takes the user's groups first as well.
+ */
+export async function lockGroupsOf(db: Kysely<DB>, userIds: string[]): Promise<void> {
+  for (const part of chunks([...new Set(userIds)])) {
+    await db
+      .selectFrom('groups')
+      .select('id')
+      .where('id', 'in', (eb) => eb.selectFrom('memberships').select('group_id').where('member_id', 'in', part))
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+  }
+}
+
+/** The members of these groups with the group's name: who leaves which group when users go for good. */
+export async function membershipsOf(db: Kysely<DB>, userIds: string[]): Promise<{ member_id: string; group_id: string; display_name: string }[]> {
+  const out: { member_id: string; group_id: string; display_name: string }[] = [];
+  for (const part of chunks([...new Set(userIds)])) {
+    out.push(
+      ...(await db
+        .selectFrom('memberships')
+        .innerJoin('groups', 'groups.id', 'memberships.group_id')
+        .select(['memberships.member_id as member_id', 'groups.id as group_id', 'groups.display_name as display_name'])
+        .where('memberships.member_id', 'in', part)
+        .orderBy('groups.id')
+        .execute()),
+    );
+  }
+  return out;
+}
+
+/** A group looked up by name and locked (PostgreSQL), so a concurrent DELETE cannot pull it away mid-write. */
+export async function findGroupByNameForUpdate(db: Kysely<DB>, connectionId: string, name: string): Promise<GroupRow | undefined> {
+  return db
+    .selectFrom('groups')
+    .selectAll()
+    .where('connection_id', '=', connectionId)
+    .where('display_name_lc', '=', name.toLowerCase())
+    .forUpdate()
+    .executeTakeFirst();
+}
+
 export async function getGroup(db: Kysely<DB>, connectionId: string, id: string): Promise<GroupRow | undefined> {
   return db.selectFrom('groups').selectAll().where('id', '=', id).where('connection_id', '=', connectionId).executeTakeFirst();
 }
@@ -58,8 +103,8 @@ export async function updateGroup(db: Kysely<DB>, connectionId: string, id: stri
   return Number(res.numUpdatedRows) === 1;
 }
 
-export async function deleteGroup(db: Kysely<DB>, connectionId: string, id: string, version: number | undefined, now: string): Promise<boolean> {
-  await touchMembersOf(db, id, now);
+export async function deleteGroup(db: Kysely<DB>, connectionId: string, id: string, version: number | undefined, now: string, lock = false): Promise<boolean> {
+  await touchMembersOf(db, id, now, lock);
   await db.deleteFrom('memberships').where('group_id', '=', id).where('connection_id', '=', connectionId).execute();
   let q = db.deleteFrom('groups').where('id', '=', id).where('connection_id', '=', connectionId);
   if (version !== undefined) q = q.where('version', '=', version);
@@ -152,7 +197,17 @@ export async function touchUsers(db: Kysely<DB>, ids: string[], now: string): Pr
 }
 
 /** Members of a group see its name in their `groups`: touch them when it changes or goes. */
-export async function touchMembersOf(db: Kysely<DB>, groupId: string, now: string): Promise<void> {
+export async function touchMembersOf(db: Kysely<DB>, groupId: string, now: string, lock = false): Promise<void> {
+  if (lock) {
+    // In id order, like every lock on users (see lockUsers).
+    await db
+      .selectFrom('users')
+      .select('id')
+      .where('id', 'in', (eb) => eb.selectFrom('memberships').select('member_id').where('group_id', '=', groupId))
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+  }
   await db
     .updateTable('users')
     .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))

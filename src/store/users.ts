@@ -7,7 +7,7 @@ import type { SqlDialect } from './dialect.js';
 import { compileFilter, compileSortKey } from './filter-sql.js';
 import { chunks } from './errors.js';
 import { prepared } from './prepared.js';
-import { touchGroupsOf } from './groups.js';
+import { lockGroupsOf, membershipsOf, touchGroupsOf } from './groups.js';
 
 export type UserRow = UsersTable;
 
@@ -119,15 +119,18 @@ export async function updateUser(
   return true;
 }
 
-/** Soft delete: the row stays (restore window, a later issue) but leaves every group. */
-/** Soft-deletes a live user; undefined when there was none (or its version moved). Returns the groups it left. */
+/**
+ * Soft delete: the row stays (restore window) but leaves every group. Undefined
+ * when there was no live user (or its version moved); else the row as stored now
+ * and the groups it left.
+ */
 export async function softDeleteUser(
   db: Kysely<DB>,
   connectionId: string,
   id: string,
   version: number | undefined,
   now: string,
-): Promise<{ groups: { id: string; display_name: string }[] } | undefined> {
+): Promise<{ row: UserRow; groups: { id: string; display_name: string }[] } | undefined> {
   let q = db
     .updateTable('users')
     .set((eb) => ({ state: 'deleted', deleted_at: now, updated_at: now, version: eb('version', '+', 1) }))
@@ -135,8 +138,8 @@ export async function softDeleteUser(
     .where('connection_id', '=', connectionId)
     .where('state', '<>', 'deleted');
   if (version !== undefined) q = q.where('version', '=', version);
-  const res = await q.executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) return undefined;
+  const row = await q.returningAll().executeTakeFirst();
+  if (!row) return undefined;
   await touchGroupsOf(db, id, now);
   const groups = await db
     .selectFrom('memberships')
@@ -145,7 +148,7 @@ export async function softDeleteUser(
     .where('memberships.member_id', '=', id)
     .execute();
   await db.deleteFrom('memberships').where('member_id', '=', id).execute();
-  return { groups };
+  return { row, groups };
 }
 
 export interface ListQuery {
@@ -247,16 +250,16 @@ export async function groupsOfUsers(db: Kysely<DB>, userIds: string[]): Promise<
 }
 
 /** Existing live user ids among `ids` in a connection (membership checks). */
-export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<Set<string>> {
+export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids: string[], lock = false): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const part of chunks(ids)) {
-    const rows = await db
+  for (const part of chunks(lock ? [...new Set(ids)].sort() : ids)) {
+    const q = db
       .selectFrom('users')
       .select('id')
       .where('connection_id', '=', connectionId)
       .where('state', '<>', 'deleted')
-      .where('id', 'in', part)
-      .execute();
+      .where('id', 'in', part);
+    const rows = await (lock ? q.orderBy('id').forUpdate() : q).execute();
     for (const r of rows) found.add(r.id);
   }
   return found;
@@ -331,28 +334,38 @@ export async function restoreUser(db: Kysely<DB>, connectionId: string, id: stri
 export async function purgeUsers(
   db: Kysely<DB>,
   q: { connectionId: string; deletedBefore: string; deactivatedBefore: string | null; now: string; limit: number; skipLocked: boolean },
-): Promise<UserRow[]> {
-  let claim = db
-    .selectFrom('users')
-    .selectAll()
-    .where('connection_id', '=', q.connectionId)
-    .where((eb) => {
-      const deleted = eb.and([eb('state', '=', 'deleted'), eb('deleted_at', '<=', q.deletedBefore)]);
-      if (q.deactivatedBefore === null) return deleted;
-      return eb.or([deleted, eb.and([eb('state', '=', 'deactivated'), eb('deactivated_at', '<=', q.deactivatedBefore)])]);
-    })
-    .orderBy('id')
-    .limit(q.limit);
-  if (q.skipLocked) claim = claim.forUpdate().skipLocked();
-  const rows = await claim.execute();
-  if (!rows.length) return rows;
+): Promise<{ rows: UserRow[]; memberships: { member_id: string; group_id: string; display_name: string }[] }> {
+  const due = () =>
+    db
+      .selectFrom('users')
+      .where('connection_id', '=', q.connectionId)
+      .where((eb) => {
+        const deleted = eb.and([eb('state', '=', 'deleted'), eb('deleted_at', '<=', q.deletedBefore)]);
+        if (q.deactivatedBefore === null) return deleted;
+        return eb.or([deleted, eb.and([eb('state', '=', 'deactivated'), eb('deactivated_at', '<=', q.deactivatedBefore)])]);
+      })
+      .orderBy('id')
+      .limit(q.limit);
+  let rows: UserRow[];
+  if (q.skipLocked) {
+    // Groups before users, like every other writer: lock the candidates' groups,
+    // then claim the users that no one else holds.
+    const candidates = (await due().select('id').execute()).map((r) => r.id);
+    if (!candidates.length) return { rows: [], memberships: [] };
+    await lockGroupsOf(db, candidates);
+    rows = await due().selectAll().where('id', 'in', candidates).forUpdate().skipLocked().execute();
+  } else {
+    rows = await due().selectAll().execute();
+  }
+  if (!rows.length) return { rows, memberships: [] };
   const ids = rows.map((r) => r.id);
-  // Deactivated users are still members: their groups change, so their versions move.
+  // Deactivated users are still members: their groups lose them, so their versions move.
+  const memberships = await membershipsOf(db, ids);
   await db
     .updateTable('groups')
     .set((eb) => ({ version: eb('version', '+', 1), updated_at: q.now }))
     .where('id', 'in', (eb) => eb.selectFrom('memberships').select('group_id').where('member_id', 'in', ids))
     .execute();
   await db.deleteFrom('users').where('id', 'in', ids).execute();
-  return rows;
+  return { rows, memberships };
 }
