@@ -18,6 +18,7 @@ import { isUniqueViolation, uniqueViolationOf } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
 import type { UserRow, EmailRow } from '../store/users.js';
 import * as groupsStore from '../store/groups.js';
+import * as connectionsStore from '../store/connections.js';
 import { touchGroupsOf } from '../store/groups.js';
 import { type Clock, type RequestContext, settingsOf } from './context.js';
 import { applyUserPolicies, groupsFromRules } from './policies/index.js';
@@ -107,6 +108,18 @@ export class UserDirectory {
     return { row, groups: groups_json ? (JSON.parse(groups_json) as GroupRef[]) : [] };
   }
 
+  /**
+   * The mapping key decides the external_key column and the duplicate and restore
+   * lookups; a request that read the settings before a change of the key is
+   * answered 503 (retry) rather than written the old way.
+   */
+  private async checkMappingKey(trx: Kysely<DB>, ctx: RequestContext): Promise<void> {
+    const stored = await connectionsStore.storedMappingKey(trx, ctx.connectionId, this.dialect.lockRows);
+    if (stored !== settingsOf(ctx).mappingKey) {
+      throw errors.serviceUnavailable(`This connection's mappingKey changed to ${stored} while the request was handled; nothing was changed. Retry the request.`, 1);
+    }
+  }
+
   /** The 409 for a unique index the database enforced (a race another write won). */
   private uniqueness(e: unknown, cols: { user_name: string; external_id: string | null }) {
     if (uniqueViolationOf(e) === 'external_key') {
@@ -185,6 +198,7 @@ export class UserDirectory {
     const keyValue = settings.mappingKey === 'externalId' ? externalId : cols.user_name;
     try {
       return await this.writes.run(async (trx, emit) => {
+        await this.checkMappingKey(trx, ctx);
         if (settings.mappingKey === 'externalId' && externalId !== undefined) {
           const live = await usersStore.findLiveByExternalId(trx, ctx.connectionId, externalId);
           if (live) throw errors.uniqueness(`externalId '${externalId}' already belongs to user ${live.id} ('${live.user_name}') in this connection.`);
@@ -269,6 +283,7 @@ export class UserDirectory {
       // Groups show members by name, so a new name is a change of the user's groups too.
       const renamed = (cols.display_name ?? cols.user_name) !== (current.display_name ?? current.user_name);
       ok = await this.writes.run(async (trx, emit) => {
+        await this.checkMappingKey(trx, ctx);
         // Checked inside the write transaction: two users racing to the same key cannot both get it.
         if (keyTaken) {
           const other = await usersStore.findLiveByExternalId(trx, ctx.connectionId, cols.external_id!);

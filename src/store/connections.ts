@@ -44,6 +44,22 @@ export async function updateSettings(db: Kysely<DB>, id: string, settings: strin
   await db.updateTable('connections').set({ settings }).where('id', '=', id).execute();
 }
 
+/**
+ * The connection's mapping key as stored now, read inside a user write: a request
+ * authenticated a moment before `configure` changed it must not derive the key
+ * column the old way. `lock` (PostgreSQL) holds the row shared until commit, so a
+ * concurrent configure waits for the write, or the write sees the new value.
+ */
+export async function storedMappingKey(db: Kysely<DB>, connectionId: string, lock: boolean): Promise<'externalId' | 'userName'> {
+  const row = lock
+    ? await db.selectFrom('connections').select('settings').where('id', '=', connectionId).forShare().executeTakeFirst()
+    : (await selectSettings(db, connectionId)).rows[0];
+  const key = row ? (JSON.parse(row.settings) as { mappingKey?: unknown }).mappingKey : undefined;
+  return key === 'userName' ? 'userName' : 'externalId';
+}
+
+const selectSettings = prepared((db: Kysely<DB>, id: string) => db.selectFrom('connections').select('settings').where('id', '=', id), 1);
+
 /** Re-derives users.external_key after the mapping key changed (the unique index then judges the data). */
 export async function setExternalKeys(db: Kysely<DB>, connectionId: string, fromExternalId: boolean): Promise<void> {
   await db

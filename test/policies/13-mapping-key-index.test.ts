@@ -57,4 +57,14 @@ describe('mapping key changes and the externalId index', () => {
       .values({ ...row, id: 'raw-insert', user_name: 'raw@acme.com', user_name_lc: 'raw@acme.com' })
       .execute();
   });
+
+  it('a write authenticated before the mapping key changed is answered 503 and changes nothing', async () => {
+    const s = await connect(t, { mappingKey: 'userName' }, 'Stale settings');
+    const grant = await t.rc.connections.authenticate(s.conn.id, s.conn.token);
+    const stale = { connectionId: s.conn.id, baseUrl: 'https://scim.test.example/scim/v2/' + s.conn.id, ...grant! };
+    await t.rc.connections.configure(s.conn.id, { mappingKey: 'externalId' });
+    const err = await t.rc.users.create(stale, { userName: 'late@acme.com', externalId: 'late-1' }).catch((e: unknown) => e);
+    expect((err as { status?: number }).status).toBe(503);
+    expect(await findUsers(s.c, 'userName eq "late@acme.com"')).toEqual([]);
+  });
 });
