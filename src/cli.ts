@@ -34,6 +34,7 @@ async function open(cfg: Config): Promise<Rollcall> {
       scimPlans: cfg.scimPlans,
       adminToken: cfg.adminToken,
       events: cfg.events,
+      eventRetentionDays: cfg.eventRetentionDays,
       webhooks: cfg.webhooks,
     });
   } catch (e) {
@@ -302,7 +303,8 @@ export function buildCli(): Command {
       }
       await withRollcall(async (rc) => {
         const r = await rc.purge(asOf);
-        print(!!opts.json, r, `Purged ${r.purged} user${r.purged === 1 ? '' : 's'} (as of ${r.asOf}).`);
+        const pruned = r.events ? `; pruned ${r.events.events} event${r.events.events === 1 ? '' : 's'} and ${r.events.deliveries} finished deliver${r.events.deliveries === 1 ? 'y' : 'ies'}` : '';
+        print(!!opts.json, r, `Purged ${r.purged} user${r.purged === 1 ? '' : 's'}${pruned} (as of ${r.asOf}).`);
       });
     });
 

@@ -13,6 +13,8 @@ export interface Config {
   adminToken: string | undefined;
   /** ROLLCALL_EVENTS=off: store no events (no feed, no webhooks, no in-process events). Default on. */
   events: boolean;
+  /** ROLLCALL_EVENT_RETENTION_DAYS: events older than this are pruned once no endpoint needs them (0: kept forever). */
+  eventRetentionDays: number;
   /** Webhook delivery (ROLLCALL_WEBHOOK_*). */
   webhooks: {
     backoffMs: number;
@@ -66,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const eventsSetting = (env.ROLLCALL_EVENTS ?? 'on').trim().toLowerCase();
   if (!['on', 'off'].includes(eventsSetting)) throw new ConfigError(`ROLLCALL_EVENTS must be on or off, got '${env.ROLLCALL_EVENTS}'`);
   const events = eventsSetting === 'on';
+  const eventRetentionDays = int(env, 'ROLLCALL_EVENT_RETENTION_DAYS', 30, 0, 3650);
   const DAY = 24 * 60 * 60_000;
   const webhooks = {
     backoffMs: int(env, 'ROLLCALL_WEBHOOK_BACKOFF_MS', 10_000, 1, DAY),
@@ -80,5 +83,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
   }
-  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit, scimPlans, adminToken, events, webhooks };
+  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, webhooks };
 }

@@ -15,6 +15,7 @@ import { Webhooks } from './events/webhooks.js';
 import { DeliveryWorker, type DeliveryOptions } from './events/delivery.js';
 import { type Logger, stderrLogger } from './events/logger.js';
 import { AdminTokens } from './http/admin-token.js';
+import { pruneEvents } from './events/retention.js';
 
 export interface RollcallOptions {
   databaseUrl: string;
@@ -29,6 +30,8 @@ export interface RollcallOptions {
    * False: no outbox at all — for deployments that never read events.
    */
   events?: boolean;
+  /** Days events are kept for the feed and webhooks (default 30; 0: forever). Pruned by `purge`. */
+  eventRetentionDays?: number;
   /** Webhook delivery settings, used when the worker is started (`startDelivery`). */
   webhooks?: DeliveryOptions;
   /** Where event handler and delivery errors are logged (default: JSON lines on stderr). */
@@ -68,7 +71,7 @@ export interface Rollcall {
   setLogger(logger: Logger): void;
   /** Imports users from CSV text into an organisation without a SCIM connection. */
   importCsv(organizationId: string, csvText: string): Promise<ImportReport>;
-  /** Purges users past their connection's retention window, treating `asOf` as now. */
+  /** Purges users past their connection's retention window, and events past eventRetentionDays, treating `asOf` as now. */
   purge(asOf?: Date): Promise<PurgeReport>;
   close(): Promise<void>;
 }
@@ -118,7 +121,13 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
       logger = l;
     },
     importCsv: (organizationId: string, csvText: string) => importCsv({ connections, users, groups }, organizationId, csvText),
-    purge: (asOf?: Date) => purgeExpired(database, connections, asOf ?? clock()),
+    purge: async (asOf?: Date) => {
+      const at = asOf ?? clock();
+      const report = await purgeExpired(database, connections, at);
+      const days = opts.eventRetentionDays ?? 30;
+      if (days > 0) report.events = await pruneEvents(database.db, new Date(at.getTime() - days * 86_400_000).toISOString());
+      return report;
+    },
     connections,
     users,
     groups,

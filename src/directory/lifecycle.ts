@@ -18,6 +18,8 @@ export interface PurgeReport {
   asOf: string;
   purged: number;
   connections: { id: string; name: string; purged: number }[];
+  /** Events and finished webhook deliveries past the event retention window (when it is on). */
+  events?: { events: number; deliveries: number };
 }
 
 /** Users purged per transaction: bounded work per write, several rounds when there is more. */
