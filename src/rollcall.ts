@@ -3,7 +3,7 @@ import { openDatabase, type OpenedDatabase } from './store/db.js';
 import { ConnectionDirectory } from './directory/connections.js';
 import { UserDirectory } from './directory/users.js';
 import { GroupDirectory } from './directory/groups.js';
-import { type Clock, systemClock } from './directory/context.js';
+import { type Clock, daysBefore, systemClock } from './directory/context.js';
 import { type PurgeReport, purgeExpired } from './directory/lifecycle.js';
 import { type ImportReport, importCsv } from './directory/import.js';
 import { settingsChecks } from './directory/policies/index.js';
@@ -125,7 +125,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
       const at = asOf ?? clock();
       const report = await purgeExpired(database, connections, at);
       const days = opts.eventRetentionDays ?? 30;
-      if (days > 0) report.events = await pruneEvents(database.db, new Date(at.getTime() - days * 86_400_000).toISOString());
+      if (days > 0) report.events = await pruneEvents(database.db, daysBefore(at, days));
       return report;
     },
     connections,

@@ -20,6 +20,14 @@ export function settingsOf(ctx: RequestContext): ConnectionSettings {
   return ctx.settings ?? DEFAULT_SETTINGS;
 }
 
+/** One day in milliseconds (retention windows are whole days). */
+export const DAY_MS = 86_400_000;
+
+/** The start of a retention window of `days` ending at `now`, as stored timestamps are written. */
+export function daysBefore(now: Date, days: number): string {
+  return new Date(now.getTime() - days * DAY_MS).toISOString();
+}
+
 /** The clock, injectable so lifecycle rules can be tested without waiting. */
 export type Clock = () => Date;
 export const systemClock: Clock = () => new Date();

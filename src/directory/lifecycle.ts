@@ -11,8 +11,8 @@ import { event, membershipEvent, userView } from './events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { purgeUsers } from '../store/users.js';
 import type { ConnectionDirectory } from './connections.js';
+import { daysBefore } from './context.js';
 
-const DAY_MS = 86_400_000;
 
 export interface PurgeReport {
   asOf: string;
@@ -32,7 +32,7 @@ export async function purgeExpired(
 ): Promise<PurgeReport> {
   const report: PurgeReport = { asOf: asOf.toISOString(), purged: 0, connections: [] };
   for (const c of await connections.allWithSettings()) {
-    const before = new Date(asOf.getTime() - c.settings.retentionDays * DAY_MS).toISOString();
+    const before = daysBefore(asOf, c.settings.retentionDays);
     let n = 0;
     for (;;) {
       const purged = await database.writes.run(async (trx, emit) => {

@@ -20,7 +20,7 @@ import type { UserRow, EmailRow } from '../store/users.js';
 import * as groupsStore from '../store/groups.js';
 import * as connectionsStore from '../store/connections.js';
 import { touchGroupsOf } from '../store/groups.js';
-import { type Clock, type RequestContext, settingsOf } from './context.js';
+import { type Clock, type RequestContext, daysBefore, settingsOf } from './context.js';
 import { applyUserPolicies, groupsFromRules } from './policies/index.js';
 import { checkIfMatch, etag } from './versions.js';
 
@@ -40,7 +40,6 @@ export interface ListParams {
 }
 
 const MAX_RETRIES = 20;
-const DAY_MS = 86_400_000;
 
 /** SCIM's 1-based startIndex/count as the store's offset/limit. */
 export function toListQuery(p: ListParams): usersStore.ListQuery {
@@ -194,7 +193,7 @@ export class UserDirectory {
     const nowDate = this.clock();
     const now = nowDate.toISOString();
     const cols = columnsOf(doc, externalId, settings.mappingKey);
-    const windowStart = new Date(nowDate.getTime() - settings.retentionDays * DAY_MS).toISOString();
+    const windowStart = daysBefore(nowDate, settings.retentionDays);
     const keyValue = settings.mappingKey === 'externalId' ? externalId : cols.user_name;
     try {
       return await this.writes.run(async (trx, emit) => {
