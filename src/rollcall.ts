@@ -80,7 +80,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   const database = await openDatabase(opts.databaseUrl);
   const clock = opts.clock ?? systemClock;
   const publicUrl = opts.publicUrl.replace(/\/+$/, '');
-  const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, clock, publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks, database.writes);
+  const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, database.writes, clock, publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks);
   const users = new UserDirectory(database.db, database.writes, database.readDb, database.dialect, clock);
   const groups = new GroupDirectory(database.db, database.writes, database.readDb, database.dialect, clock);
 

@@ -12,7 +12,7 @@ import * as connectionsStore from '../store/connections.js';
 import type { ConnectionRow, ConnectionAccess, OrganizationRow } from '../store/connections.js';
 import { isUniqueViolation } from '../store/errors.js';
 import type { Clock } from './context.js';
-import type { Emit, WriteBatcher } from '../store/batch.js';
+import type { WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
 import { event } from './events.js';
 import { type ConnectionSettings, mergeSettings, readSettings } from './settings.js';
@@ -85,14 +85,14 @@ export class ConnectionDirectory {
     /** Reads outside transactions (every request's token check). */
     private readonly readDb: Kysely<DB>,
     private readonly readSnapshot: () => number,
+    /** Write transactions with the event outbox (token rotations are events). */
+    private readonly writes: WriteBatcher<NewEvent>,
     private readonly clock: Clock,
     private readonly publicUrl: string,
     /** Plans whose organisations may use the SCIM API. */
     private readonly scimPlans: readonly string[] = ['enterprise'],
     /** Extra settings checks that need the SCIM schema (attribute paths, languages). */
     private readonly settingsChecks: ((s: ConnectionSettings) => string[])[] = [],
-    /** Write transactions with the event outbox (token rotations are events); plain transactions without. */
-    private readonly writes?: WriteBatcher<NewEvent>,
   ) {}
 
   private info(row: ConnectionRow): ConnectionInfo {
@@ -273,15 +273,13 @@ export class ConnectionDirectory {
     const token = newToken();
     const tokenId = randomUUID();
     const info = this.info(row);
-    const rotate = async (trx: Kysely<DB>, emit: Emit<NewEvent>) => {
+    await this.writes.run(async (trx, emit) => {
       await connectionsStore.rotateToken(trx, id, until, { id: tokenId, connection_id: id, hash: hashToken(token), created_at: now.toISOString(), expires_at: null });
       // Never the token itself: only that it changed, and until when the old one works.
       const ctx = { connectionId: id, baseUrl: info.scimUrl, organizationId: info.organizationId };
       const data = { connection: { id, name: info.name, workspace: info.workspace }, tokenId, previousValidUntil: until };
       emit(event(ctx, 'connection.token_rotated', { type: 'Connection', id }, data, now.toISOString()));
-    };
-    if (this.writes) await this.writes.run(rotate);
-    else await this.db.transaction().execute((trx) => rotate(trx, () => {}));
+    });
     this.forget();
     return { ...info, token, tokenId, previousValidUntil: until };
   }

@@ -144,18 +144,9 @@ export class GroupDirectory {
   async addByName(ctx: RequestContext, name: string, userId: string): Promise<void> {
     const now = this.clock().toISOString();
     await this.writes.run(async (trx, emit) => {
-      const fresh: GroupRow = {
-        id: randomUUID(),
-        connection_id: ctx.connectionId,
-        ...columnsOf({ displayName: name }, undefined),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-      };
-      const find = this.dialect.lockRows ? groupsStore.findGroupByNameForUpdate : groupsStore.findGroupByName;
-      const group = (await find(trx, ctx.connectionId, name)) ?? (await groupsStore.ensureGroupByName(trx, fresh));
+      const { group, created } = await groupsStore.groupByName(trx, ctx.connectionId, name, now, this.dialect.lockRows);
       const ref = { id: group.id, displayName: group.display_name };
-      if (group.id === fresh.id) emit(event(ctx, 'group.created', { type: 'Group', id: group.id }, groupView(group), now));
+      if (created) emit(event(ctx, 'group.created', { type: 'Group', id: group.id }, groupView(group), now));
       if (await this.applyMemberOps(trx, ctx, ref, [{ op: 'add', members: [{ value: userId }] }], now, emit)) {
         await groupsStore.touchGroup(trx, group.id, now);
       }
@@ -199,7 +190,7 @@ export class GroupDirectory {
    * version check.
    */
   private async getForWrite(trx: Trx, ctx: RequestContext, id: string): Promise<GroupRecord> {
-    const row = this.dialect.lockRows ? await groupsStore.getGroupForUpdate(trx, ctx.connectionId, id) : await groupsStore.getGroup(trx, ctx.connectionId, id);
+    const row = await groupsStore.getGroup(trx, ctx.connectionId, id, this.dialect.lockRows);
     if (!row) throw errors.notFound(`Group '${id}' not found.`);
     return { row, doc: JSON.parse(row.doc) as Doc };
   }

@@ -150,21 +150,9 @@ export class UserDirectory {
     const settings = settingsOf(ctx);
     const names = groupsFromRules(settings, doc);
     for (const name of names) {
-      const fresh: groupsStore.GroupRow = {
-        id: randomUUID(),
-        connection_id: ctx.connectionId,
-        display_name: name,
-        display_name_lc: name.toLowerCase(),
-        external_id: null,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        doc: JSON.stringify({ displayName: name }),
-      };
       // Locked where writers run side by side: a concurrent DELETE of the group waits, or has already gone and the rule creates it anew.
-      const find = this.dialect.lockRows ? groupsStore.findGroupByNameForUpdate : groupsStore.findGroupByName;
-      const group = (await find(trx, ctx.connectionId, name)) ?? (await groupsStore.ensureGroupByName(trx, fresh));
-      if (group.id === fresh.id) emit(event(ctx, 'group.created', { type: 'Group', id: group.id }, groupView(group), now));
+      const { group, created } = await groupsStore.groupByName(trx, ctx.connectionId, name, now, this.dialect.lockRows);
+      if (created) emit(event(ctx, 'group.created', { type: 'Group', id: group.id }, groupView(group), now));
       if (settings.exclusiveGroups) {
         if (this.dialect.lockRows) await groupsStore.lockUsers(trx, [userId]);
         if ((await groupsStore.otherGroupsOf(trx, [userId], group.id)).length) continue;

@@ -1,4 +1,5 @@
 /** SQL for groups and memberships. Membership changes are set operations on rows. */
+import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { groupResourceType } from '../scim/schemas.js';
 import type { DB, GroupsTable } from './types.js';
@@ -14,22 +15,37 @@ export async function insertGroup(db: Kysely<DB>, row: GroupRow): Promise<void> 
 }
 
 /**
- * Inserts the group unless one with its name exists, then returns the stored one:
- * two writers creating the same group by name (group rules, CSV import) both end
- * up with the one row instead of one failing on the unique index.
+ * The group with this name, created when missing (group rules, CSV import). The
+ * insert yields to one a concurrent writer made first, so both end up with one
+ * row instead of one failing on the unique index. `lock` as in findGroupByName.
  */
-export async function ensureGroupByName(db: Kysely<DB>, row: GroupRow): Promise<GroupRow> {
+export async function groupByName(
+  db: Kysely<DB>,
+  connectionId: string,
+  name: string,
+  now: string,
+  lock: boolean,
+): Promise<{ group: GroupRow; created: boolean }> {
+  const found = await findGroupByName(db, connectionId, name, lock);
+  if (found) return { group: found, created: false };
+  const fresh: GroupRow = {
+    id: randomUUID(),
+    connection_id: connectionId,
+    display_name: name,
+    display_name_lc: name.toLowerCase(),
+    external_id: null,
+    version: 1,
+    created_at: now,
+    updated_at: now,
+    doc: JSON.stringify({ displayName: name }),
+  };
   await db
     .insertInto('groups')
-    .values(row)
+    .values(fresh)
     .onConflict((oc) => oc.columns(['connection_id', 'display_name_lc']).doNothing())
     .execute();
-  return (await findGroupByName(db, row.connection_id, row.display_name))!;
-}
-
-/** The group, locked until the transaction ends: member changes to one group queue up instead of racing. */
-export async function getGroupForUpdate(db: Kysely<DB>, connectionId: string, id: string): Promise<GroupRow | undefined> {
-  return db.selectFrom('groups').selectAll().where('id', '=', id).where('connection_id', '=', connectionId).forUpdate().executeTakeFirst();
+  const group = (await findGroupByName(db, connectionId, name, lock))!;
+  return { group, created: group.id === fresh.id };
 }
 
 /**
@@ -77,19 +93,13 @@ export async function membershipsOf(db: Kysely<DB>, userIds: string[]): Promise<
   return out;
 }
 
-/** A group looked up by name and locked (PostgreSQL), so a concurrent DELETE cannot pull it away mid-write. */
-export async function findGroupByNameForUpdate(db: Kysely<DB>, connectionId: string, name: string): Promise<GroupRow | undefined> {
-  return db
-    .selectFrom('groups')
-    .selectAll()
-    .where('connection_id', '=', connectionId)
-    .where('display_name_lc', '=', name.toLowerCase())
-    .forUpdate()
-    .executeTakeFirst();
-}
-
-export async function getGroup(db: Kysely<DB>, connectionId: string, id: string): Promise<GroupRow | undefined> {
-  return db.selectFrom('groups').selectAll().where('id', '=', id).where('connection_id', '=', connectionId).executeTakeFirst();
+/**
+ * With `lock` (PostgreSQL, inside a write) the group stays locked until the
+ * transaction ends: member changes to one group queue up instead of racing.
+ */
+export async function getGroup(db: Kysely<DB>, connectionId: string, id: string, lock = false): Promise<GroupRow | undefined> {
+  const q = db.selectFrom('groups').selectAll().where('id', '=', id).where('connection_id', '=', connectionId);
+  return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 
 export async function updateGroup(db: Kysely<DB>, connectionId: string, id: string, version: number, values: Partial<GroupRow>): Promise<boolean> {
@@ -240,13 +250,10 @@ export async function memberIds(db: Kysely<DB>, groupId: string): Promise<Set<st
   return new Set(rows.map((r) => r.member_id));
 }
 
-export async function findGroupByName(db: Kysely<DB>, connectionId: string, name: string): Promise<GroupRow | undefined> {
-  return db
-    .selectFrom('groups')
-    .selectAll()
-    .where('connection_id', '=', connectionId)
-    .where('display_name_lc', '=', name.toLowerCase())
-    .executeTakeFirst();
+/** With `lock` (PostgreSQL, inside a write) a concurrent DELETE of the group waits for this transaction. */
+export async function findGroupByName(db: Kysely<DB>, connectionId: string, name: string, lock = false): Promise<GroupRow | undefined> {
+  const q = db.selectFrom('groups').selectAll().where('connection_id', '=', connectionId).where('display_name_lc', '=', name.toLowerCase());
+  return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 
 /** The groups (other than `exceptGroupId`) that these users already belong to: for exclusive groups. */

@@ -141,12 +141,7 @@ export async function softDeleteUser(
   const row = await q.returningAll().executeTakeFirst();
   if (!row) return undefined;
   await touchGroupsOf(db, id, now);
-  const groups = await db
-    .selectFrom('memberships')
-    .innerJoin('groups', 'groups.id', 'memberships.group_id')
-    .select(['groups.id as id', 'groups.display_name as display_name'])
-    .where('memberships.member_id', '=', id)
-    .execute();
+  const groups = (await membershipsOf(db, [id])).map((m) => ({ id: m.group_id, display_name: m.display_name }));
   await db.deleteFrom('memberships').where('member_id', '=', id).execute();
   return { row, groups };
 }
