@@ -9,7 +9,7 @@ import type { NewEvent } from '../events/types.js';
 import type { Doc } from '../scim/resource.js';
 import { event, membershipEvent, userView } from './events.js';
 import type { SqlDialect } from '../store/dialect.js';
-import { purgeUsers } from '../store/users.js';
+import { purgeUsers, type UserRow } from '../store/users.js';
 import type { ConnectionDirectory } from './connections.js';
 import { daysBefore } from './context.js';
 
@@ -34,15 +34,17 @@ export async function purgeExpired(
   for (const c of await connections.allWithSettings()) {
     const before = daysBefore(asOf, c.settings.retentionDays);
     let n = 0;
+    let after: string | null = null;
     for (;;) {
-      const purged = await database.writes.run(async (trx, emit) => {
-        const { rows, memberships } = await purgeUsers(trx, {
+      const chunk: { rows: UserRow[]; last: string | null } = await database.writes.run(async (trx, emit) => {
+        const { rows, memberships, last } = await purgeUsers(trx, {
           connectionId: c.id,
           deletedBefore: before,
           deactivatedBefore: c.settings.purgeDeactivated ? before : null,
           now: asOf.toISOString(),
           limit: PURGE_CHUNK,
           skipLocked: database.dialect.lockRows,
+          after,
         });
         const ctx = { connectionId: c.id, baseUrl: c.scimUrl, organizationId: c.organizationId, workspace: c.workspace };
         const at = asOf.toISOString();
@@ -54,10 +56,13 @@ export async function purgeExpired(
           emit(membershipEvent(ctx, 'group.member_removed', { id: m.group_id, displayName: m.display_name }, member, at));
         }
         for (const row of rows) emit(event(ctx, 'user.purged', { type: 'User', id: row.id }, userView(ctx, row, JSON.parse(row.doc) as Doc), at));
-        return rows;
+        return { rows, last };
       });
-      n += purged.length;
-      if (purged.length < PURGE_CHUNK) break;
+      n += chunk.rows.length;
+      // A short chunk means the sweep reached the end; rows skipped because
+      // another worker held them are that worker's to purge.
+      if (chunk.last === null) break;
+      after = chunk.last;
     }
     report.purged += n;
     if (n) report.connections.push({ id: c.id, name: c.name, purged: n });

@@ -156,6 +156,23 @@ function readerConnection(sqlite: Database.Database, clock: WriteClock) {
   };
 }
 
+/**
+ * Runs `fn` (synchronous: this is start-up), again after a short random pause
+ * while it fails with SQLITE_BUSY, for at most `withinMs`.
+ */
+export function retryWhileBusy<T>(fn: () => T, withinMs: number): T {
+  const deadline = Date.now() + withinMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return fn();
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
+      Atomics.wait(pause, 0, 0, 10 + Math.random() * 40);
+    }
+  }
+}
+
 function openSqlite(file: string): Database.Database {
   let sqlite: Database.Database;
   try {
@@ -163,10 +180,13 @@ function openSqlite(file: string): Database.Database {
   } catch (e) {
     throw new Error(`cannot open SQLite database '${file}': ${(e as Error).message}`);
   }
-  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('busy_timeout = 10000');
+  // Two processes switching a fresh file to WAL at the same moment can each hold
+  // the shared lock the other must wait out; SQLite then fails one at once
+  // instead of calling the busy handler. The switch is retried a while.
+  retryWhileBusy(() => sqlite.pragma('journal_mode = WAL'), 10_000);
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
   sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   // A page cache big enough for the indexes of a 100,000-user tenant (SQLite's
   // default is 2 MB), and memory-mapped reads: random-key index inserts and

@@ -329,31 +329,37 @@ export async function restoreUser(db: Kysely<DB>, connectionId: string, id: stri
  */
 export async function purgeUsers(
   db: Kysely<DB>,
-  q: { connectionId: string; deletedBefore: string; deactivatedBefore: string | null; now: string; limit: number; skipLocked: boolean },
-): Promise<{ rows: UserRow[]; memberships: { member_id: string; group_id: string; display_name: string }[] }> {
-  const due = () =>
-    db
+  q: { connectionId: string; deletedBefore: string; deactivatedBefore: string | null; now: string; limit: number; skipLocked: boolean; after: string | null },
+): Promise<{ rows: UserRow[]; memberships: { member_id: string; group_id: string; display_name: string }[]; last: string | null }> {
+  // A sweep in id order (`after` = the last id this sweep looked at): a worker
+  // moves past rows another worker holds instead of meeting them again.
+  const due = () => {
+    let query = db
       .selectFrom('users')
       .where('connection_id', '=', q.connectionId)
       .where((eb) => {
         const deleted = eb.and([eb('state', '=', 'deleted'), eb('deleted_at', '<=', q.deletedBefore)]);
         if (q.deactivatedBefore === null) return deleted;
         return eb.or([deleted, eb.and([eb('state', '=', 'deactivated'), eb('deactivated_at', '<=', q.deactivatedBefore)])]);
-      })
-      .orderBy('id')
-      .limit(q.limit);
+      });
+    if (q.after !== null) query = query.where('id', '>', q.after);
+    return query.orderBy('id').limit(q.limit);
+  };
   let rows: UserRow[];
+  let last: string | null;
   if (q.skipLocked) {
     // Groups before users, like every other writer: lock the candidates' groups,
     // then claim the users that no one else holds.
     const candidates = (await due().select('id').execute()).map((r) => r.id);
-    if (!candidates.length) return { rows: [], memberships: [] };
+    last = candidates.length === q.limit ? candidates[candidates.length - 1]! : null;
+    if (!candidates.length) return { rows: [], memberships: [], last };
     await lockGroupsOf(db, candidates);
     rows = await due().selectAll().where('id', 'in', candidates).forUpdate().skipLocked().execute();
   } else {
     rows = await due().selectAll().execute();
+    last = rows.length === q.limit ? rows[rows.length - 1]!.id : null;
   }
-  if (!rows.length) return { rows, memberships: [] };
+  if (!rows.length) return { rows, memberships: [], last };
   const ids = rows.map((r) => r.id);
   // Deactivated users are still members: their groups lose them, so their versions move.
   const memberships = await membershipsOf(db, ids);
@@ -363,5 +369,5 @@ export async function purgeUsers(
     .where('id', 'in', (eb) => eb.selectFrom('memberships').select('group_id').where('member_id', 'in', ids))
     .execute();
   await db.deleteFrom('users').where('id', 'in', ids).execute();
-  return { rows, memberships };
+  return { rows, memberships, last };
 }

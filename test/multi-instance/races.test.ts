@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRollcall, type Rollcall } from '../../src/rollcall.js';
 import type { RequestContext } from '../../src/directory/context.js';
-import { freshDatabase, type TestDatabase } from '../support/databases.js';
+import pg from 'pg';
+import { freshDatabase, onPostgres, type TestDatabase } from '../support/databases.js';
 
 const P = (ops: unknown[]) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: ops });
 
@@ -95,5 +96,35 @@ describe('races between user-first and group-first writes', () => {
     const evs = (await rc.events.feed({ after: before, limit: 1000 })).events;
     expect(evs.map((e) => e.type)).toEqual(['group.member_removed', 'user.purged']);
     expect(evs[0].data).toMatchObject({ group: { id: g, displayName: 'Team' }, user: { id: u, userName: 'leaver@x.test' } });
+  });
+
+  // Regression: a worker that found the first chunk held by another worker took
+  // "fewer than a chunk claimed" for "nothing left" and stopped, leaving the rest.
+  it.skipIf(!onPostgres)('a purge moves past users another worker holds and purges the rest', async () => {
+    const clock = { now: new Date('2026-03-01T00:00:00Z') };
+    database = await freshDatabase('rollcall-races-');
+    const rc = await createRollcall({ databaseUrl: database.url, publicUrl: 'https://scim.test', clock: () => clock.now });
+    instances = [rc];
+    const conn = await rc.connections.create({ name: 'Sweep', settings: { retentionDays: 1 } });
+    const ctx: RequestContext = { connectionId: conn.id, baseUrl: conn.scimUrl, organizationId: conn.organizationId, settings: conn.settings };
+    for (let i = 0; i < 1200; i += 100) {
+      const made = await Promise.all(Array.from({ length: 100 }, (_, j) => rc.users.create(ctx, { userName: `sweep${i + j}@x.test` })));
+      await Promise.all(made.map((m) => rc.users.delete(ctx, m.row.id)));
+    }
+    clock.now = new Date('2026-03-05T00:00:00Z');
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      // Another worker's claim: the first 500 in the purge's own order.
+      await other.query('begin');
+      const held = await other.query(`select id from users where state = 'deleted' order by id limit 500 for update`);
+      expect(held.rowCount).toBe(500);
+      expect((await rc.purge()).purged).toBe(700);
+      await other.query('commit');
+    } finally {
+      await other.end();
+    }
+    expect((await rc.purge()).purged).toBe(500);
+    expect((await rc.purge()).purged).toBe(0);
   });
 });
