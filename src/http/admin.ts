@@ -39,6 +39,7 @@ const CODES: Record<number, string> = {
   405: 'method_not_allowed',
   409: 'conflict',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   500: 'internal',
 };
@@ -116,11 +117,24 @@ function id(value: string | undefined, what: string): string {
   return value;
 }
 
+/**
+ * Errors the router raises before any route or error handler runs (a malformed
+ * or over-long URL), in the admin API's shape.
+ */
+export function sendAdminFrameworkError(error: FastifyError, reply: FastifyReply): FastifyReply {
+  const status = typeof error.statusCode === 'number' ? error.statusCode : 400;
+  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment of the URL is too long: no such resource.' : `The URL cannot be understood: ${error.message}`;
+  return send(reply, new AdminApiError(status, CODES[status] ?? 'bad_request', message));
+}
+
 export interface AdminPluginOptions {
   rollcall: Rollcall;
 }
 
-/** The admin API as a Fastify plugin; register it with prefix '/api/v1'. */
+/** Where the standalone server mounts the admin API. */
+export const ADMIN_API_PREFIX = '/api/v1';
+
+/** The admin API as a Fastify plugin; register it with prefix ADMIN_API_PREFIX. */
 export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions): Promise<void> {
   const rc = opts.rollcall;
   app.setErrorHandler((err, req, reply) => send(reply, toAdminError(err, req)));

@@ -9,7 +9,7 @@ import type { Rollcall } from '../rollcall.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBodies } from './body.js';
 import { DEFAULT_SCIM_BODY_LIMIT, DEFAULT_SCIM_PREFIX, SCIM_ROUTER_OPTIONS, rollcallScim, scimFrameworkErrors } from '../embed/fastify.js';
-import { adminPlugin } from './admin.js';
+import { ADMIN_API_PREFIX, adminPlugin, sendAdminFrameworkError } from './admin.js';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
@@ -27,13 +27,20 @@ export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promi
     // Entra ID has been seen calling /users; SCIM paths are case-insensitive in practice.
     routerOptions: { ...SCIM_ROUTER_OPTIONS },
     // Errors raised by the router itself (a malformed or over-long URL) skip the
-    // error handler; they are SCIM errors too.
-    frameworkErrors: scimFrameworkErrors,
+    // error handlers: answer them in the shape of the API the URL is under.
+    frameworkErrors: (error, req, reply) =>
+      isUnder(req.url, ADMIN_API_PREFIX) ? void sendAdminFrameworkError(error, reply) : scimFrameworkErrors(error, req, reply),
   });
   registerErrorHandling(app);
   registerJsonBodies(app);
   app.get('/healthz', async () => ({ status: 'ok' }));
   await app.register(rollcallScim, { prefix: DEFAULT_SCIM_PREFIX, rollcall: rc, bodyLimit });
-  await app.register(adminPlugin, { prefix: '/api/v1', rollcall: rc });
+  await app.register(adminPlugin, { prefix: ADMIN_API_PREFIX, rollcall: rc });
   return app;
+}
+
+/** True when `url` is `prefix` or below it (case-insensitive, as the router matches). */
+function isUnder(url: string, prefix: string): boolean {
+  const head = url.slice(0, prefix.length + 1).toLowerCase();
+  return head === prefix || head === prefix + '/' || head === prefix + '?';
 }

@@ -95,6 +95,14 @@ describe('admin API authentication', () => {
     }
   });
 
+  it('answers URLs the router cannot take (over-long segment, bad escape) in the admin shape, and SCIM URLs in the SCIM shape', async () => {
+    expectError(await api('GET', `/api/v1/organizations/${'a'.repeat(300)}/webhooks`), 414, 'uri_too_long');
+    expectError(await api('GET', '/api/v1/organizations/%zz/webhooks'), 400, 'bad_request');
+    const scim = await api('GET', `/scim/v2/${'a'.repeat(300)}/Users`);
+    expect(scim.status).toBe(414);
+    expect(scim.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+  });
+
   it('rotating replaces the stored key', async () => {
     const next = await t.rc.admin.rotate();
     expectError(await api('GET', '/api/v1/organizations'), 401);
