@@ -35,6 +35,7 @@ async function open(cfg: Config): Promise<Rollcall> {
       adminToken: cfg.adminToken,
       events: cfg.events,
       eventRetentionDays: cfg.eventRetentionDays,
+      rateLimitPerMinute: cfg.rateLimitPerMinute,
       webhooks: cfg.webhooks,
     });
   } catch (e) {

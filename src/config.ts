@@ -15,6 +15,8 @@ export interface Config {
   events: boolean;
   /** ROLLCALL_EVENT_RETENTION_DAYS: events older than this are pruned once no endpoint needs them (0: kept forever). */
   eventRetentionDays: number;
+  /** ROLLCALL_RATE_LIMIT: SCIM requests per connection per minute over all instances (0: no limit). */
+  rateLimitPerMinute: number;
   /** Webhook delivery (ROLLCALL_WEBHOOK_*). */
   webhooks: {
     backoffMs: number;
@@ -69,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['on', 'off'].includes(eventsSetting)) throw new ConfigError(`ROLLCALL_EVENTS must be on or off, got '${env.ROLLCALL_EVENTS}'`);
   const events = eventsSetting === 'on';
   const eventRetentionDays = int(env, 'ROLLCALL_EVENT_RETENTION_DAYS', 30, 0, 3650);
+  const rateLimitPerMinute = int(env, 'ROLLCALL_RATE_LIMIT', 0, 0, 100_000_000);
   const DAY = 24 * 60 * 60_000;
   const webhooks = {
     backoffMs: int(env, 'ROLLCALL_WEBHOOK_BACKOFF_MS', 10_000, 1, DAY),
@@ -83,5 +86,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
   }
-  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, webhooks };
+  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, rateLimitPerMinute, webhooks };
 }

@@ -16,6 +16,7 @@ import { DeliveryWorker, type DeliveryOptions } from './events/delivery.js';
 import { type Logger, stderrLogger } from './events/logger.js';
 import { AdminTokens } from './http/admin-token.js';
 import { pruneEvents } from './events/retention.js';
+import { RateLimiter } from './directory/rate-limit.js';
 
 export interface RollcallOptions {
   databaseUrl: string;
@@ -36,6 +37,11 @@ export interface RollcallOptions {
   webhooks?: DeliveryOptions;
   /** Where event handler and delivery errors are logged (default: JSON lines on stderr). */
   logger?: Logger;
+  /**
+   * SCIM requests one connection may make per minute, over all instances
+   * (ROLLCALL_RATE_LIMIT); more get 429 with Retry-After. Default 0: no limit.
+   */
+  rateLimitPerMinute?: number;
 }
 
 /** Events for a host application in the same process, and the feed. */
@@ -61,6 +67,8 @@ export interface Rollcall {
   readonly webhooks: Webhooks;
   /** The admin API key. */
   readonly admin: AdminTokens;
+  /** Requests per connection per minute (see RollcallOptions.rateLimitPerMinute). */
+  readonly rateLimit: RateLimiter;
   /** The delivery worker, when started. */
   readonly delivery: DeliveryWorker | undefined;
   /** Starts delivering webhooks from this process (options over those given at creation). */
@@ -105,6 +113,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     },
     webhooks,
     admin: new AdminTokens(database.db, database.readDb, opts.adminToken || undefined, clock),
+    rateLimit: new RateLimiter(database.db, database.dialect, opts.rateLimitPerMinute ?? 0, clock, (err) => logger.error({ err }, 'rate limit: cannot claim requests; letting them through')),
     get delivery() {
       return delivery;
     },

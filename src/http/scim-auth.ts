@@ -31,6 +31,13 @@ export function registerScimAuth(app: FastifyInstance, rc: Rollcall, baseUrlOf: 
     if (!grant.scimAllowed) {
       throw errors.forbidden(`Automatic provisioning (SCIM) is not included in this organisation's plan '${grant.plan}'; upgrade the plan to use it.`);
     }
+    const rate = await rc.rateLimit.admit(connectionId);
+    if (!rate.allowed) {
+      throw errors.tooManyRequests(
+        `This connection may make ${rc.rateLimit.perMinute} requests a minute and has made them; try again in ${rate.retryAfterSeconds} s.`,
+        rate.retryAfterSeconds,
+      );
+    }
     req.scim = {
       connectionId,
       baseUrl: baseUrlOf(connectionId),

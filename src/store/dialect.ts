@@ -29,6 +29,8 @@ export interface SqlDialect {
   jsonBoolean(e: Expr, v: boolean): Expr;
   /** JSON text `[{"value": group id, "display": name}, …]` of a user's groups (one query with the user). */
   userGroupsJson(userId: Expr): Expr;
+  /** The smaller of two numbers. */
+  least(a: Expr, b: Expr): Expr;
 }
 
 /** SQLite JSON path: `$."urn:…:User"."department"` — quoting every label keeps colons and dots safe. */
@@ -52,6 +54,7 @@ export const sqliteDialect: SqlDialect = {
     // CROSS JOIN fixes the join order in SQLite: from the user's memberships (indexed
     // by member) to each group by primary key, never a scan of all groups.
     sql`(select json_group_array(json_object('value', g.id, 'display', g.display_name)) from memberships m cross join groups g where g.id = m.group_id and m.member_id = ${userId})`,
+  least: (a, b) => sql`min(${a}, ${b})`,
 };
 
 /**
@@ -72,4 +75,5 @@ export const postgresDialect: SqlDialect = {
   jsonBoolean: (e, v) => sql`${e} = ${v ? 'true' : 'false'}`,
   userGroupsJson: (userId) =>
     sql`(select coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name))::text, '[]') from memberships m join groups g on g.id = m.group_id where m.member_id = ${userId})`,
+  least: (a, b) => sql`least(${a}, ${b})`,
 };

@@ -229,6 +229,18 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0005_rate_windows': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('rate_windows')
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('window_start', 'integer', (c) => c.notNull())
+        .addColumn('claimed', 'integer', (c) => c.notNull())
+        .addColumn('granted', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('rate_windows_pk', ['connection_id', 'window_start'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -154,6 +154,17 @@ export interface AdminTokensTable {
   created_at: string;
 }
 
+/** Requests granted per connection and minute, shared by every instance (see directory/rate-limit.ts). */
+export interface RateWindowsTable {
+  connection_id: string;
+  /** Minutes since the Unix epoch. */
+  window_start: number;
+  /** Requests handed out to instances in this window so far (never above the limit). */
+  claimed: number;
+  /** What the last claim got: written and returned by the same statement. */
+  granted: number;
+}
+
 export interface DB {
   organizations: OrganizationsTable;
   connections: ConnectionsTable;
@@ -167,4 +178,5 @@ export interface DB {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   admin_tokens: AdminTokensTable;
+  rate_windows: RateWindowsTable;
 }

@@ -156,6 +156,7 @@ describe('rollcall CLI', () => {
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL .* not understood/],
     [{ PUBLIC_URL: 'not a url' }, /PUBLIC_URL must be an absolute http\(s\) URL/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
+    [{ ROLLCALL_RATE_LIMIT: 'many' }, /ROLLCALL_RATE_LIMIT must be an integer/],
   ])('bad configuration %o exits non-zero with one line', (bad, message) => {
     const r = run(['serve'], bad as Record<string, string>);
     expect(r.code).not.toBe(0);

@@ -31,10 +31,10 @@ export interface Cluster {
  * A fresh database with one SCIM connection, and `n` servers started together
  * on it (they race to migrate a fresh database: that is part of the test).
  */
-export async function startCluster(n: number, settings?: unknown): Promise<Cluster> {
+export async function startCluster(n: number, settings?: unknown, env: Record<string, string> = {}): Promise<Cluster> {
   const database = await freshDatabase('rollcall-multi-');
   const start = (): Promise<ServerProcess> =>
-    startServer({ name: 'rollcall-multi', dir: database.dir, extraEnv: { DATABASE_URL: database.url } });
+    startServer({ name: 'rollcall-multi', dir: database.dir, extraEnv: { ...env, DATABASE_URL: database.url } });
   const servers = await Promise.all(Array.from({ length: n }, start));
   // The connection is created through the library on the same database, after the servers migrated it.
   const rc = await createRollcall({ databaseUrl: database.url, publicUrl: 'http://127.0.0.1' });

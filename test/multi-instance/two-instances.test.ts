@@ -174,3 +174,23 @@ describe('purge with two workers on one database', () => {
     }
   });
 });
+
+describe('rate limit over two server processes', () => {
+  it('ROLLCALL_RATE_LIMIT counts the requests of both: exactly the limit pass, the rest get 429', async () => {
+    const c = await startCluster(2, {}, { ROLLCALL_RATE_LIMIT: '40' });
+    try {
+      // All requests inside one minute: start afresh if this one is about to end.
+      const left = 60_000 - (Date.now() % 60_000);
+      if (left < 15_000) await new Promise((r) => setTimeout(r, left + 100));
+      const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => call(c.scim(i % 2) + '/Users?count=1', c.token, 'GET')));
+      const statuses = replies.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(40);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(60);
+      const refused = replies.find((r) => r.status === 429)!;
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.body.status).toBe('429');
+    } finally {
+      await c.close();
+    }
+  }, 120_000);
+});
