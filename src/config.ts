@@ -1,4 +1,5 @@
 /** Configuration from the environment. Bad values stop the process with one clear line. */
+import { MAX_PER_MINUTE } from './directory/rate-limit.js';
 export interface Config {
   port: number;
   host: string;
@@ -71,7 +72,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['on', 'off'].includes(eventsSetting)) throw new ConfigError(`ROLLCALL_EVENTS must be on or off, got '${env.ROLLCALL_EVENTS}'`);
   const events = eventsSetting === 'on';
   const eventRetentionDays = int(env, 'ROLLCALL_EVENT_RETENTION_DAYS', 30, 0, 3650);
-  const rateLimitPerMinute = int(env, 'ROLLCALL_RATE_LIMIT', 0, 0, 100_000_000);
+  const rateLimitPerMinute = int(env, 'ROLLCALL_RATE_LIMIT', 0, 0, MAX_PER_MINUTE);
   const DAY = 24 * 60 * 60_000;
   const webhooks = {
     backoffMs: int(env, 'ROLLCALL_WEBHOOK_BACKOFF_MS', 10_000, 1, DAY),

@@ -16,7 +16,7 @@ import { DeliveryWorker, type DeliveryOptions } from './events/delivery.js';
 import { type Logger, stderrLogger } from './events/logger.js';
 import { AdminTokens } from './http/admin-token.js';
 import { pruneEvents } from './events/retention.js';
-import { RateLimiter } from './directory/rate-limit.js';
+import { RateLimiter, checkRateLimit } from './directory/rate-limit.js';
 
 export interface RollcallOptions {
   databaseUrl: string;
@@ -85,6 +85,7 @@ export interface Rollcall {
 }
 
 export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
+  checkRateLimit(opts.rateLimitPerMinute ?? 0);
   const database = await openDatabase(opts.databaseUrl);
   const clock = opts.clock ?? systemClock;
   const publicUrl = opts.publicUrl.replace(/\/+$/, '');

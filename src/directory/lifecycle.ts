@@ -59,8 +59,9 @@ export async function purgeExpired(
         return { rows, last };
       });
       n += chunk.rows.length;
-      // A short chunk means the sweep reached the end; rows skipped because
-      // another worker held them are that worker's to purge.
+      // A short chunk means the sweep reached the end. Rows skipped because
+      // someone held them (another purge, a restore, a write) are left to that
+      // purge or to the next run.
       if (chunk.last === null) break;
       after = chunk.last;
     }

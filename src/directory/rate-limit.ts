@@ -2,9 +2,12 @@
  * A limit on the SCIM requests one connection may make per minute, exact over
  * any number of instances. Each instance claims blocks of the minute's budget
  * from the database (store/rate-windows.ts, one atomic statement per claim) and
- * spends them locally, so most requests cost a map lookup. A block is about 1% of
- * the limit, or as many as are waiting: what one instance holds unspent can make
- * another refuse a little early, but together they never let more through.
+ * spends them locally. A block is 1% of the limit (at least 1), or as many as are
+ * waiting: with a limit of some thousands a minute most requests cost a map
+ * lookup; below 200 a minute nearly every request claims (a small write). What
+ * one instance holds unspent can make another refuse a little early, but
+ * together they never let more through. Windows are minutes of each instance's
+ * clock, so instances must keep their clocks in step (NTP), as with leases.
  *
  * Fixed one-minute windows (a burst at a window's end and the next's start can
  * reach twice the limit within a minute, as with any fixed window). If the
@@ -21,6 +24,8 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterSecon
 
 const ALLOWED: RateDecision = { allowed: true };
 const WINDOW_MS = 60_000;
+/** Keeps `claimed + want` within a 32-bit integer column. */
+export const MAX_PER_MINUTE = 100_000_000;
 
 interface WindowState {
   window: number;
@@ -31,6 +36,13 @@ interface WindowState {
   /** The claim in flight; resolves false when it failed (then requests pass). */
   claim: Promise<boolean> | null;
   waiting: number;
+}
+
+/** Throws a RangeError unless `perMinute` is a usable limit (0: none). */
+export function checkRateLimit(perMinute: number): void {
+  if (!Number.isSafeInteger(perMinute) || perMinute < 0 || perMinute > MAX_PER_MINUTE) {
+    throw new RangeError(`rateLimitPerMinute must be a whole number from 0 (no limit) to ${MAX_PER_MINUTE}, got ${perMinute}`);
+  }
 }
 
 export class RateLimiter {
@@ -46,6 +58,7 @@ export class RateLimiter {
     private readonly clock: Clock,
     private readonly onError: (err: unknown) => void,
   ) {
+    checkRateLimit(perMinute);
     this.block = Math.max(1, Math.ceil(perMinute / 100));
   }
 
@@ -56,8 +69,8 @@ export class RateLimiter {
       const now = this.clock().getTime();
       const window = Math.floor(now / WINDOW_MS);
       let s = this.windows.get(connectionId);
-      if (!s || s.window !== window) {
-        if (s && s.window > window) return ALLOWED; // the clock went back: not ours to judge
+      // A clock that stepped back keeps counting against the newer window.
+      if (!s || s.window < window) {
         s = { window, tokens: 0, spent: false, claim: null, waiting: 0 };
         this.windows.set(connectionId, s);
         this.forgetBefore(window);
@@ -66,7 +79,7 @@ export class RateLimiter {
         s.tokens--;
         return ALLOWED;
       }
-      if (s.spent) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000)) };
+      if (s.spent) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(((s.window + 1) * WINDOW_MS - now) / 1000)) };
       s.waiting++;
       let ok: boolean;
       try {
@@ -90,7 +103,7 @@ export class RateLimiter {
         want: Math.max(this.block, s.waiting),
         limit: this.perMinute,
       });
-      if (granted === 0) s.spent = true;
+      if (granted <= 0) s.spent = true;
       else s.tokens += granted;
       return true;
     } catch (err) {

@@ -167,7 +167,8 @@ export function retryWhileBusy<T>(fn: () => T, withinMs: number): T {
     try {
       return fn();
     } catch (e) {
-      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw e;
+      // Extended codes too (SQLITE_BUSY_RECOVERY while another process recovers the WAL).
+      if (!String((e as { code?: string }).code ?? '').startsWith('SQLITE_BUSY') || Date.now() >= deadline) throw e;
       Atomics.wait(pause, 0, 0, 10 + Math.random() * 40);
     }
   }

@@ -31,6 +31,8 @@ export interface SqlDialect {
   userGroupsJson(userId: Expr): Expr;
   /** The smaller of two numbers. */
   least(a: Expr, b: Expr): Expr;
+  /** The larger of two numbers. */
+  greatest(a: Expr, b: Expr): Expr;
 }
 
 /** SQLite JSON path: `$."urn:…:User"."department"` — quoting every label keeps colons and dots safe. */
@@ -55,6 +57,7 @@ export const sqliteDialect: SqlDialect = {
     // by member) to each group by primary key, never a scan of all groups.
     sql`(select json_group_array(json_object('value', g.id, 'display', g.display_name)) from memberships m cross join groups g where g.id = m.group_id and m.member_id = ${userId})`,
   least: (a, b) => sql`min(${a}, ${b})`,
+  greatest: (a, b) => sql`max(${a}, ${b})`,
 };
 
 /**
@@ -76,4 +79,5 @@ export const postgresDialect: SqlDialect = {
   userGroupsJson: (userId) =>
     sql`(select coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name))::text, '[]') from memberships m join groups g on g.id = m.group_id where m.member_id = ${userId})`,
   least: (a, b) => sql`least(${a}, ${b})`,
+  greatest: (a, b) => sql`greatest(${a}, ${b})`,
 };

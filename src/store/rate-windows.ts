@@ -18,8 +18,10 @@ export async function claimRequests(
 ): Promise<number> {
   const first = Math.min(q.want, q.limit);
   // In DO UPDATE SET every right-hand side reads the row as it was, so `granted`
-  // is what this statement added to `claimed`.
-  const next = dialect.least(sql`rate_windows.claimed + ${q.want}`, sql`${q.limit}`);
+  // is what this statement added to `claimed`. `claimed` never goes down: an
+  // instance with a lower limit (a configuration change rolling out) gets 0
+  // instead of handing budget back to instances with a higher one.
+  const next = dialect.greatest(sql`rate_windows.claimed`, dialect.least(sql`rate_windows.claimed + ${q.want}`, sql`${q.limit}`));
   const row = await db
     .insertInto('rate_windows')
     .values({ connection_id: q.connectionId, window_start: q.window, claimed: first, granted: first })

@@ -116,4 +116,43 @@ describe('rate limit per connection', () => {
     expect(await limiter.admit('any')).toEqual({ allowed: true });
     expect(errors.length).toBeGreaterThan(0);
   });
+
+  it('instances with different limits (a change rolling out) never let more through than the higher one', async () => {
+    database = await freshDatabase('rollcall-rate-');
+    const rc = await createRollcall({ databaseUrl: database.url, publicUrl: 'https://scim.test' });
+    opened.push({ rc, app: await buildServer(rc, { logger: false }) });
+    const at = () => new Date('2026-05-04T12:00:15Z');
+    const fail = (e: unknown) => {
+      throw e;
+    };
+    const high = new RateLimiter(rc.database.db, rc.database.dialect, 100, at, fail);
+    const low = new RateLimiter(rc.database.db, rc.database.dialect, 40, at, fail);
+    let passed = 0;
+    for (let i = 0; i < 100; i++) if ((await high.admit('c')).allowed) passed++;
+    expect(passed).toBe(100);
+    // The lower limit is already used up; it must not lower the shared count either.
+    expect((await low.admit('c')).allowed).toBe(false);
+    for (let i = 0; i < 50; i++) if ((await high.admit('c')).allowed) passed++;
+    expect(passed).toBe(100);
+    const row = await rc.database.db.selectFrom('rate_windows').selectAll().executeTakeFirstOrThrow();
+    expect(row.claimed).toBe(100);
+  });
+
+  it('a clock that steps back keeps counting against the newer minute', async () => {
+    database = await freshDatabase('rollcall-rate-');
+    const rc = await createRollcall({ databaseUrl: database.url, publicUrl: 'https://scim.test' });
+    opened.push({ rc, app: await buildServer(rc, { logger: false }) });
+    const t = { now: new Date('2026-05-04T12:01:10Z') };
+    const limiter = new RateLimiter(rc.database.db, rc.database.dialect, 2, () => t.now, () => {});
+    expect((await limiter.admit('c')).allowed).toBe(true);
+    expect((await limiter.admit('c')).allowed).toBe(true);
+    t.now = new Date('2026-05-04T12:00:50Z');
+    const refused = await limiter.admit('c');
+    expect(refused).toEqual({ allowed: false, retryAfterSeconds: 70 });
+  });
+
+  it.each([2.5, -1, Number.NaN, 1e9])('refuses rateLimitPerMinute %s at creation', async (bad) => {
+    database = await freshDatabase('rollcall-rate-');
+    await expect(createRollcall({ databaseUrl: database.url, publicUrl: 'https://scim.test', rateLimitPerMinute: bad })).rejects.toThrow(/rateLimitPerMinute must be a whole number/);
+  });
 });

@@ -66,6 +66,16 @@ describe.skipIf(onPostgres)('retryWhileBusy', () => {
     expect(fn).toHaveBeenCalledTimes(3);
   });
 
+  it('retries the extended busy codes too (another process recovering the WAL)', () => {
+    let calls = 0;
+    const fn = vi.fn(() => {
+      if (++calls < 2) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY_RECOVERY' });
+      return 'wal';
+    });
+    expect(retryWhileBusy(fn, 5_000)).toBe('wal');
+    expect(fn).toHaveBeenCalledTimes(2);
+  });
+
   it('gives up after its time and rethrows the busy error', () => {
     const fn = vi.fn(() => {
       throw busy();
