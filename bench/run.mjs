@@ -45,6 +45,8 @@
  *   BENCH_SCALE_USERS  users created by POST /Users in each scaling configuration (default 10000)
  *   BENCH_OUTBOX=0     skip the outbox cost run (SQLite: POST /Users with ROLLCALL_EVENTS=off vs on)
  *   BENCH_OUTBOX_USERS users created per outbox configuration and round (default 20000; 2 rounds)
+ *   BENCH_RATE=0       skip the rate-limit cost run (SQLite: GET /Users/{id} with ROLLCALL_RATE_LIMIT
+ *                      off vs a limit this load never reaches, so every request is counted, none refused)
  *   BENCH_CPU_PROF=1   afterwards, restart the server with --cpu-prof, profile GET /Users/{id}
  *                      for BENCH_DURATION seconds, and print where the time goes; or a list of
  *                      get, filter, post (POST: 5,000 more users), e.g. BENCH_CPU_PROF=get,post;
@@ -95,6 +97,10 @@ const KEEP_DB = env.BENCH_KEEP_DB === '1';
 const OUTBOX = env.BENCH_OUTBOX !== '0';
 const OUTBOX_USERS = posInt(env.BENCH_OUTBOX_USERS, 20000);
 const OUTBOX_ROUNDS = 2;
+const RATE = env.BENCH_RATE !== '0';
+const RATE_ROUNDS = 2;
+const RATE_USERS = 2000;
+const RATE_LIMIT_ON = 100_000_000; // per minute: counted, never reached by this load
 const TARGET_OUTBOX_COST = 0.2; // issue 5: the outbox costs at most 20% of POST /Users throughput
 const WARMUP_S = 2;
 const PROF_RATE = Number(env.BENCH_PROF_RATE) > 0 ? Number(env.BENCH_PROF_RATE) : 0;
@@ -764,6 +770,63 @@ async function outboxRun() {
   return { users: OUTBOX_USERS, rounds: OUTBOX_ROUNDS, off: pick('off'), on: pick('on'), all: results };
 }
 
+/**
+ * What the rate limit costs a request it lets through: fresh SQLite servers with
+ * ROLLCALL_RATE_LIMIT unset and set far above this load, alternated (off, on, off,
+ * on), each answering GET /Users/{id} over RATE_USERS users for BENCH_DURATION s.
+ * Medians per configuration.
+ */
+async function rateLimitRun() {
+  log(`\nRate limit cost: GET /Users/{id} on a fresh SQLite database of ${fmtInt(RATE_USERS)} users, ROLLCALL_RATE_LIMIT off vs ${fmtInt(RATE_LIMIT_ON)}/min, ${RATE_ROUNDS} rounds …`);
+  const results = { off: [], on: [] };
+  for (let round = 1; round <= RATE_ROUNDS; round++) {
+    for (const mode of ['off', 'on']) {
+      const extraEnv = mode === 'on' ? { ROLLCALL_RATE_LIMIT: String(RATE_LIMIT_ON) } : {};
+      const server = await startServer({ name: `rollcall-bench-rate-${mode}`, logLevel: 'warn', extraEnv });
+      try {
+        const conn = await createConnection(server, 'rate');
+        const api = `/scim/v2/${conn.id}`;
+        const headers = { authorization: `Bearer ${conn.token}`, 'content-type': 'application/scim+json' };
+        const ids = [];
+        let n = 0;
+        const seeded = await load(
+          [{ url: server.baseUrl, connections: SEED_CONNECTIONS, amount: RATE_USERS, requests: [{ method: 'POST', path: `${api}/Users`, headers, setupRequest: (req) => ({ ...req, body: userBody(++n) }), onResponse: (status, body) => status === 201 && ids.push(JSON.parse(body).id) }] }],
+          { stopAfterS: SEED_TIMEOUT_S },
+        );
+        if (problems(seeded)) throw new Error(`rate-limit run (seeding, limit ${mode}): ${problems(seeded)}`);
+        const get = [{ method: 'GET', headers, setupRequest: (req) => ({ ...req, path: `${api}/Users/${ids[(Math.random() * ids.length) | 0]}` }) }];
+        await load([{ url: server.baseUrl, connections: CONNECTIONS, duration: WARMUP_S, requests: get }]);
+        const r = await load([{ url: server.baseUrl, connections: CONNECTIONS, duration: DURATION, requests: get }], { pids: [server.child.pid] });
+        if (problems(r)) throw new Error(`rate-limit run (limit ${mode}): ${problems(r)}`);
+        results[mode].push({ perSec: r.reqPerSec, cpuUsPerReq: r.cpuUsPerReq, p50: r.p50, p99: r.p99 });
+        log(`  round ${round}, limit ${mode}: ${fmtInt(r.reqPerSec)} req/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  const median = (xs) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const pick = (mode) => ({
+    perSec: median(results[mode].map((x) => x.perSec)),
+    cpuUsPerReq: median(results[mode].map((x) => x.cpuUsPerReq ?? NaN)),
+  });
+  return { rounds: RATE_ROUNDS, off: pick('off'), on: pick('on'), all: results };
+}
+
+function rateLimitLines(run) {
+  const r = run.rateLimit;
+  if (!r) return [];
+  const ratio = r.on.perSec / r.off.perSec;
+  const cpu = r.on.cpuUsPerReq / r.off.cpuUsPerReq - 1;
+  return [
+    `Rate limit cost (SQLite, GET /Users/{id}, median of ${r.rounds} alternating rounds): off ${fmtInt(r.off.perSec)} req/s at ${fmtUs(r.off.cpuUsPerReq)} µs server CPU per request; on (${fmtInt(RATE_LIMIT_ON)}/min, every request counted) ${fmtInt(r.on.perSec)} req/s at ${fmtUs(r.on.cpuUsPerReq)} µs. ` +
+      `Throughput ×${ratio.toFixed(2)}, CPU per request ${cpu >= 0 ? '+' : ''}${(100 * cpu).toFixed(0)}%.`,
+  ];
+}
+
 function outboxLines(run) {
   const o = run.outbox;
   if (!o) return [];
@@ -934,6 +997,14 @@ async function main() {
           else await backend.pg.admin.query(`drop database if exists ${backend.pg.dbName} with (force)`).catch((e) => log(`could not drop ${backend.pg.dbName}: ${e.message}`));
           await backend.pg.admin.end().catch(() => {});
         }
+      }
+    }
+    if (RATE && BACKENDS.includes('sqlite')) {
+      try {
+        run.rateLimit = await rateLimitRun();
+      } catch (e) {
+        run.rateLimitFailed = e?.message ?? String(e);
+        console.error(`\nrate-limit run failed: ${run.rateLimitFailed}`);
       }
     }
     if (OUTBOX && BACKENDS.includes('sqlite')) {
@@ -1167,6 +1238,8 @@ function markdown(run) {
   lines.push('');
   for (const v of verdicts(run)) lines.push(`- ${v}`);
   for (const v of outboxLines(run)) lines.push(`- ${v}`);
+  for (const v of rateLimitLines(run)) lines.push(`- ${v}`);
+  if (run.rateLimitFailed) lines.push(`- Rate limit cost run FAILED: ${run.rateLimitFailed.split('\n')[0]}`);
   if (run.outboxFailed) lines.push(`- Outbox cost run FAILED: ${run.outboxFailed.split('\n')[0]}`);
   for (const n of allNotes(run)) lines.push(`- ${n}`);
   for (const b of run.backends) {
@@ -1211,6 +1284,7 @@ function report(run) {
   log('');
   for (const v of verdicts(run)) log(`- ${v}`);
   for (const v of outboxLines(run)) log(`- ${v}`);
+  for (const v of rateLimitLines(run)) log(`- ${v}`);
   for (const n of allNotes(run)) log(`- ${n}`);
   log(`\nThe run took ${run.elapsedMin.toFixed(1)} min.`);
   if (env.BENCH_NO_DOCS !== '1' && !run.backends.some((b) => b.failed)) writeDocs(run);
