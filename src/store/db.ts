@@ -14,6 +14,8 @@ import type { NewEvent } from '../events/types.js';
 import type { DB } from './types.js';
 import { migrationProvider } from './migrations.js';
 import { type SqlDialect, postgresDialect, sqliteDialect } from './dialect.js';
+import { isNoTlsOnServer, postgresTls } from './postgres-tls.js';
+import type { ConnectionOptions } from 'node:tls';
 
 export interface OpenedDatabase {
   /** Writes, and reads that belong to a write (inside its transaction). */
@@ -217,16 +219,32 @@ async function openPostgres(url: string, opts: { migrate?: boolean }): Promise<O
   if (!Number.isInteger(statementTimeout) || statementTimeout < 0) throw new Error(`statement timeout must be a whole number of ms, got '${statementTimeout}'`);
   u.searchParams.delete('pool');
   u.searchParams.delete('statement_timeout');
-  const pool = new pg.Pool({ connectionString: u.toString(), max: poolSize, statement_timeout: statementTimeout || undefined });
-  // An idle pooled connection that the server closes (restart, failover, admin
-  // command) must not take the process down: the pool drops it and connects anew.
-  pool.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const tls = postgresTls(u);
+  const connect = async (ssl: false | ConnectionOptions) => {
+    const pool = new pg.Pool({ connectionString: tls.url, ssl, max: poolSize, statement_timeout: statementTimeout || undefined });
+    // An idle pooled connection that the server closes (restart, failover, admin
+    // command) must not take the process down: the pool drops it and connects anew.
+    pool.on('error', (err) => process.emitWarning(`PostgreSQL connection lost: ${err.message}`));
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    try {
+      await sql`select 1`.execute(db);
+      return db;
+    } catch (e) {
+      await db.destroy();
+      throw e;
+    }
+  };
+  let db: Kysely<DB>;
   try {
-    await sql`select 1`.execute(db);
+    try {
+      db = await connect(tls.ssl);
+    } catch (e) {
+      // sslmode=prefer/allow: a server without TLS is spoken to in plain text.
+      if (!(tls.fallbackToPlain && isNoTlsOnServer(e))) throw e;
+      db = await connect(false);
+    }
   } catch (e) {
-    await db.destroy();
-    throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${(e as Error).message}`);
+    throw new Error(`cannot connect to PostgreSQL at ${redact(url)}${tls.mode ? ` (sslmode=${tls.mode})` : ''}: ${(e as Error).message}`);
   }
   if (opts.migrate !== false) {
     await db.connection().execute(async (conn) => {
