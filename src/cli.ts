@@ -83,6 +83,7 @@ function eventTypesOption(v: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  if (!types.length) throw new InvalidArgumentError('names no event type; leave --events out to receive every type');
   const unknown = types.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t));
   if (unknown.length) throw new InvalidArgumentError(`unknown event type${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${EVENT_TYPES.join(', ')}`);
   return types;
@@ -162,7 +163,11 @@ async function serve() {
 
 export function buildCli(): Command {
   const program = new Command();
-  program.name('rollcall').description('Self-hosted SCIM 2.0 provisioning server').showHelpAfterError();
+  // Bad input is one line on stderr (scripts read it); `--help` shows the usage.
+  program
+    .name('rollcall')
+    .description('Self-hosted SCIM 2.0 provisioning server')
+    .configureOutput({ outputError: (text, write) => write(`rollcall: ${text.replace(/^error: /, '').trim()} (see --help)\n`) });
 
   program
     .command('serve')

@@ -62,8 +62,12 @@ export function verifyWebhook(rawBody: Body, header: string | string[] | undefin
     // other schemes (future versions) are ignored
   }
   if (timestamp === undefined || !signatures.length) return false;
+  // A body that is not text or bytes (a receiver that did not keep the raw body) verifies nothing.
+  if (typeof rawBody !== 'string' && !(rawBody instanceof Uint8Array)) return false;
   const tolerance = opts.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  const nowMs = opts.now === undefined ? Date.now() : typeof opts.now === 'number' ? opts.now : opts.now.getTime();
+  const nowMs = opts.now === undefined ? Date.now() : typeof opts.now === 'number' ? opts.now : opts.now instanceof Date ? opts.now.getTime() : NaN;
+  // An unusable tolerance or clock (NaN from an unset variable) must not switch the age check off.
+  if (!Number.isFinite(tolerance) || tolerance < 0 || !Number.isFinite(nowMs)) return false;
   if (Math.abs(Math.floor(nowMs / 1000) - timestamp) > tolerance) return false;
   const expected = Buffer.from(hmac(secret, timestamp, rawBody), 'hex');
   let ok = false;

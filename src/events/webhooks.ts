@@ -77,6 +77,8 @@ export function checkWebhookUrl(url: unknown): string {
 export function checkEventTypes(types: unknown): EventType[] {
   if (types === undefined || types === null) return [];
   if (!Array.isArray(types)) throw new EventsError(400, 'invalid_events', "'events' must be an array of event types");
+  // An empty list would read as "every type" while saying "none": omit 'events' for every type.
+  if (!types.length) throw new EventsError(400, 'invalid_events', "'events' is empty; omit it to receive every event type");
   const out: EventType[] = [];
   for (const t of types) {
     if (typeof t !== 'string' || !(EVENT_TYPES as readonly string[]).includes(t)) {

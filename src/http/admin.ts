@@ -200,6 +200,11 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
 
   app.get('/events', async (req) => {
     const q = parse(EventsQuery, req.query ?? {}, 'the query');
-    return rc.events.feed(q);
+    const page = await rc.events.feed(q);
+    // A misspelt organisation id would otherwise look like an organisation with no events.
+    if (q.organizationId !== undefined && !page.events.length && !(await rc.connections.getOrganization(q.organizationId))) {
+      throw notFound(`no organisation with id '${q.organizationId.slice(0, 100)}'`);
+    }
+    return page;
   });
 }

@@ -155,6 +155,7 @@ describe('admin API resources', () => {
       [{ url: 42 }, /'url'/],
       [{ url: 'https://example.com', events: 'user.created' }, /'events'/],
       [{ url: 'https://example.com', events: ['user.exploded'] }, /unknown event type 'user.exploded'/],
+      [{ url: 'https://example.com', events: [] }, /'events' is empty; omit it/],
       [{ url: 'https://example.com', secret: 'mine' }, /unknown field 'secret'/],
       [[{ url: 'https://example.com' }], /JSON object/],
     ];

@@ -151,6 +151,20 @@ describe('rollcall CLI', () => {
   });
 
   it.each([
+    [['connection', 'create', '--name', 'x', '--bogus'], /unknown option '--bogus'/],
+    [['events', '--limit', '0'], /--limit/],
+    [['webhook', 'add', 'org', 'http://x', '--events', 'bogus'], /unknown event type bogus/],
+    [['webhook', 'add', 'org', 'http://x', '--events', ''], /names no event type/],
+    [['nosuch'], /unknown command 'nosuch'/],
+  ])('bad command-line input %o is one line on stderr and a non-zero exit', (args, message) => {
+    const r = run(args as string[]);
+    expect(r.code).not.toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+
+  it.each([
     [{ PORT: 'eighty' }, /PORT must be an integer/],
     [{ PORT: '70000' }, /PORT must be between/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL .* not understood/],

@@ -118,8 +118,10 @@ describe('events feed', () => {
     expect(mixed.body.error.code).toBe('invalid_cursor');
     const otherOrg = await getFeed(`?organizationId=org-even&after=${first.body.next}`);
     expect(otherOrg.status).toBe(400);
+    // An organisation that does not exist (a misspelt id) is a 404, not an empty feed.
     const unknown = await getFeed('?organizationId=nobody');
-    expect(unknown.body).toEqual({ events: [], next: expect.any(String) });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('not_found');
   });
 
   it('defaults to 100 events and refuses bad parameters with a clear JSON error', async () => {

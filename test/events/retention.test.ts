@@ -63,6 +63,45 @@ describe('event retention', () => {
     expect((await r.events.feed()).events).toEqual([]);
   });
 
+  it('prunes only a prefix of each organisation\'s sequence: an event kept for a pending delivery keeps the ones after it', async () => {
+    clock.now = new Date('2026-01-01T00:00:00Z');
+    const r = await open(30);
+    const ctx = await connection(r, 'Pending');
+    const other = await connection(r, 'Other');
+    const hook = await r.webhooks.add(ctx.organizationId, { url: 'https://receiver.test/hook' });
+    for (let i = 0; i < 5; i++) {
+      await r.users.create(ctx, { userName: `p${i}@x.test` });
+      await r.users.create(other, { userName: `o${i}@x.test` });
+    }
+    const events = await r.database.db.selectFrom('events').selectAll().where('organization_id', '=', ctx.organizationId).orderBy('sequence').execute();
+    // The endpoint was given all five; the third is still pending, the rest delivered.
+    await r.database.db.updateTable('webhooks').set({ cursor: 5 }).where('id', '=', hook.id).execute();
+    await r.database.db
+      .insertInto('webhook_deliveries')
+      .values(
+        events.map((e) => ({
+          webhook_id: hook.id,
+          sequence: Number(e.sequence),
+          event_pos: Number(e.pos),
+          event_id: e.id,
+          event_type: e.type,
+          resource_key: `User:${e.resource_id}`,
+          status: Number(e.sequence) === 3 ? 'pending' : 'delivered',
+          attempts: 1,
+          next_attempt_at: clock.now.toISOString(),
+          due_since: clock.now.toISOString(),
+          created_at: clock.now.toISOString(),
+        })),
+      )
+      .execute();
+    clock.now = new Date('2026-02-15T00:00:00Z');
+    await r.purge();
+    const kept = await r.database.db.selectFrom('events').select('sequence').where('organization_id', '=', ctx.organizationId).orderBy('sequence').execute();
+    expect(kept.map((k) => Number(k.sequence))).toEqual([3, 4, 5]);
+    // The other organisation is not held back by this one's endpoint.
+    expect(await count(r, other.organizationId)).toBe(0);
+  });
+
   it('eventRetentionDays 0 keeps every event', async () => {
     clock.now = new Date('2026-01-01T00:00:00Z');
     const r = await open(0);

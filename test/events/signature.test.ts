@@ -64,4 +64,19 @@ describe('webhook signatures', () => {
     expect(verifyWebhook(body, `${other},${good.split(',')[1]},t=${t}`.replace(/^/, ''), secret, { now })).toBe(true);
     expect(verifyWebhook(body, good.toUpperCase().replace('T=', 't=').replace('V1=', 'v1='), secret, { now })).toBe(true);
   });
+
+  it('returns false, without throwing, for a body that is not text or bytes (raw body not kept)', () => {
+    const header = signWebhook(body, secret, t);
+    for (const bad of [undefined, null, { a: 1 }, 42]) {
+      expect(verifyWebhook(bad as never, header, secret, { now })).toBe(false);
+    }
+  });
+
+  it('does not let an unusable tolerance or clock (NaN, invalid Date) switch off the age check', () => {
+    const ancient = signWebhook(body, secret, 1_000_000_000);
+    expect(verifyWebhook(body, ancient, secret, { toleranceSeconds: Number.NaN })).toBe(false);
+    expect(verifyWebhook(body, ancient, secret, { now: Number.NaN })).toBe(false);
+    expect(verifyWebhook(body, ancient, secret, { now: new Date('x') })).toBe(false);
+    expect(verifyWebhook(body, ancient, secret, { toleranceSeconds: -1 })).toBe(false);
+  });
 });
