@@ -18,7 +18,7 @@
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Rollcall } from '../rollcall.js';
 import { ScimError } from '../scim/errors.js';
-import { registerErrorHandling, sendScimError, toScimError } from '../http/errors.js';
+import { registerErrorHandling, routerFailure, sendScimError, toScimError } from '../http/errors.js';
 import { registerJsonBodies } from '../http/body.js';
 import { registerScimAuth } from '../http/scim-auth.js';
 import { registerDiscovery } from '../http/scim-discovery.js';
@@ -66,11 +66,7 @@ export const SCIM_ROUTER_OPTIONS = { caseSensitive: false, ignoreTrailingSlash: 
  * handler; on an instance that serves only SCIM they are SCIM errors too.
  */
 export const scimFrameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, _req, reply) => {
-  const status = typeof (error as { statusCode?: number }).statusCode === 'number' ? (error as { statusCode: number }).statusCode : 400;
-  const detail =
-    (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH'
-      ? 'A path segment of the URL is too long: no resource has such an id.'
-      : `The URL cannot be understood: ${error.message}`;
+  const { status, detail } = routerFailure(error);
   void sendScimError(reply, new ScimError(status, detail, status === 400 ? 'invalidSyntax' : undefined));
 };
 

@@ -10,6 +10,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { z } from 'zod';
 import type { Rollcall } from '../rollcall.js';
 import { isScimError } from '../scim/errors.js';
+import { routerFailure } from './errors.js';
 import { isEventsError } from '../events/errors.js';
 import { AdminError } from '../directory/connections.js';
 import { MAX_FEED_LIMIT } from '../events/feed.js';
@@ -122,9 +123,8 @@ function id(value: string | undefined, what: string): string {
  * or over-long URL), in the admin API's shape.
  */
 export function sendAdminFrameworkError(error: FastifyError, reply: FastifyReply): FastifyReply {
-  const status = typeof error.statusCode === 'number' ? error.statusCode : 400;
-  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment of the URL is too long: no such resource.' : `The URL cannot be understood: ${error.message}`;
-  return send(reply, new AdminApiError(status, CODES[status] ?? 'bad_request', message));
+  const { status, detail } = routerFailure(error);
+  return send(reply, new AdminApiError(status, CODES[status] ?? 'bad_request', detail));
 }
 
 export interface AdminPluginOptions {

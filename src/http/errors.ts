@@ -55,3 +55,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
     sendScimError(reply, errors.notFound(`No endpoint ${req.method} ${req.url.split('?')[0]}.`)),
   );
 }
+
+/**
+ * What the router says about a URL it cannot route (malformed, or a segment over
+ * maxParamLength), as a status and a sentence; each API puts them in its own
+ * error shape (SCIM here, the admin API in admin.ts).
+ */
+export function routerFailure(error: FastifyError): { status: number; detail: string } {
+  const status = typeof error.statusCode === 'number' ? error.statusCode : 400;
+  const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment of the URL is too long: no resource has such an id.' : `The URL cannot be understood: ${error.message}`;
+  return { status, detail };
+}
