@@ -707,51 +707,17 @@ async function runBackend(backend, run) {
 }
 
 /**
- * One instance vs two on the same PostgreSQL database (the one just seeded to the
- * largest size): GET /Users/{id} for BENCH_DURATION s and POST /Users for SCALE_USERS
- * new users, first against `server` alone with all the connections, then against
- * `server` and a second instance, one autocannon run per instance with half the
- * connections each, in parallel; req/s summed, CPU summed over the instances.
+ * Runs `measure(server, mode, round)` on a fresh SQLite server per mode (`env(mode)`
+ * its environment), alternating off, on, off, on … so drift in the machine's load
+ * hits both; medians per mode.
  */
-/**
- * What storing events costs POST /Users: fresh SQLite servers with ROLLCALL_EVENTS=off
- * and =on, alternated (off, on, off, on) so drift in the machine's load hits both,
- * each creating OUTBOX_USERS users on an empty database. Medians per configuration.
- */
-async function outboxRun() {
-  log(`\nOutbox cost: POST /Users of ${fmtInt(OUTBOX_USERS)} users on a fresh SQLite database, events off vs on, ${OUTBOX_ROUNDS} rounds …`);
+async function alternatingRounds(name, rounds, env, measure) {
   const results = { off: [], on: [] };
-  for (let round = 1; round <= OUTBOX_ROUNDS; round++) {
+  for (let round = 1; round <= rounds; round++) {
     for (const mode of ['off', 'on']) {
-      const server = await startServer({ name: `rollcall-bench-outbox-${mode}`, logLevel: 'warn', extraEnv: { ROLLCALL_EVENTS: mode } });
+      const server = await startServer({ name: `rollcall-bench-${name}-${mode}`, logLevel: 'warn', extraEnv: env(mode) });
       try {
-        const conn = await createConnection(server, 'outbox');
-        let n = 0;
-        const bad = [];
-        const r = await load(
-          [
-            {
-              url: server.baseUrl,
-              connections: SEED_CONNECTIONS,
-              amount: OUTBOX_USERS,
-              requests: [
-                {
-                  method: 'POST',
-                  path: `/scim/v2/${conn.id}/Users`,
-                  headers: { authorization: `Bearer ${conn.token}`, 'content-type': 'application/scim+json' },
-                  setupRequest: (req) => ({ ...req, body: userBody(++n) }),
-                  onResponse: (status, body) => {
-                    if (status !== 201 && bad.length < 3) bad.push(`${status} ${String(body).slice(0, 200)}`);
-                  },
-                },
-              ],
-            },
-          ],
-          { pids: [server.child.pid], stopAfterS: SEED_TIMEOUT_S },
-        );
-        if (problems(r)) throw new Error(`outbox run (events ${mode}): ${problems(r)}; ${bad.join('; ')}`);
-        results[mode].push({ perSec: r.reqPerSec, cpuUsPerReq: r.cpuUsPerReq, p50: r.p50, p99: r.p99 });
-        log(`  round ${round}, events ${mode}: ${fmtInt(r.reqPerSec)} users/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
+        results[mode].push(await measure(server, mode, round));
       } finally {
         await server.stop();
       }
@@ -767,53 +733,73 @@ async function outboxRun() {
     p50: median(results[mode].map((x) => x.p50)),
     p99: median(results[mode].map((x) => x.p99)),
   });
-  return { users: OUTBOX_USERS, rounds: OUTBOX_ROUNDS, off: pick('off'), on: pick('on'), all: results };
+  return { rounds, off: pick('off'), on: pick('on'), all: results };
 }
 
 /**
- * What the rate limit costs a request it lets through: fresh SQLite servers with
- * ROLLCALL_RATE_LIMIT unset and set far above this load, alternated (off, on, off,
- * on), each answering GET /Users/{id} over RATE_USERS users for BENCH_DURATION s.
- * Medians per configuration.
+ * What storing events costs POST /Users: ROLLCALL_EVENTS=off vs =on, each round
+ * creating OUTBOX_USERS users on an empty database.
+ */
+async function outboxRun() {
+  log(`\nOutbox cost: POST /Users of ${fmtInt(OUTBOX_USERS)} users on a fresh SQLite database, events off vs on, ${OUTBOX_ROUNDS} rounds …`);
+  const measured = await alternatingRounds('outbox', OUTBOX_ROUNDS, (mode) => ({ ROLLCALL_EVENTS: mode }), async (server, mode, round) => {
+    const conn = await createConnection(server, 'outbox');
+    let n = 0;
+    const bad = [];
+    const r = await load(
+      [
+        {
+          url: server.baseUrl,
+          connections: SEED_CONNECTIONS,
+          amount: OUTBOX_USERS,
+          requests: [
+            {
+              method: 'POST',
+              path: `/scim/v2/${conn.id}/Users`,
+              headers: { authorization: `Bearer ${conn.token}`, 'content-type': 'application/scim+json' },
+              setupRequest: (req) => ({ ...req, body: userBody(++n) }),
+              onResponse: (status, body) => {
+                if (status !== 201 && bad.length < 3) bad.push(`${status} ${String(body).slice(0, 200)}`);
+              },
+            },
+          ],
+        },
+      ],
+      { pids: [server.child.pid], stopAfterS: SEED_TIMEOUT_S },
+    );
+    if (problems(r)) throw new Error(`outbox run (events ${mode}): ${problems(r)}; ${bad.join('; ')}`);
+    log(`  round ${round}, events ${mode}: ${fmtInt(r.reqPerSec)} users/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
+    return { perSec: r.reqPerSec, cpuUsPerReq: r.cpuUsPerReq, p50: r.p50, p99: r.p99 };
+  });
+  return { users: OUTBOX_USERS, ...measured };
+}
+
+/**
+ * What the rate limit costs a request it lets through: ROLLCALL_RATE_LIMIT unset vs
+ * set far above this load, each round answering GET /Users/{id} over RATE_USERS
+ * users for BENCH_DURATION s.
  */
 async function rateLimitRun() {
   log(`\nRate limit cost: GET /Users/{id} on a fresh SQLite database of ${fmtInt(RATE_USERS)} users, ROLLCALL_RATE_LIMIT off vs ${fmtInt(RATE_LIMIT_ON)}/min, ${RATE_ROUNDS} rounds …`);
-  const results = { off: [], on: [] };
-  for (let round = 1; round <= RATE_ROUNDS; round++) {
-    for (const mode of ['off', 'on']) {
-      const extraEnv = mode === 'on' ? { ROLLCALL_RATE_LIMIT: String(RATE_LIMIT_ON) } : {};
-      const server = await startServer({ name: `rollcall-bench-rate-${mode}`, logLevel: 'warn', extraEnv });
-      try {
-        const conn = await createConnection(server, 'rate');
-        const api = `/scim/v2/${conn.id}`;
-        const headers = { authorization: `Bearer ${conn.token}`, 'content-type': 'application/scim+json' };
-        const ids = [];
-        let n = 0;
-        const seeded = await load(
-          [{ url: server.baseUrl, connections: SEED_CONNECTIONS, amount: RATE_USERS, requests: [{ method: 'POST', path: `${api}/Users`, headers, setupRequest: (req) => ({ ...req, body: userBody(++n) }), onResponse: (status, body) => status === 201 && ids.push(JSON.parse(body).id) }] }],
-          { stopAfterS: SEED_TIMEOUT_S },
-        );
-        if (problems(seeded)) throw new Error(`rate-limit run (seeding, limit ${mode}): ${problems(seeded)}`);
-        const get = [{ method: 'GET', headers, setupRequest: (req) => ({ ...req, path: `${api}/Users/${ids[(Math.random() * ids.length) | 0]}` }) }];
-        await load([{ url: server.baseUrl, connections: CONNECTIONS, duration: WARMUP_S, requests: get }]);
-        const r = await load([{ url: server.baseUrl, connections: CONNECTIONS, duration: DURATION, requests: get }], { pids: [server.child.pid] });
-        if (problems(r)) throw new Error(`rate-limit run (limit ${mode}): ${problems(r)}`);
-        results[mode].push({ perSec: r.reqPerSec, cpuUsPerReq: r.cpuUsPerReq, p50: r.p50, p99: r.p99 });
-        log(`  round ${round}, limit ${mode}: ${fmtInt(r.reqPerSec)} req/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
-      } finally {
-        await server.stop();
-      }
-    }
-  }
-  const median = (xs) => {
-    const v = [...xs].sort((a, b) => a - b);
-    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
-  const pick = (mode) => ({
-    perSec: median(results[mode].map((x) => x.perSec)),
-    cpuUsPerReq: median(results[mode].map((x) => x.cpuUsPerReq ?? NaN)),
+  const env = (mode) => (mode === 'on' ? { ROLLCALL_RATE_LIMIT: String(RATE_LIMIT_ON) } : {});
+  return alternatingRounds('rate', RATE_ROUNDS, env, async (server, mode, round) => {
+    const conn = await createConnection(server, 'rate');
+    const api = `/scim/v2/${conn.id}`;
+    const headers = { authorization: `Bearer ${conn.token}`, 'content-type': 'application/scim+json' };
+    const ids = [];
+    let n = 0;
+    const seeded = await load(
+      [{ url: server.baseUrl, connections: SEED_CONNECTIONS, amount: RATE_USERS, requests: [{ method: 'POST', path: `${api}/Users`, headers, setupRequest: (req) => ({ ...req, body: userBody(++n) }), onResponse: (status, body) => status === 201 && ids.push(JSON.parse(body).id) }] }],
+      { stopAfterS: SEED_TIMEOUT_S },
+    );
+    if (problems(seeded)) throw new Error(`rate-limit run (seeding, limit ${mode}): ${problems(seeded)}`);
+    const get = [{ method: 'GET', headers, setupRequest: (req) => ({ ...req, path: `${api}/Users/${ids[(Math.random() * ids.length) | 0]}` }) }];
+    await load([{ url: server.baseUrl, connections: CONNECTIONS, duration: WARMUP_S, requests: get }]);
+    const r = await load([{ url: server.baseUrl, connections: CONNECTIONS, duration: DURATION, requests: get }], { pids: [server.child.pid] });
+    if (problems(r)) throw new Error(`rate-limit run (limit ${mode}): ${problems(r)}`);
+    log(`  round ${round}, limit ${mode}: ${fmtInt(r.reqPerSec)} req/s, p50 ${fmtMs(r.p50)} ms, p99 ${fmtMs(r.p99)} ms, server CPU ${fmtUs(r.cpuUsPerReq)} µs/req`);
+    return { perSec: r.reqPerSec, cpuUsPerReq: r.cpuUsPerReq, p50: r.p50, p99: r.p99 };
   });
-  return { rounds: RATE_ROUNDS, off: pick('off'), on: pick('on'), all: results };
 }
 
 function rateLimitLines(run) {
@@ -839,6 +825,13 @@ function outboxLines(run) {
   ];
 }
 
+/**
+ * One instance vs two on the same PostgreSQL database (the one just seeded to the
+ * largest size): GET /Users/{id} for BENCH_DURATION s and POST /Users for SCALE_USERS
+ * new users, first against `server` alone with all the connections, then against
+ * `server` and a second instance, one autocannon run per instance with half the
+ * connections each, in parallel; req/s summed, CPU summed over the instances.
+ */
 async function scalingRun(backend, server, { api, auth, w, report }) {
   const probe = backend.pg.probe;
   const usersAtStart = w.ids.length;
