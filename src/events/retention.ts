@@ -3,11 +3,11 @@
  * 30), then pruned with the hourly purge — but never an event an endpoint still
  * needs: one beyond the cursor of a webhook of its organisation, or one with a
  * pending delivery — nor any event after one that stays, so what is kept is
- * always a suffix and sequences keep no holes. Finished deliveries (delivered or failed) older than the window
- * go too. The feed only reaches back as far as the window: a poller away longer
+ * always a suffix and sequences keep no holes. Finished deliveries (delivered or
+ * failed) older than the window go too. The feed only reaches back as far as the window: a poller away longer
  * resumes at the oldest kept event.
  */
-import { type Kysely, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, sql } from 'kysely';
 import type { DB } from '../store/types.js';
 
 /** Rows deleted per statement: bounded work per round on a large backlog. */
@@ -36,9 +36,8 @@ export async function pruneEvents(db: Kysely<DB>, before: string): Promise<Prune
   for (const { organization_id: org } of orgs) {
     const floor = await keepFrom(db, org, before);
     for (;;) {
-      let chunk = db.selectFrom('events as e').select('e.pos').where('e.occurred_at', '<', before).orderBy('e.sequence').limit(CHUNK);
-      chunk = org === null ? chunk.where('e.organization_id', 'is', null) : chunk.where('e.organization_id', '=', org);
-      if (floor !== null) chunk = chunk.where('e.sequence', '<', floor);
+      let chunk = db.selectFrom('events').select('pos').where(ofOrganization(org)).where('occurred_at', '<', before).orderBy('sequence').limit(CHUNK);
+      if (floor !== null) chunk = chunk.where('sequence', '<', floor);
       const res = await db
         .deleteFrom('events')
         .where('pos', 'in', () => chunk)
@@ -51,12 +50,15 @@ export async function pruneEvents(db: Kysely<DB>, before: string): Promise<Prune
   return report;
 }
 
+/** Events of this organisation (null: events of no organisation). */
+function ofOrganization(org: string | null) {
+  return (eb: ExpressionBuilder<DB, 'events'>) => (org === null ? eb('organization_id', 'is', null) : eb('organization_id', '=', org));
+}
+
 /** The sequence of an organisation's first event that must be kept; null when none must. */
 async function keepFrom(db: Kysely<DB>, org: string | null, before: string): Promise<number | null> {
   // In sequence order: the rows read before the first young one are the ones pruned.
-  let youngest = db.selectFrom('events').select('sequence').where('occurred_at', '>=', before);
-  youngest = org === null ? youngest.where('organization_id', 'is', null) : youngest.where('organization_id', '=', org);
-  const young = await youngest.orderBy('sequence').limit(1).executeTakeFirst();
+  const young = await db.selectFrom('events').select('sequence').where(ofOrganization(org)).where('occurred_at', '>=', before).orderBy('sequence').limit(1).executeTakeFirst();
   if (org === null) return young ? Number(young.sequence) : null;
   // The next event each of its endpoints has not been given yet (cursor + 1), and its pending deliveries.
   const ungiven = await db.selectFrom('webhooks').select((eb) => eb.fn.min('cursor').as('cursor')).where('organization_id', '=', org).executeTakeFirst();
