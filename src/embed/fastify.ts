@@ -17,7 +17,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Rollcall } from '../rollcall.js';
-import { ScimError } from '../scim/errors.js';
+import { fail } from '../scim/errors.js';
 import { registerErrorHandling, routerFailure, sendScimError, toScimError } from '../http/errors.js';
 import { registerJsonBodies } from '../http/body.js';
 import { registerScimAuth } from '../http/scim-auth.js';
@@ -67,7 +67,7 @@ export const SCIM_ROUTER_OPTIONS = { caseSensitive: false, ignoreTrailingSlash: 
  */
 export const scimFrameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, _req, reply) => {
   const { status, detail } = routerFailure(error);
-  void sendScimError(reply, new ScimError(status, detail, status === 400 ? 'invalidSyntax' : undefined));
+  void sendScimError(reply, fail(status === 414 ? 'ROLLCALL_URL_SEGMENT_TOO_LONG' : 'ROLLCALL_MALFORMED_URL', detail));
 };
 
 /** The per-connection routes (mounted under `/:connectionId`), with the bearer-token hook. */

@@ -4,7 +4,10 @@
  * generic 500 without internals.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ScimError, errors, isScimError } from '../scim/errors.js';
+import { type ErrorCode, ScimError, errors, fail, isScimError } from '../scim/errors.js';
+
+/** Codes for the 4xx statuses Fastify and Node raise themselves; any other is a 400. */
+const FRAMEWORK_CODES: Record<number, ErrorCode> = { 404: 'ROLLCALL_ROUTE_NOT_FOUND', 413: 'ROLLCALL_BODY_TOO_LARGE', 414: 'ROLLCALL_URL_SEGMENT_TOO_LONG', 415: 'ROLLCALL_UNSUPPORTED_MEDIA_TYPE' };
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
@@ -28,7 +31,7 @@ export function toScimError(err: FastifyError | Error, req: FastifyRequest): Sci
     return errors.serviceUnavailable('The database is busy (lock conflict or timeout); nothing was changed. Retry the request.', 1);
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new ScimError(fe.statusCode, fe.message, fe.statusCode === 400 ? 'invalidSyntax' : undefined);
+    return fail(FRAMEWORK_CODES[fe.statusCode] ?? 'ROLLCALL_BAD_REQUEST', fe.message);
   }
   req.log.error({ err }, 'unhandled error');
   return errors.internal();

@@ -1,8 +1,18 @@
 /**
- * The one catalogue of SCIM errors (RFC 7644 §3.12). Every refusal in the code is a
- * ScimError built from here; one Fastify error handler renders it.
+ * The one error catalogue. Every refusal anywhere in Rollcall (SCIM API, admin API,
+ * CLI, library calls) is a RollcallError made by `fail(code, message)` with a code
+ * listed here; the code fixes the HTTP status and the SCIM `scimType`, the message
+ * says what happened in this case. One handler per API renders it: SCIM's RFC 7644
+ * §3.12 shape on SCIM paths (the code in an extension), `{error: {status, code,
+ * message}}` on the admin API. Callers decide on `code`, never on message text.
+ *
+ * It lives in scim/, the lowest layer, so that every layer can throw from it.
+ * docs/errors.md lists every code (`npm run docs:errors` writes it from here; a test
+ * checks that it is current and that every code is thrown somewhere in src/).
  */
 export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
+/** Rollcall's extension of the SCIM error document: `{ "code": "ROLLCALL_…" }`. */
+export const ROLLCALL_ERROR_SCHEMA = 'urn:rollcall:params:scim:api:messages:2.0:Error';
 
 export type ScimType =
   | 'invalidFilter'
@@ -16,17 +26,77 @@ export type ScimType =
   | 'invalidVers'
   | 'sensitive';
 
-export class ScimError extends Error {
+interface Definition {
+  status: number;
+  scimType?: ScimType;
+  /** One line for docs/errors.md: when this is answered. */
+  summary: string;
+}
+
+const def = (status: number, summary: string, scimType?: ScimType): Definition => ({ status, summary, scimType });
+
+/**
+ * Every code, grouped by the layer that raises it. Add a code where its cause is;
+ * reuse one only when the cause is the same (same status, same remedy).
+ */
+export const CATALOGUE = {
+  // --- HTTP and framework: raised before or around the routes ---------------------
+  ROLLCALL_INTERNAL: def(500, 'An unexpected error; the request id is in the server log. Always a bug to report.'),
+  ROLLCALL_ROUTE_NOT_FOUND: def(404, 'No endpoint has this method and path.'),
+  ROLLCALL_MALFORMED_URL: def(400, 'The router cannot read the URL (bad percent-encoding or similar).', 'invalidSyntax'),
+  ROLLCALL_URL_SEGMENT_TOO_LONG: def(414, 'A path segment is longer than any resource id can be.'),
+  ROLLCALL_BODY_TOO_LARGE: def(413, 'The request body is larger than ROLLCALL_BODY_LIMIT.'),
+  ROLLCALL_UNSUPPORTED_MEDIA_TYPE: def(415, 'The Content-Type is not application/scim+json or application/json.'),
+  ROLLCALL_EMPTY_BODY: def(400, 'A JSON body is required and the request has none.', 'invalidSyntax'),
+  ROLLCALL_BAD_REQUEST: def(400, 'The HTTP framework refused the request (bad header, bad content length, …); the message says why.', 'invalidSyntax'),
+  ROLLCALL_DATABASE_BUSY: def(503, 'A lock conflict or timeout in the database; nothing was changed. Retry after Retry-After.'),
+  // --- scim/: protocol (filter, PATCH, resources, serialisation) ------------------
+  // --- store/: database answers ----------------------------------------------------
+  // --- directory/: domain rules, policies, connections, settings, import ---------
+  // --- http/: SCIM routes, authentication, discovery, list parameters -------------
+  // --- admin API ----------------------------------------------------------------
+  // --- events/: feed and webhooks -----------------------------------------------
+  // --- configuration and CLI -----------------------------------------------------
+  // --- LEGACY: the constructors before the catalogue. Being replaced by specific
+  // codes; this section and `errors` below are deleted once nothing uses them.
+  ROLLCALL_LEGACY_400: def(400, 'legacy'),
+  ROLLCALL_LEGACY_INVALID_FILTER: def(400, 'legacy', 'invalidFilter'),
+  ROLLCALL_LEGACY_TOO_MANY: def(400, 'legacy', 'tooMany'),
+  ROLLCALL_LEGACY_UNIQUENESS: def(409, 'legacy', 'uniqueness'),
+  ROLLCALL_LEGACY_MUTABILITY: def(400, 'legacy', 'mutability'),
+  ROLLCALL_LEGACY_INVALID_SYNTAX: def(400, 'legacy', 'invalidSyntax'),
+  ROLLCALL_LEGACY_INVALID_PATH: def(400, 'legacy', 'invalidPath'),
+  ROLLCALL_LEGACY_NO_TARGET: def(400, 'legacy', 'noTarget'),
+  ROLLCALL_LEGACY_INVALID_VALUE: def(400, 'legacy', 'invalidValue'),
+  ROLLCALL_LEGACY_INVALID_VERS: def(400, 'legacy', 'invalidVers'),
+  ROLLCALL_LEGACY_401: def(401, 'legacy'),
+  ROLLCALL_LEGACY_403: def(403, 'legacy'),
+  ROLLCALL_LEGACY_404: def(404, 'legacy'),
+  ROLLCALL_LEGACY_405: def(405, 'legacy'),
+  ROLLCALL_LEGACY_412: def(412, 'legacy'),
+  ROLLCALL_LEGACY_413: def(413, 'legacy'),
+  ROLLCALL_LEGACY_415: def(415, 'legacy'),
+  ROLLCALL_LEGACY_429: def(429, 'legacy'),
+  ROLLCALL_LEGACY_501: def(501, 'legacy'),
+  ROLLCALL_LEGACY_503: def(503, 'legacy'),
+} satisfies Record<string, Definition>;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+export class RollcallError extends Error {
+  readonly code: ErrorCode;
   readonly status: number;
   readonly scimType?: ScimType;
-  /** Extra response headers, e.g. WWW-Authenticate on 401. */
+  /** Extra response headers, e.g. WWW-Authenticate on 401, Retry-After on 429/503. */
   readonly headers?: Record<string, string>;
 
-  constructor(status: number, detail: string, scimType?: ScimType, headers?: Record<string, string>) {
-    super(detail);
-    this.name = 'ScimError';
-    this.status = status;
-    this.scimType = scimType;
+  constructor(code: ErrorCode, message: string, headers?: Record<string, string>) {
+    super(message);
+    const d: Definition = CATALOGUE[code];
+    this.name = 'RollcallError';
+    this.code = code;
+    this.status = d.status;
+    this.scimType = d.scimType;
     this.headers = headers;
   }
 
@@ -34,46 +104,66 @@ export class ScimError extends Error {
     return this.message;
   }
 
+  /** The SCIM error document (RFC 7644 §3.12), with the code in Rollcall's extension. */
   toJSON(): Record<string, unknown> {
     const body: Record<string, unknown> = {
-      schemas: [SCIM_ERROR_SCHEMA],
+      schemas: [SCIM_ERROR_SCHEMA, ROLLCALL_ERROR_SCHEMA],
       // RFC 7644 §3.12: status is a string in the JSON document.
       status: String(this.status),
     };
     if (this.scimType) body.scimType = this.scimType;
     body.detail = this.message;
+    body[ROLLCALL_ERROR_SCHEMA] = { code: this.code };
     return body;
   }
 }
 
-/** Constructors, one per kind of refusal, so call sites read as what went wrong. */
+/** The error for `code` with this case's message (throw it). */
+export function fail(code: ErrorCode, message: string, headers?: Record<string, string>): RollcallError {
+  return new RollcallError(code, message, headers);
+}
+
+/** 401s carry the challenge RFC 6750 asks for. */
+export const BEARER_CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="rollcall"' } as const;
+
+/** Retry-After for 429 and 503 answers. */
+export function retryAfter(seconds: number): Record<string, string> {
+  return { 'Retry-After': String(seconds) };
+}
+
+export function isRollcallError(e: unknown): e is RollcallError {
+  return e instanceof RollcallError;
+}
+
+/** True when `e` is a Rollcall error with one of `codes`. */
+export function hasCode(e: unknown, ...codes: ErrorCode[]): e is RollcallError {
+  return e instanceof RollcallError && codes.includes(e.code);
+}
+
+/** LEGACY (see the catalogue's last section): delete once no call site is left. */
 export const errors = {
-  invalidFilter: (detail: string) => new ScimError(400, detail, 'invalidFilter'),
-  tooMany: (detail: string) => new ScimError(400, detail, 'tooMany'),
-  uniqueness: (detail: string) => new ScimError(409, detail, 'uniqueness'),
-  mutability: (detail: string) => new ScimError(400, detail, 'mutability'),
-  invalidSyntax: (detail: string) => new ScimError(400, detail, 'invalidSyntax'),
-  invalidPath: (detail: string) => new ScimError(400, detail, 'invalidPath'),
-  noTarget: (detail: string) => new ScimError(400, detail, 'noTarget'),
-  invalidValue: (detail: string) => new ScimError(400, detail, 'invalidValue'),
-  invalidVersion: (detail: string) => new ScimError(400, detail, 'invalidVers'),
-  badRequest: (detail: string) => new ScimError(400, detail),
-  unauthorized: (detail: string) =>
-    new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="rollcall"' }),
-  forbidden: (detail: string) => new ScimError(403, detail),
-  notFound: (detail: string) => new ScimError(404, detail),
-  methodNotAllowed: (detail: string) => new ScimError(405, detail),
-  preconditionFailed: (detail: string) => new ScimError(412, detail),
-  payloadTooLarge: (detail: string) => new ScimError(413, detail),
-  unsupportedMediaType: (detail: string) => new ScimError(415, detail),
-  tooManyRequests: (detail: string, retryAfterSeconds: number) =>
-    new ScimError(429, detail, undefined, { 'Retry-After': String(retryAfterSeconds) }),
-  notImplemented: (detail: string) => new ScimError(501, detail),
-  serviceUnavailable: (detail: string, retryAfterSeconds: number) =>
-    new ScimError(503, detail, undefined, { 'Retry-After': String(retryAfterSeconds) }),
-  internal: () => new ScimError(500, 'Internal server error; the request id is logged for the operator.'),
+  invalidFilter: (detail: string) => fail('ROLLCALL_LEGACY_INVALID_FILTER', detail),
+  tooMany: (detail: string) => fail('ROLLCALL_LEGACY_TOO_MANY', detail),
+  uniqueness: (detail: string) => fail('ROLLCALL_LEGACY_UNIQUENESS', detail),
+  mutability: (detail: string) => fail('ROLLCALL_LEGACY_MUTABILITY', detail),
+  invalidSyntax: (detail: string) => fail('ROLLCALL_LEGACY_INVALID_SYNTAX', detail),
+  invalidPath: (detail: string) => fail('ROLLCALL_LEGACY_INVALID_PATH', detail),
+  noTarget: (detail: string) => fail('ROLLCALL_LEGACY_NO_TARGET', detail),
+  invalidValue: (detail: string) => fail('ROLLCALL_LEGACY_INVALID_VALUE', detail),
+  invalidVersion: (detail: string) => fail('ROLLCALL_LEGACY_INVALID_VERS', detail),
+  badRequest: (detail: string) => fail('ROLLCALL_LEGACY_400', detail),
+  unauthorized: (detail: string) => fail('ROLLCALL_LEGACY_401', detail, { ...BEARER_CHALLENGE }),
+  forbidden: (detail: string) => fail('ROLLCALL_LEGACY_403', detail),
+  notFound: (detail: string) => fail('ROLLCALL_LEGACY_404', detail),
+  methodNotAllowed: (detail: string) => fail('ROLLCALL_LEGACY_405', detail),
+  preconditionFailed: (detail: string) => fail('ROLLCALL_LEGACY_412', detail),
+  payloadTooLarge: (detail: string) => fail('ROLLCALL_LEGACY_413', detail),
+  unsupportedMediaType: (detail: string) => fail('ROLLCALL_LEGACY_415', detail),
+  tooManyRequests: (detail: string, retryAfterSeconds: number) => fail('ROLLCALL_LEGACY_429', detail, retryAfter(retryAfterSeconds)),
+  notImplemented: (detail: string) => fail('ROLLCALL_LEGACY_501', detail),
+  serviceUnavailable: (detail: string, retryAfterSeconds: number) => fail('ROLLCALL_LEGACY_503', detail, retryAfter(retryAfterSeconds)),
+  internal: () => fail('ROLLCALL_INTERNAL', 'Internal server error; the request id is logged for the operator.'),
 };
 
-export function isScimError(e: unknown): e is ScimError {
-  return e instanceof ScimError;
-}
+/** The names the library exported before the catalogue, kept for embedders. */
+export { RollcallError as ScimError, isRollcallError as isScimError };

@@ -684,7 +684,7 @@ export function applyPatch(
     } catch (e) {
       if (!isScimError(e)) throw e;
       // Say which operation failed: requests carry dozens of them.
-      throw new ScimError(e.status, `Operations[${i}]: ${e.message}`, e.scimType, e.headers);
+      throw new ScimError(e.code, `Operations[${i}]: ${e.message}`, e.headers);
     }
   });
   for (const def of rt.schema.attributes) {

@@ -100,7 +100,7 @@ describe('admin API authentication', () => {
     expectError(await api('GET', '/api/v1/organizations/%zz/webhooks'), 400, 'bad_request');
     const scim = await api('GET', `/scim/v2/${'a'.repeat(300)}/Users`);
     expect(scim.status).toBe(414);
-    expect(scim.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+    expect(scim.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error', 'urn:rollcall:params:scim:api:messages:2.0:Error']);
   });
 
   it('rotating replaces the stored key', async () => {

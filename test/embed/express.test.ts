@@ -125,16 +125,16 @@ describe.each([
   it('answers SCIM errors under the prefix', async () => {
     const noToken = await send(base, 'GET', `${prefix}/${conn.id}/Users`, undefined, { authorization: '' });
     expect(noToken.status).toBe(401);
-    expect(noToken.json.schemas).toEqual([SCIM_ERROR]);
+    expect(noToken.json.schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     const unknown = await send(base, 'GET', `${prefix}/${conn.id}/Nothing`);
     expect(unknown.status).toBe(404);
-    expect(unknown.json.schemas).toEqual([SCIM_ERROR]);
+    expect(unknown.json.schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     const missing = await send(base, 'DELETE', `${prefix}/${conn.id}/Users/00000000-0000-0000-0000-000000000000`);
     expect(missing.status).toBe(404);
-    expect(missing.json.schemas).toEqual([SCIM_ERROR]);
+    expect(missing.json.schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     const empty = await send(base, 'POST', `${prefix}/${conn.id}/Users`, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'] });
     expect(empty.status).toBe(400);
-    expect(empty.json.schemas).toEqual([SCIM_ERROR]);
+    expect(empty.json.schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
   });
 
   it("passes every other request to the host's routes, error handler and 404", async () => {

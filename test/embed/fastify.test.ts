@@ -97,7 +97,7 @@ describe('SCIM routes under the host prefix', () => {
   it('answers SCIM errors under the prefix', async () => {
     const noToken = await app.inject({ method: 'GET', url: `${PREFIX}/${conn.id}/Users` });
     expect(noToken.statusCode).toBe(401);
-    expect(noToken.json().schemas).toEqual([SCIM_ERROR]);
+    expect(noToken.json().schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     expect(noToken.headers['content-type']).toMatch(/application\/scim\+json/);
 
     const badJson = await scim('POST', '/Users', '{"userName": ');
@@ -106,11 +106,11 @@ describe('SCIM routes under the host prefix', () => {
 
     const text = await scim('POST', '/Users', 'hello', { 'content-type': 'text/plain' });
     expect(text.statusCode).toBe(415);
-    expect(text.json().schemas).toEqual([SCIM_ERROR]);
+    expect(text.json().schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
 
     const missing = await scim('GET', '/Users/00000000-0000-0000-0000-000000000000');
     expect(missing.statusCode).toBe(404);
-    expect(missing.json().schemas).toEqual([SCIM_ERROR]);
+    expect(missing.json().schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
 
     const duplicate = await scim('POST', '/Users', entraUser('ada.lovelace@acme.com'));
     expect(duplicate.statusCode).toBe(409);
@@ -118,10 +118,10 @@ describe('SCIM routes under the host prefix', () => {
 
     const unknownEndpoint = await scim('GET', '/Nothing/here');
     expect(unknownEndpoint.statusCode).toBe(404);
-    expect(unknownEndpoint.json().schemas).toEqual([SCIM_ERROR]);
+    expect(unknownEndpoint.json().schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     const prefixOnly = await app.inject({ method: 'GET', url: PREFIX });
     expect(prefixOnly.statusCode).toBe(404);
-    expect(prefixOnly.json().schemas).toEqual([SCIM_ERROR]);
+    expect(prefixOnly.json().schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
   });
 
   it("leaves the host's own routes, parsers, error handler and 404s alone", async () => {
@@ -186,7 +186,7 @@ describe('mount variants', () => {
       const big = entraUser('big.body@acme.com', { title: 'x'.repeat(4096) });
       const res = await scim('POST', '/Users', big, {}, small);
       expect(res.statusCode).toBe(413);
-      expect(res.json().schemas).toEqual([SCIM_ERROR]);
+      expect(res.json().schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
       const host = await small.inject({ method: 'POST', url: '/api/projects', payload: big });
       expect(host.statusCode).toBe(200);
     } finally {

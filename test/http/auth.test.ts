@@ -26,7 +26,7 @@ function expect401(res: { status: number; headers: Record<string, unknown>; body
   expect(res.status, res.text).toBe(401);
   expect(String(res.headers['www-authenticate'] ?? '')).toMatch(/^Bearer/);
   expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
-  expect(res.body.schemas).toEqual([ERROR]);
+  expect(res.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
   expect(res.body.status).toBe('401');
   expect(res.body.detail).toEqual(expect.any(String));
 }
@@ -94,7 +94,7 @@ describe('authentication', () => {
     ];
     for (const res of attempts) {
       expect(res.status, res.text).toBe(404);
-      expect(res.body.schemas).toEqual([ERROR]);
+      expect(res.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     }
 
     // B's lists and filters do not see A's resources

@@ -30,7 +30,7 @@ function expectScimError(res: ScimResponse, status: number, scimType?: string) {
   expect(res.status, res.text).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
   expect(res.body, res.text).toBeDefined();
-  expect(res.body.schemas).toEqual([ERROR]);
+  expect(res.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
   expect(res.body.status).toBe(String(status));
   expect(typeof res.body.detail).toBe('string');
   expect(res.body.detail.length).toBeGreaterThan(0);

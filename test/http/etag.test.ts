@@ -59,7 +59,7 @@ describe('users', () => {
       await c.delete(`/Users/${id}`, { 'if-match': stale }),
     ]) {
       expect(res.status, res.text).toBe(412);
-      expect(res.body.schemas).toEqual([ERROR]);
+      expect(res.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
       expect(res.body.status).toBe('412');
     }
     const after = await c.get(`/Users/${id}`);
@@ -120,7 +120,7 @@ describe('groups', () => {
       await c.delete(`/Groups/${id}`, { 'if-match': stale }),
     ]) {
       expect(res.status, res.text).toBe(412);
-      expect(res.body.schemas).toEqual([ERROR]);
+      expect(res.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     }
     const after = await c.get(`/Groups/${id}`);
     expect(after.body.displayName).toBe('ETag Group');

@@ -52,7 +52,7 @@ describe('rate limit per connection', () => {
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('45');
     const body = refused.json();
-    expect(body.schemas).toEqual([SCIM_ERROR]);
+    expect(body.schemas).toEqual([SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     expect(body.status).toBe('429');
     expect(body.detail).toMatch(/20 requests a minute.*45 s/);
     // Another connection has its own budget.

@@ -80,7 +80,7 @@ describe('review regressions', () => {
     for (const url of [`/Users/${'x'.repeat(300)}`, '/Users/%E0%A4%A']) {
       const res = await c.get(url);
       expect(res.status).toBeGreaterThanOrEqual(400);
-      expect(res.body.schemas).toEqual([ERROR]);
+      expect(res.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
       expect(res.headers['content-type']).toContain('application/scim+json');
     }
   });

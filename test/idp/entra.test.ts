@@ -505,7 +505,7 @@ describe('Entra ID: groups', () => {
 
     const after = await c.get(`/Users/${gone.id}`);
     expect(after.status).toBe(404);
-    expect(after.body.schemas).toEqual([ERROR]);
+    expect(after.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     expect(after.body.status).toBe('404');
 
     expect((await findUsers('userName eq "Test_User_gone1@testuser.com"')).totalResults).toBe(0);

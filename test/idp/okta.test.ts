@@ -205,7 +205,7 @@ describe('Okta: users', () => {
     await createUser(o, login);
     const dup = await o.post('/Users', oktaUser(login, 'Dup', 'Licate'));
     expect(dup.status).toBe(409);
-    expect(dup.body.schemas).toEqual([ERROR]);
+    expect(dup.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     expect(dup.body.status).toBe('409');
     expect(dup.body.scimType).toBe('uniqueness');
     expect(dup.body.detail).toEqual(expect.any(String));
@@ -223,7 +223,7 @@ describe('Okta: users', () => {
     ]) {
       expect(res.status, res.text).toBe(404);
       expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
-      expect(res.body.schemas).toEqual([ERROR]);
+      expect(res.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
       expect(res.body.status).toBe('404');
       expect(res.body.detail).toEqual(expect.any(String));
       expect(res.body.detail.length).toBeGreaterThan(0);
@@ -237,7 +237,7 @@ describe('Okta: users', () => {
     const bad = okta({ ...conn, token: 'not-the-token' });
     const res = await bad.get(`/Users?filter=${enc('userName eq "a@b.c"')}&startIndex=1&count=100`);
     expect(res.status).toBe(401);
-    expect(res.body.schemas).toEqual([ERROR]);
+    expect(res.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     expect(res.body.status).toBe('401');
     const post = await bad.post('/Users', oktaUser('nope@okta.local', 'N', 'O'));
     expect(post.status).toBe(401);
@@ -342,7 +342,7 @@ describe('Okta: group push', () => {
     expect(first.status).toBe(201);
     const dup = await o.post('/Groups', { schemas: [CORE_GROUP], displayName: 'Okta Dup Group', members: [] });
     expect(dup.status).toBe(409);
-    expect(dup.body.schemas).toEqual([ERROR]);
+    expect(dup.body.schemas).toEqual([ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     expect(dup.body.status).toBe('409');
     expect(dup.body.scimType).toBe('uniqueness');
     expect((await lookupGroup('Okta Dup Group')).totalResults).toBe(1);

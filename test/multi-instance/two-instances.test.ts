@@ -39,7 +39,7 @@ describe('two instances on one database', () => {
     expect(conflicts).toHaveLength(49);
     for (const r of conflicts) {
       expect(r.body.scimType).toBe('uniqueness');
-      expect(r.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+      expect(r.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error', 'urn:rollcall:params:scim:api:messages:2.0:Error']);
     }
     for (const i of [0, 1]) {
       const list = await on(i, 'GET', `/Users?filter=${encodeURIComponent('userName eq "same.person@example.com"')}`);
