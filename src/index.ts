@@ -60,5 +60,15 @@ export type { Webhook, NewWebhook, Delivery, DeliveryStatus, AddWebhookOptions, 
 export type { DeliveryOptions, DeliveryWorker } from './events/delivery.js';
 
 export { loadConfig, type Config } from './config.js';
-export { ScimError, errors, isScimError } from './scim/errors.js';
+export {
+  RollcallError,
+  isRollcallError,
+  hasCode,
+  CATALOGUE as ERROR_CATALOGUE,
+  type ErrorCode,
+  type ScimType,
+  ScimError,
+  isScimError,
+  errors,
+} from './scim/errors.js';
 export type { RequestContext, Clock } from './directory/context.js';

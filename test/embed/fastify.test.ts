@@ -102,7 +102,7 @@ describe('SCIM routes under the host prefix', () => {
 
     const badJson = await scim('POST', '/Users', '{"userName": ');
     expect(badJson.statusCode).toBe(400);
-    expect(badJson.json()).toMatchObject({ schemas: [SCIM_ERROR], scimType: 'invalidSyntax' });
+    expect(badJson.json()).toMatchObject({ schemas: [SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error'], scimType: 'invalidSyntax' });
 
     const text = await scim('POST', '/Users', 'hello', { 'content-type': 'text/plain' });
     expect(text.statusCode).toBe(415);
@@ -114,7 +114,7 @@ describe('SCIM routes under the host prefix', () => {
 
     const duplicate = await scim('POST', '/Users', entraUser('ada.lovelace@acme.com'));
     expect(duplicate.statusCode).toBe(409);
-    expect(duplicate.json()).toMatchObject({ schemas: [SCIM_ERROR], scimType: 'uniqueness' });
+    expect(duplicate.json()).toMatchObject({ schemas: [SCIM_ERROR, 'urn:rollcall:params:scim:api:messages:2.0:Error'], scimType: 'uniqueness' });
 
     const unknownEndpoint = await scim('GET', '/Nothing/here');
     expect(unknownEndpoint.statusCode).toBe(404);

@@ -87,7 +87,7 @@ await rc.close();
 const CONSUMER_TS = `
 import Fastify from 'fastify';
 import {
-  createRollcall, rollcallScim, rollcallDirectory, onEvents, isEventOf, verifyWebhook, signWebhook, scimBaseUrl, ScimError,
+  createRollcall, rollcallScim, rollcallDirectory, onEvents, isEventOf, verifyWebhook, signWebhook, scimBaseUrl, RollcallError, isRollcallError, type ErrorCode,
   type Rollcall, type RollcallEvent, type EventType, type DirectoryUser, type DirectoryGroup, type Page, type UserView,
   type RollcallEventOf, type RollcallScimOptions, type ScimResource,
 } from 'rollcall';
@@ -121,7 +121,11 @@ export async function main(): Promise<void> {
   const ok: boolean = verifyWebhook('{}', signWebhook('{}', 's'), 's', { toleranceSeconds: 60 });
   const mw: RollcallMiddleware = rollcallExpress(rc, { prefix: '/scim/v2' });
   await mw.close();
-  console.log(ok, new ScimError(400, 'x').status);
+  const code: ErrorCode = 'ROLLCALL_INTERNAL';
+  const err = new RollcallError(code, 'x');
+  console.log(ok, err.status, isRollcallError(err) && err.code);
+  // @ts-expect-error codes are the catalogue's
+  new RollcallError('ROLLCALL_NO_SUCH_CODE', 'x');
   // @ts-expect-error not an event type
   rc.events.subscribe(() => {}, { types: ['user.exploded'] });
   // @ts-expect-error the directory answers host views, not anything
