@@ -47,7 +47,16 @@ function isTransientDatabaseError(err: unknown): boolean {
   return code === '40P01' || code === '40001' || code === '55P03' || code === '57014' || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 }
 
+/** The error each request was answered with, for the request observer (http/scim-observe.ts). */
+const answered = new WeakMap<FastifyRequest, ScimError>();
+
+/** The SCIM error `req` was answered with, if it was refused. */
+export function answeredError(req: FastifyRequest): ScimError | undefined {
+  return answered.get(req);
+}
+
 export function sendScimError(reply: FastifyReply, e: ScimError): FastifyReply {
+  answered.set(reply.request, e);
   if (e.headers) reply.headers(e.headers);
   return reply.status(e.status).type(SCIM_CONTENT_TYPE).send(e.toJSON());
 }

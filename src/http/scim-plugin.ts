@@ -24,6 +24,7 @@ import { registerJsonBodies } from './body.js';
 import { registerScimAuth } from './scim-auth.js';
 import { registerDiscovery } from './scim-discovery.js';
 import { registerResources } from './scim-resources.js';
+import { registerScimObserver } from './scim-observe.js';
 
 /** Where the standalone server mounts the SCIM API (and the default elsewhere). */
 export const DEFAULT_SCIM_PREFIX = '/scim/v2';
@@ -94,6 +95,8 @@ export const rollcallScim: FastifyPluginAsync<RollcallScimOptions> = async (app,
     route.bodyLimit ??= bodyLimit;
   });
   registerJsonBodies(app);
+  // Before the 404 handler is set, so that unknown URLs under the mount are observed too.
+  registerScimObserver(app, rc.requestObserver);
   if (mount) registerErrorHandling(app);
   else app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => sendScimError(reply, toScimError(err, req)));
   await app.register(connectionRoutes, {
