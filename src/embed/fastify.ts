@@ -5,13 +5,5 @@
  *
  *   await app.register(rollcallScim, { rollcall, prefix: '/identity/scim/v2' });
  */
-export {
-  rollcallScim,
-  type RollcallScimOptions,
-  DEFAULT_SCIM_PREFIX,
-  DEFAULT_SCIM_BODY_LIMIT,
-  SCIM_ROUTER_OPTIONS,
-  normalizePrefix,
-  scimBaseUrl,
-  scimFrameworkErrors,
-} from '../http/scim-plugin.js';
+export { rollcallScim, type RollcallScimOptions, DEFAULT_SCIM_BODY_LIMIT, SCIM_ROUTER_OPTIONS, scimFrameworkErrors } from '../http/scim-plugin.js';
+export { DEFAULT_SCIM_PREFIX, normalizePrefix, scimBaseUrl } from '../directory/scim-url.js';

@@ -7,7 +7,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errors } from '../scim/errors.js';
 import type { Rollcall } from '../rollcall.js';
 import type { RequestContext } from '../directory/context.js';
-import { scimUrl } from '../directory/connections.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,8 +16,8 @@ declare module 'fastify' {
 
 const UUIDISH = /^[A-Za-z0-9-]{1,64}$/;
 
-/** `baseUrlOf` gives a connection's SCIM base URL (default: `<publicUrl>/scim/v2/<id>`; the embedded plugin passes its own mount path). */
-export function registerScimAuth(app: FastifyInstance, rc: Rollcall, baseUrlOf: (connectionId: string) => string = (id) => scimUrl(rc.publicUrl, id)): void {
+/** `baseUrlOf` gives a connection's SCIM base URL (the plugin builds it from its mount path). */
+export function registerScimAuth(app: FastifyInstance, rc: Rollcall, baseUrlOf: (connectionId: string) => string): void {
   app.decorateRequest('scim', null);
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const connectionId = (req.params as { connectionId?: string }).connectionId ?? '';

@@ -14,7 +14,7 @@
  *
  * Resource locations (`meta.location`, `$ref`s, the `Location` header) are
  * `publicUrl` + the plugin's full mount path (the host's own prefixes included) +
- * `/<connection id>`; see `scimBaseUrl`.
+ * `/<connection id>`; see `scimBaseUrl` (directory/scim-url.ts).
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Rollcall } from '../rollcall.js';
@@ -25,9 +25,8 @@ import { registerScimAuth } from './scim-auth.js';
 import { registerDiscovery } from './scim-discovery.js';
 import { registerResources } from './scim-resources.js';
 import { registerScimObserver } from './scim-observe.js';
+import { normalizePrefix, scimBaseUrl } from '../directory/scim-url.js';
 
-/** Where the standalone server mounts the SCIM API (and the default elsewhere). */
-export const DEFAULT_SCIM_PREFIX = '/scim/v2';
 /** Largest SCIM request body by default (a group PUT with many members is large). */
 export const DEFAULT_SCIM_BODY_LIMIT = 10 * 1024 * 1024;
 
@@ -42,17 +41,6 @@ export interface RollcallScimOptions {
   publicUrl?: string;
   /** Largest SCIM request body in bytes (larger: SCIM 413). Default 10 MiB. */
   bodyLimit?: number;
-}
-
-/** Normalises a mount prefix: leading slash, no trailing slash, `''` for the root. */
-export function normalizePrefix(prefix: string): string {
-  const p = prefix.trim().replace(/\/+$/, '');
-  return p === '' ? '' : p.startsWith('/') ? p : `/${p}`;
-}
-
-/** A connection's SCIM base URL when the API is mounted at `prefix` behind `publicUrl`. */
-export function scimBaseUrl(publicUrl: string, prefix: string, connectionId: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}${normalizePrefix(prefix)}/${encodeURIComponent(connectionId)}`;
 }
 
 /**
@@ -87,7 +75,7 @@ async function connectionRoutes(app: FastifyInstance, opts: { rollcall: Rollcall
 export const rollcallScim: FastifyPluginAsync<RollcallScimOptions> = async (app, opts) => {
   const rc = opts?.rollcall;
   if (!rc || typeof rc.users?.list !== 'function') throw new TypeError('rollcallScim: the `rollcall` option (from createRollcall) is required');
-  const publicUrl = (opts.publicUrl ?? rc.publicUrl).replace(/\/+$/, '');
+  const publicUrl = opts.publicUrl ?? rc.publicUrl;
   // The full path the host mounted this plugin at, its own prefixes included.
   const mount = normalizePrefix(app.prefix);
   const bodyLimit = opts.bodyLimit ?? DEFAULT_SCIM_BODY_LIMIT;
@@ -102,6 +90,6 @@ export const rollcallScim: FastifyPluginAsync<RollcallScimOptions> = async (app,
   await app.register(connectionRoutes, {
     prefix: '/:connectionId',
     rollcall: rc,
-    baseUrlOf: (connectionId: string) => `${publicUrl}${mount}/${connectionId}`,
+    baseUrlOf: (connectionId: string) => scimBaseUrl(publicUrl, mount, connectionId),
   });
 };

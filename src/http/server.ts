@@ -8,7 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Rollcall } from '../rollcall.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBodies } from './body.js';
-import { DEFAULT_SCIM_BODY_LIMIT, DEFAULT_SCIM_PREFIX, SCIM_ROUTER_OPTIONS, rollcallScim, scimFrameworkErrors } from './scim-plugin.js';
+import { DEFAULT_SCIM_BODY_LIMIT, SCIM_ROUTER_OPTIONS, rollcallScim, scimFrameworkErrors } from './scim-plugin.js';
+import { DEFAULT_SCIM_PREFIX } from '../directory/scim-url.js';
 import { ADMIN_API_PREFIX, adminPlugin, sendAdminFrameworkError } from './admin.js';
 
 export interface ServerOptions {
