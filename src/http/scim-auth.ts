@@ -4,7 +4,7 @@
  * RequestContext — never shared state.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { errors } from '../scim/errors.js';
+import { BEARER_CHALLENGE, fail, retryAfter } from '../scim/errors.js';
 import type { Rollcall } from '../rollcall.js';
 import type { RequestContext } from '../directory/context.js';
 
@@ -23,18 +23,19 @@ export function registerScimAuth(app: FastifyInstance, rc: Rollcall, baseUrlOf: 
     const connectionId = (req.params as { connectionId?: string }).connectionId ?? '';
     const header = req.headers.authorization;
     const match = typeof header === 'string' ? /^\s*Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) throw errors.unauthorized('Missing bearer token: send Authorization: Bearer <token>.');
+    if (!match) throw fail('ROLLCALL_TOKEN_MISSING', 'Missing bearer token: send Authorization: Bearer <token>.', { ...BEARER_CHALLENGE });
     const grant = UUIDISH.test(connectionId) ? await rc.connections.authenticate(connectionId, match[1]) : undefined;
     // Same answer for an unknown connection and a wrong token: no probing for ids.
-    if (!grant) throw errors.unauthorized('The bearer token is not valid for this connection.');
+    if (!grant) throw fail('ROLLCALL_TOKEN_INVALID', 'The bearer token is not valid for this connection.', { ...BEARER_CHALLENGE });
     if (!grant.scimAllowed) {
-      throw errors.forbidden(`Automatic provisioning (SCIM) is not included in this organisation's plan '${grant.plan}'; upgrade the plan to use it.`);
+      throw fail('ROLLCALL_SCIM_NOT_IN_PLAN', `Automatic provisioning (SCIM) is not included in this organisation's plan '${grant.plan}'; upgrade the plan to use it.`);
     }
     const rate = await rc.rateLimit.admit(connectionId);
     if (!rate.allowed) {
-      throw errors.tooManyRequests(
+      throw fail(
+        'ROLLCALL_RATE_LIMITED',
         `This connection may make ${rc.rateLimit.perMinute} requests a minute and has made them; try again in ${rate.retryAfterSeconds} s.`,
-        rate.retryAfterSeconds,
+        retryAfter(rate.retryAfterSeconds),
       );
     }
     req.scim = {
@@ -49,6 +50,6 @@ export function registerScimAuth(app: FastifyInstance, rc: Rollcall, baseUrlOf: 
 
 /** The request's context; routes run only after the auth hook has set it. */
 export function ctxOf(req: FastifyRequest): RequestContext {
-  if (!req.scim) throw errors.unauthorized('Not authenticated.');
+  if (!req.scim) throw fail('ROLLCALL_TOKEN_MISSING', 'Not authenticated.', { ...BEARER_CHALLENGE });
   return req.scim;
 }

@@ -18,7 +18,6 @@
  */
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 import type { Rollcall } from '../rollcall.js';
-import { fail } from '../scim/errors.js';
 import { registerErrorHandling, routerFailure, sendScimError, toScimError } from './errors.js';
 import { registerJsonBodies } from './body.js';
 import { registerScimAuth } from './scim-auth.js';
@@ -56,8 +55,7 @@ export const SCIM_ROUTER_OPTIONS = { caseSensitive: false, ignoreTrailingSlash: 
  * handler; on an instance that serves only SCIM they are SCIM errors too.
  */
 export const scimFrameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (error, _req, reply) => {
-  const { status, detail } = routerFailure(error);
-  void sendScimError(reply, fail(status === 414 ? 'ROLLCALL_URL_SEGMENT_TOO_LONG' : 'ROLLCALL_MALFORMED_URL', detail));
+  void sendScimError(reply, routerFailure(error));
 };
 
 /** The per-connection routes (mounted under `/:connectionId`), with the bearer-token hook. */

@@ -10,7 +10,8 @@ import { registerErrorHandling } from './errors.js';
 import { registerJsonBodies } from './body.js';
 import { DEFAULT_SCIM_BODY_LIMIT, SCIM_ROUTER_OPTIONS, rollcallScim, scimFrameworkErrors } from './scim-plugin.js';
 import { DEFAULT_SCIM_PREFIX } from '../directory/scim-url.js';
-import { ADMIN_API_PREFIX, adminPlugin, sendAdminFrameworkError } from './admin.js';
+import { ADMIN_API_PREFIX, adminPlugin } from './admin.js';
+import { sendAdminFrameworkError } from './admin-errors.js';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];

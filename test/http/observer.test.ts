@@ -79,7 +79,7 @@ describe('request observers', () => {
     const res = await scim.get('/Users?count=many');
     expect(res.status).toBe(400);
     const r = await observed('GET', `${conn.base}/Users`);
-    expect(r).toMatchObject({ status: 400, resourceType: 'User', error: { code: 'ROLLCALL_LEGACY_INVALID_VALUE', scimType: 'invalidValue' } });
+    expect(r).toMatchObject({ status: 400, resourceType: 'User', error: { code: 'ROLLCALL_NOT_AN_INTEGER', scimType: 'invalidValue' } });
     expect(r.resourceId).toBeUndefined();
   });
 
@@ -87,14 +87,14 @@ describe('request observers', () => {
     const res = await app.inject({ method: 'GET', url: `${conn.base}/Schemas`, headers: { authorization: 'Bearer wrong' } });
     expect(res.statusCode).toBe(401);
     const r = await observed('GET', `${conn.base}/Schemas`);
-    expect(r).toMatchObject({ status: 401, route: '/scim/v2/:connectionId/Schemas', error: { code: 'ROLLCALL_LEGACY_401' } });
+    expect(r).toMatchObject({ status: 401, route: '/scim/v2/:connectionId/Schemas', error: { code: 'ROLLCALL_TOKEN_INVALID' } });
     expect(r.connectionId).toBeUndefined();
   });
 
   it('observe an unknown endpoint under the SCIM prefix', async () => {
     expect((await scim.get('/Nothing')).status).toBe(404);
     const r = await observed('GET', `${conn.base}/Nothing`);
-    expect(r).toMatchObject({ route: '', status: 404, error: { code: 'ROLLCALL_LEGACY_404' } });
+    expect(r).toMatchObject({ route: '', status: 404, error: { code: 'ROLLCALL_ROUTE_NOT_FOUND' } });
   });
 
   it('are not told about requests outside the SCIM API', async () => {
