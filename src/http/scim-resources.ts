@@ -157,7 +157,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
 
   // ---- Search across resource types (RFC 7644 §3.4.3) ----
   // Each type is listed with the same filter and sortBy; one that names an attribute
-  // a type lacks (the store's refusals below) leaves that type out, or in its default order.
+  // a type lacks (the codes in UNKNOWN_FILTER_ATTRIBUTE_CODES below) leaves that type out, or in its default order.
   app.post('/.search', async (req, reply) => {
     const ctx = ctxOf(req);
     const body = searchBody(req.body);
