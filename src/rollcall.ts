@@ -17,6 +17,7 @@ import { type Logger, stderrLogger } from './events/logger.js';
 import { AdminTokens } from './http/admin-token.js';
 import { pruneEvents } from './events/retention.js';
 import { RateLimiter, checkRateLimit } from './directory/rate-limit.js';
+import { type RequestObserver, fanOutObservers } from './directory/observer.js';
 
 export interface RollcallOptions {
   databaseUrl: string;
@@ -42,6 +43,8 @@ export interface RollcallOptions {
    * (ROLLCALL_RATE_LIMIT); more get 429 with Retry-After. Default 0: no limit.
    */
   rateLimitPerMinute?: number;
+  /** Told about every SCIM request once it is answered (provisioning log, metrics). One that throws is logged. */
+  observers?: RequestObserver[];
 }
 
 /** Events for a host application in the same process, and the feed. */
@@ -69,6 +72,8 @@ export interface Rollcall {
   readonly admin: AdminTokens;
   /** Requests per connection per minute (see RollcallOptions.rateLimitPerMinute). */
   readonly rateLimit: RateLimiter;
+  /** All of `RollcallOptions.observers` as one; the HTTP layer calls it once per SCIM request. */
+  readonly requestObserver: RequestObserver;
   /** The delivery worker, when started. */
   readonly delivery: DeliveryWorker | undefined;
   /** Starts delivering webhooks from this process (options over those given at creation). */
@@ -114,6 +119,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     },
     webhooks,
     admin: new AdminTokens(database.db, database.readDb, opts.adminToken || undefined, clock),
+    requestObserver: fanOutObservers(opts.observers ?? [], (err) => logger.error({ err }, 'request observer failed; the request was answered')),
     rateLimit: new RateLimiter(database.db, database.dialect, opts.rateLimitPerMinute ?? 0, clock, (err) => logger.error({ err }, 'rate limit: cannot claim requests; letting them through')),
     get delivery() {
       return delivery;

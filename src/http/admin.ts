@@ -1,76 +1,21 @@
 /**
- * The JSON admin API under /api/v1 (the admin console of a later issue uses it
- * too): organisations, webhook endpoints and their deliveries, the events feed.
- * One bearer admin key (see admin-token.ts). Every error, from a missing key to
- * an unknown route, is
- *
- *   {"error": {"status": 404, "code": "not_found", "message": "…"}}
+ * The JSON admin API under /api/v1: organisations, webhook endpoints and their
+ * deliveries, the events feed. One bearer admin key (`rollcall.admin`); every error
+ * in the shape of admin-errors.ts.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Rollcall } from '../rollcall.js';
-import { isScimError } from '../scim/errors.js';
-import { routerFailure } from './errors.js';
-import { isEventsError } from '../events/errors.js';
-import { AdminError } from '../directory/connections.js';
+import { fail } from '../scim/errors.js';
 import { MAX_FEED_LIMIT } from '../events/feed.js';
 import { checkEventTypes, checkWebhookUrl } from '../events/webhooks.js';
+import { sendAdminError, toAdminError } from './admin-errors.js';
 
-export class AdminApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-    this.name = 'AdminApiError';
-  }
-}
+/** The error body every admin API refusal has (re-exported for the library's entry). */
+export type { AdminErrorBody } from './admin-errors.js';
 
-export interface AdminErrorBody {
-  error: { status: number; code: string; message: string };
-}
-
-const CODES: Record<number, string> = {
-  400: 'bad_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  409: 'conflict',
-  413: 'payload_too_large',
-  414: 'uri_too_long',
-  415: 'unsupported_media_type',
-  500: 'internal',
-};
-
-function send(reply: FastifyReply, e: AdminApiError): FastifyReply {
-  if (e.headers) reply.headers(e.headers);
-  const body: AdminErrorBody = { error: { status: e.status, code: e.code, message: e.message } };
-  return reply.status(e.status).type('application/json; charset=utf-8').send(body);
-}
-
-function toAdminError(err: unknown, req: FastifyRequest): AdminApiError {
-  if (err instanceof AdminApiError) return err;
-  if (isEventsError(err)) return new AdminApiError(err.status, err.code, err.message);
-  if (err instanceof AdminError) return new AdminApiError(400, 'bad_request', err.message);
-  if (isScimError(err)) return new AdminApiError(err.status, CODES[err.status] ?? 'error', err.message, err.headers);
-  const fe = err as FastifyError;
-  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new AdminApiError(fe.statusCode, CODES[fe.statusCode] ?? 'bad_request', fe.message);
-  }
-  req.log.error({ err }, 'admin API: unhandled error');
-  return new AdminApiError(500, 'internal', 'Internal error; see the server log.');
-}
-
-function bad(message: string, code = 'bad_request'): AdminApiError {
-  return new AdminApiError(400, code, message);
-}
-
-function notFound(message: string): AdminApiError {
-  return new AdminApiError(404, 'not_found', message);
-}
+const bad = (message: string) => fail('ROLLCALL_ADMIN_BAD_INPUT', message);
+const notFound = (message: string) => fail('ROLLCALL_ADMIN_NOT_FOUND', message);
 
 /** zod's first complaint as one sentence naming the field. */
 function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown, what: string): T {
@@ -113,18 +58,10 @@ const DeliveriesQuery = z
 
 const ID = /^[A-Za-z0-9_-]{1,100}$/;
 
+/** A path id no record can have is answered like an unknown one: 404. */
 function id(value: string | undefined, what: string): string {
   if (!value || !ID.test(value)) throw notFound(`no ${what} with id '${(value ?? '').slice(0, 100)}'`);
   return value;
-}
-
-/**
- * Errors the router raises before any route or error handler runs (a malformed
- * or over-long URL), in the admin API's shape.
- */
-export function sendAdminFrameworkError(error: FastifyError, reply: FastifyReply): FastifyReply {
-  const { status, detail } = routerFailure(error);
-  return send(reply, new AdminApiError(status, CODES[status] ?? 'bad_request', detail));
 }
 
 export interface AdminPluginOptions {
@@ -137,16 +74,16 @@ export const ADMIN_API_PREFIX = '/api/v1';
 /** The admin API as a Fastify plugin; register it with prefix ADMIN_API_PREFIX. */
 export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions): Promise<void> {
   const rc = opts.rollcall;
-  app.setErrorHandler((err, req, reply) => send(reply, toAdminError(err, req)));
-  app.setNotFoundHandler((req, reply) => send(reply, notFound(`no endpoint ${req.method} ${req.url.split('?')[0]}`)));
+  app.setErrorHandler((err, req, reply) => sendAdminError(reply, toAdminError(err, req)));
+  app.setNotFoundHandler((req, reply) => sendAdminError(reply, fail('ROLLCALL_ROUTE_NOT_FOUND', `no endpoint ${req.method} ${req.url.split('?')[0]}`)));
 
   app.addHook('onRequest', async (req) => {
     const header = req.headers.authorization;
     const realm = 'Bearer realm="rollcall-admin"';
     const match = typeof header === 'string' ? /^\s*Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (!match) throw new AdminApiError(401, 'unauthorized', 'Missing admin key: send Authorization: Bearer <admin key>.', { 'www-authenticate': realm });
+    if (!match) throw fail('ROLLCALL_ADMIN_KEY_REQUIRED', 'Missing admin key: send Authorization: Bearer <admin key>.', { 'www-authenticate': realm });
     if (!(await rc.admin.verify(match[1]))) {
-      throw new AdminApiError(401, 'unauthorized', 'The admin key is not valid.', { 'www-authenticate': `${realm}, error="invalid_token"` });
+      throw fail('ROLLCALL_ADMIN_KEY_INVALID', 'The admin key is not valid.', { 'www-authenticate': `${realm}, error="invalid_token"` });
     }
   });
 

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import sjson from 'secure-json-parse';
-import { errors } from '../scim/errors.js';
+import { fail } from '../scim/errors.js';
 
 export function registerJsonBodies(app: FastifyInstance): void {
   // Only JSON is SCIM: Fastify's built-in text/plain parser would let other bodies through.
@@ -16,7 +16,7 @@ export function registerJsonBodies(app: FastifyInstance): void {
     try {
       done(null, sjson.parse(text, undefined, { protoAction: 'remove', constructorAction: 'remove' }));
     } catch (e) {
-      done(errors.invalidSyntax(`The request body is not valid JSON: ${(e as Error).message}`), undefined);
+      done(fail('ROLLCALL_INVALID_JSON', `The request body is not valid JSON: ${(e as Error).message}`), undefined);
     }
   });
 }

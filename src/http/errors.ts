@@ -1,40 +1,54 @@
 /**
- * The one place errors become HTTP responses: every refusal is a SCIM error
- * document; anything unexpected is logged with the request id and answered as a
- * generic 500 without internals.
+ * The one place errors become SCIM responses: every refusal is a SCIM error
+ * document with its catalogue code; anything unexpected is logged with the request
+ * id and answered as a generic 500 without internals. What Fastify and its router
+ * refuse becomes a catalogue error here for both APIs (frameworkFailure, routerFailure).
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type ErrorCode, ScimError, errors, fail, isScimError } from '../scim/errors.js';
+import { type ErrorCode, type RollcallError, fail, isRollcallError, retryAfter } from '../scim/errors.js';
 
 /** Codes for the 4xx statuses Fastify and Node raise themselves; any other is a 400. */
 const FRAMEWORK_CODES: Record<number, ErrorCode> = { 404: 'ROLLCALL_ROUTE_NOT_FOUND', 413: 'ROLLCALL_BODY_TOO_LARGE', 414: 'ROLLCALL_URL_SEGMENT_TOO_LONG', 415: 'ROLLCALL_UNSUPPORTED_MEDIA_TYPE' };
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json; charset=utf-8';
 
-export function toScimError(err: FastifyError | Error, req: FastifyRequest): ScimError {
-  if (isScimError(err)) return err;
+/**
+ * A 4xx that Fastify or Node raised (a bad header, a body too large, …) as the
+ * catalogue error of its status, with their message; undefined for anything else.
+ * Both APIs use it; the SCIM API words some of them itself first (toScimError).
+ */
+export function frameworkFailure(err: unknown): RollcallError | undefined {
   const fe = err as FastifyError;
-  switch (fe.code) {
+  if (fe?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return fail('ROLLCALL_EMPTY_BODY', fe.message);
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return fail(FRAMEWORK_CODES[fe.statusCode] ?? 'ROLLCALL_BAD_REQUEST', fe.message);
+  }
+  return undefined;
+}
+
+export function toScimError(err: FastifyError | Error, req: FastifyRequest): RollcallError {
+  if (isRollcallError(err)) return err;
+  switch ((err as FastifyError).code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.payloadTooLarge('The request body is larger than this server accepts.');
+      return fail('ROLLCALL_BODY_TOO_LARGE', 'The request body is larger than this server accepts.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return errors.unsupportedMediaType(
+      return fail(
+        'ROLLCALL_UNSUPPORTED_MEDIA_TYPE',
         `Unsupported Content-Type '${req.headers['content-type'] ?? ''}'; send application/scim+json or application/json.`,
       );
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return errors.invalidSyntax('The request body is empty; a JSON object is required.');
+      return fail('ROLLCALL_EMPTY_BODY', 'The request body is empty; a JSON object is required.');
   }
   if (isTransientDatabaseError(err)) {
     // Nothing was written; IdPs retry a 503 (Entra ID and Okta both do).
     req.log.warn({ err }, 'database busy: answered 503');
-    return errors.serviceUnavailable('The database is busy (lock conflict or timeout); nothing was changed. Retry the request.', 1);
+    return fail('ROLLCALL_DATABASE_BUSY', 'The database is busy (lock conflict or timeout); nothing was changed. Retry the request.', retryAfter(1));
   }
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return fail(FRAMEWORK_CODES[fe.statusCode] ?? 'ROLLCALL_BAD_REQUEST', fe.message);
-  }
+  const framework = frameworkFailure(err);
+  if (framework) return framework;
   req.log.error({ err }, 'unhandled error');
-  return errors.internal();
+  return fail('ROLLCALL_INTERNAL', 'Internal server error; the request id is logged for the operator.');
 }
 
 /**
@@ -47,7 +61,16 @@ function isTransientDatabaseError(err: unknown): boolean {
   return code === '40P01' || code === '40001' || code === '55P03' || code === '57014' || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
 }
 
-export function sendScimError(reply: FastifyReply, e: ScimError): FastifyReply {
+/** The error each request was answered with, for the request observer (http/scim-observe.ts). */
+const answered = new WeakMap<FastifyRequest, RollcallError>();
+
+/** The SCIM error `req` was answered with, if it was refused. */
+export function answeredError(req: FastifyRequest): RollcallError | undefined {
+  return answered.get(req);
+}
+
+export function sendScimError(reply: FastifyReply, e: RollcallError): FastifyReply {
+  answered.set(reply.request, e);
   if (e.headers) reply.headers(e.headers);
   return reply.status(e.status).type(SCIM_CONTENT_TYPE).send(e.toJSON());
 }
@@ -55,17 +78,18 @@ export function sendScimError(reply: FastifyReply, e: ScimError): FastifyReply {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => sendScimError(reply, toScimError(err, req)));
   app.setNotFoundHandler((req, reply) =>
-    sendScimError(reply, errors.notFound(`No endpoint ${req.method} ${req.url.split('?')[0]}.`)),
+    sendScimError(reply, fail('ROLLCALL_ROUTE_NOT_FOUND', `No endpoint ${req.method} ${req.url.split('?')[0]}.`)),
   );
 }
 
 /**
  * What the router says about a URL it cannot route (malformed, or a segment over
- * maxParamLength), as a status and a sentence; each API puts them in its own
- * error shape (SCIM here, the admin API in admin.ts).
+ * maxParamLength); each API sends it in its own error shape (SCIM here, the admin
+ * API in admin-errors.ts).
  */
-export function routerFailure(error: FastifyError): { status: number; detail: string } {
-  const status = typeof error.statusCode === 'number' ? error.statusCode : 400;
-  const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment of the URL is too long: no resource has such an id.' : `The URL cannot be understood: ${error.message}`;
-  return { status, detail };
+export function routerFailure(error: FastifyError): RollcallError {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH' || error.statusCode === 414) {
+    return fail('ROLLCALL_URL_SEGMENT_TOO_LONG', 'A path segment of the URL is too long: no resource has such an id.');
+  }
+  return fail('ROLLCALL_MALFORMED_URL', `The URL cannot be understood: ${error.message}`);
 }

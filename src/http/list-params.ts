@@ -2,7 +2,7 @@
  * Query parameters of list and search requests (RFC 7644 §3.4.2), from a GET
  * query string or a POST /.search body, validated into directory list params.
  */
-import { errors } from '../scim/errors.js';
+import { fail } from '../scim/errors.js';
 import { parseFilter } from '../scim/filter/parse.js';
 import type { AttrPath } from '../scim/filter/ast.js';
 import type { ResourceTypeDef } from '../scim/schemas.js';
@@ -16,20 +16,20 @@ export const MAX_START_INDEX = 2 ** 31;
 function integer(name: string, v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'number' ? v : /^\s*[-+]?\d+\s*$/.test(String(v)) ? Number(v) : NaN;
-  if (!Number.isInteger(n)) throw errors.invalidValue(`'${name}' must be an integer, got ${JSON.stringify(v)}.`);
+  if (!Number.isInteger(n)) throw fail('ROLLCALL_NOT_AN_INTEGER', `'${name}' must be an integer, got ${JSON.stringify(v)}.`);
   return n;
 }
 
 function sortPath(v: unknown): AttrPath | undefined {
   if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw errors.invalidValue("'sortBy' must be an attribute name.");
+  if (typeof v !== 'string') throw fail('ROLLCALL_INVALID_SORT_BY', "'sortBy' must be an attribute name.");
   try {
     const f = parseFilter(`${v} pr`);
     if (f.kind === 'present') return f.path;
   } catch {
     // fall through to the clear message below
   }
-  throw errors.invalidValue(`'sortBy' must be an attribute name, got '${v}'.`);
+  throw fail('ROLLCALL_INVALID_SORT_BY', `'sortBy' must be an attribute name, got '${v}'.`);
 }
 
 export interface ListRequest {
@@ -45,7 +45,7 @@ export function parseListRequest(rt: ResourceTypeDef | undefined, source: Record
     return undefined;
   };
   const rawFilter = get('filter');
-  if (rawFilter !== undefined && rawFilter !== null && typeof rawFilter !== 'string') throw errors.invalidFilter("'filter' must be a string.");
+  if (rawFilter !== undefined && rawFilter !== null && typeof rawFilter !== 'string') throw fail('ROLLCALL_FILTER_NOT_A_STRING', "'filter' must be a string.");
   const filter = typeof rawFilter === 'string' && rawFilter.trim() !== '' ? parseFilter(rawFilter) : undefined;
   // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1, a negative count as 0.
   // Beyond MAX_START_INDEX every page is empty anyway; capping keeps the offset a valid SQL integer.
@@ -56,7 +56,7 @@ export function parseListRequest(rt: ResourceTypeDef | undefined, source: Record
   let descending = false;
   if (order !== undefined && order !== null && order !== '') {
     const o = String(order).toLowerCase();
-    if (o !== 'ascending' && o !== 'descending') throw errors.invalidValue(`'sortOrder' must be 'ascending' or 'descending', got '${order}'.`);
+    if (o !== 'ascending' && o !== 'descending') throw fail('ROLLCALL_INVALID_SORT_ORDER', `'sortOrder' must be 'ascending' or 'descending', got '${order}'.`);
     descending = o === 'descending';
   }
   const projection = rt ? parseProjection(rt, get('attributes'), get('excludedAttributes')) : {};

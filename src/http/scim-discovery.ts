@@ -1,6 +1,6 @@
 /** Discovery endpoints (RFC 7644 §4): what this server supports, stated exactly. */
 import type { FastifyInstance } from 'fastify';
-import { errors } from '../scim/errors.js';
+import { fail } from '../scim/errors.js';
 import {
   RESOURCE_TYPE,
   SCHEMA,
@@ -76,7 +76,7 @@ export function registerDiscovery(app: FastifyInstance): void {
   app.get('/Schemas/:schemaId', async (req, reply) => {
     const { schemaId } = req.params as { schemaId: string };
     const s = allSchemas.find((x) => x.id.toLowerCase() === schemaId.toLowerCase());
-    if (!s) throw errors.notFound(`Schema '${schemaId}' not found.`);
+    if (!s) throw fail('ROLLCALL_SCHEMA_NOT_FOUND', `Schema '${schemaId}' not found.`);
     return reply.type(SCIM_CONTENT_TYPE).send(schemaResource(ctxOf(req).baseUrl, s));
   });
   app.get('/ResourceTypes', async (req, reply) => {
@@ -87,13 +87,13 @@ export function registerDiscovery(app: FastifyInstance): void {
   app.get('/ResourceTypes/:typeId', async (req, reply) => {
     const { typeId } = req.params as { typeId: string };
     const rt = resourceTypes.find((x) => x.id.toLowerCase() === typeId.toLowerCase());
-    if (!rt) throw errors.notFound(`Resource type '${typeId}' not found.`);
+    if (!rt) throw fail('ROLLCALL_RESOURCE_TYPE_NOT_FOUND', `Resource type '${typeId}' not found.`);
     return reply.type(SCIM_CONTENT_TYPE).send(resourceTypeResource(ctxOf(req).baseUrl, rt));
   });
   app.all('/Bulk', async () => {
-    throw errors.notImplemented('Bulk operations are not supported (ServiceProviderConfig: bulk.supported = false).');
+    throw fail('ROLLCALL_BULK_NOT_SUPPORTED', 'Bulk operations are not supported (ServiceProviderConfig: bulk.supported = false).');
   });
   app.all('/Me', async () => {
-    throw errors.notImplemented('/Me is not supported: connection tokens do not identify a user.');
+    throw fail('ROLLCALL_ME_NOT_SUPPORTED', '/Me is not supported: connection tokens do not identify a user.');
   });
 }

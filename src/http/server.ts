@@ -2,14 +2,16 @@
  * The standalone Fastify application: SCIM error handling and JSON bodies for the
  * whole server (health check, 404s), and the SCIM API under /scim/v2/:connectionId
  * through the same encapsulated plugin a host application registers
- * (src/embed/fastify.ts).
+ * (http/scim-plugin.ts, which embed/fastify.ts exports).
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Rollcall } from '../rollcall.js';
 import { registerErrorHandling } from './errors.js';
 import { registerJsonBodies } from './body.js';
-import { DEFAULT_SCIM_BODY_LIMIT, DEFAULT_SCIM_PREFIX, SCIM_ROUTER_OPTIONS, rollcallScim, scimFrameworkErrors } from '../embed/fastify.js';
-import { ADMIN_API_PREFIX, adminPlugin, sendAdminFrameworkError } from './admin.js';
+import { DEFAULT_SCIM_BODY_LIMIT, SCIM_ROUTER_OPTIONS, rollcallScim, scimFrameworkErrors } from './scim-plugin.js';
+import { DEFAULT_SCIM_PREFIX } from '../directory/scim-url.js';
+import { ADMIN_API_PREFIX, adminPlugin } from './admin.js';
+import { sendAdminFrameworkError } from './admin-errors.js';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];

@@ -54,7 +54,27 @@ export const CATALOGUE = {
   // --- store/: database answers ----------------------------------------------------
   // --- directory/: domain rules, policies, connections, settings, import ---------
   // --- http/: SCIM routes, authentication, discovery, list parameters -------------
+  ROLLCALL_INVALID_JSON: def(400, 'The request body is not valid JSON.', 'invalidSyntax'),
+  ROLLCALL_TOKEN_MISSING: def(401, 'A SCIM request has no `Authorization: Bearer <token>` header.'),
+  ROLLCALL_TOKEN_INVALID: def(401, 'The bearer token is not valid for this connection (or the connection does not exist).'),
+  ROLLCALL_SCIM_NOT_IN_PLAN: def(403, "The organisation's plan does not include SCIM provisioning (see ROLLCALL_SCIM_PLANS)."),
+  ROLLCALL_RATE_LIMITED: def(429, 'The connection has made its ROLLCALL_RATE_LIMIT requests this minute; retry after Retry-After.'),
+  ROLLCALL_SCHEMA_NOT_FOUND: def(404, 'GET /Schemas/<id> names a schema this server does not have.'),
+  ROLLCALL_RESOURCE_TYPE_NOT_FOUND: def(404, 'GET /ResourceTypes/<id> names a resource type this server does not have.'),
+  ROLLCALL_BULK_NOT_SUPPORTED: def(501, '/Bulk was called; bulk operations are not supported (ServiceProviderConfig says so).'),
+  ROLLCALL_ME_NOT_SUPPORTED: def(501, '/Me was called; connection tokens do not identify a user.'),
+  ROLLCALL_FILTER_NOT_A_STRING: def(400, "The 'filter' parameter of a list or search is not a string.", 'invalidFilter'),
+  ROLLCALL_NOT_AN_INTEGER: def(400, "'startIndex' or 'count' of a list or search is not an integer.", 'invalidValue'),
+  ROLLCALL_INVALID_SORT_BY: def(400, "'sortBy' of a list or search is not an attribute name.", 'invalidValue'),
+  ROLLCALL_INVALID_SORT_ORDER: def(400, "'sortOrder' is neither 'ascending' nor 'descending'.", 'invalidValue'),
+  ROLLCALL_SEARCH_BODY_NOT_AN_OBJECT: def(400, 'The body of a POST …/.search is not a JSON object.', 'invalidSyntax'),
+  ROLLCALL_SEARCH_SORT_BY_UNKNOWN: def(400, "POST /.search: 'sortBy' names an attribute neither Users nor Groups have.", 'invalidValue'),
+  ROLLCALL_SEARCH_FILTER_UNKNOWN: def(400, 'POST /.search: the filter names attributes neither Users nor Groups have.', 'invalidFilter'),
   // --- admin API ----------------------------------------------------------------
+  ROLLCALL_ADMIN_KEY_REQUIRED: def(401, 'An admin API request has no `Authorization: Bearer <admin key>` header.'),
+  ROLLCALL_ADMIN_KEY_INVALID: def(401, 'The admin key is not valid (rotated, or not the ROLLCALL_ADMIN_TOKEN).'),
+  ROLLCALL_ADMIN_BAD_INPUT: def(400, "An admin API body or query does not fit the endpoint's schema; the message names the field."),
+  ROLLCALL_ADMIN_NOT_FOUND: def(404, 'No organisation, webhook or event has the id in the admin API URL.'),
   // --- events/: feed and webhooks -----------------------------------------------
   // --- configuration and CLI -----------------------------------------------------
   // --- LEGACY: the constructors before the catalogue. Being replaced by specific

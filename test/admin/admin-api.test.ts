@@ -10,6 +10,7 @@ import { createRollcall } from '../../src/rollcall.js';
 import { buildServer } from '../../src/http/server.js';
 import { emitEvents, newEvent, startReceiver, waitFor, type Receiver } from '../events/helpers.js';
 import type { RollcallEvent } from '../../src/events/types.js';
+import { CATALOGUE } from '../../src/scim/errors.js';
 
 let t: TestApp;
 let key = '';
@@ -39,6 +40,9 @@ function expectError(r: { status: number; body: any }, status: number, code?: st
   expect(r.status).toBe(status);
   expect(Object.keys(r.body)).toEqual(['error']);
   expect(r.body.error.status).toBe(status);
+  // Every refusal carries a catalogue code with this status.
+  expect(Object.keys(CATALOGUE)).toContain(r.body.error.code);
+  expect(CATALOGUE[r.body.error.code as keyof typeof CATALOGUE].status).toBe(status);
   if (code) expect(r.body.error.code).toBe(code);
   expect(typeof r.body.error.message).toBe('string');
   expect(r.body.error.message.length).toBeGreaterThan(5);
@@ -47,7 +51,7 @@ function expectError(r: { status: number; body: any }, status: number, code?: st
 describe('admin API authentication', () => {
   it('refuses everything while no admin key exists', async () => {
     key = 'rca_anything';
-    expectError(await api('GET', '/api/v1/organizations'), 401, 'unauthorized');
+    expectError(await api('GET', '/api/v1/organizations'), 401, 'ROLLCALL_ADMIN_KEY_INVALID');
     key = '';
   });
 
@@ -66,10 +70,10 @@ describe('admin API authentication', () => {
 
   it('answers 401 with WWW-Authenticate without a key or with a wrong one', async () => {
     const none = await api('GET', '/api/v1/organizations', undefined, { authorization: '' });
-    expectError(none, 401, 'unauthorized');
+    expectError(none, 401, 'ROLLCALL_ADMIN_KEY_REQUIRED');
     expect(none.headers['www-authenticate']).toBe('Bearer realm="rollcall-admin"');
     const wrong = await api('GET', '/api/v1/organizations', undefined, { authorization: `Bearer ${key}x` });
-    expectError(wrong, 401, 'unauthorized');
+    expectError(wrong, 401, 'ROLLCALL_ADMIN_KEY_INVALID');
     expect(wrong.headers['www-authenticate']).toBe('Bearer realm="rollcall-admin", error="invalid_token"');
     expectError(await api('GET', '/api/v1/organizations', undefined, { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }), 401);
     // A SCIM connection token is not an admin key.
@@ -96,8 +100,8 @@ describe('admin API authentication', () => {
   });
 
   it('answers URLs the router cannot take (over-long segment, bad escape) in the admin shape, and SCIM URLs in the SCIM shape', async () => {
-    expectError(await api('GET', `/api/v1/organizations/${'a'.repeat(300)}/webhooks`), 414, 'uri_too_long');
-    expectError(await api('GET', '/api/v1/organizations/%zz/webhooks'), 400, 'bad_request');
+    expectError(await api('GET', `/api/v1/organizations/${'a'.repeat(300)}/webhooks`), 414, 'ROLLCALL_URL_SEGMENT_TOO_LONG');
+    expectError(await api('GET', '/api/v1/organizations/%zz/webhooks'), 400, 'ROLLCALL_MALFORMED_URL');
     const scim = await api('GET', `/scim/v2/${'a'.repeat(300)}/Users`);
     expect(scim.status).toBe(414);
     expect(scim.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error', 'urn:rollcall:params:scim:api:messages:2.0:Error']);
@@ -123,7 +127,7 @@ describe('admin API resources', () => {
     expect(list.status).toBe(200);
     expect(list.body.organizations).toContainEqual(org);
     expect((await api('GET', `/api/v1/organizations/${orgId}`)).body).toEqual(org);
-    expectError(await api('GET', '/api/v1/organizations/nope'), 404, 'not_found');
+    expectError(await api('GET', '/api/v1/organizations/nope'), 404, 'ROLLCALL_ADMIN_NOT_FOUND');
   });
 
   it('creates a webhook (201, secret shown once) and lists it without the secret', async () => {
@@ -164,11 +168,12 @@ describe('admin API resources', () => {
       expectError(r, 400);
       expect(r.body.error.message, JSON.stringify(body)).toMatch(message);
     }
-    expectError(await post('{"url": '), 400);
-    expectError(await post(undefined), 400);
-    expectError(await post('url=https://example.com', { 'content-type': 'application/x-www-form-urlencoded' }), 415);
-    expectError(await api('POST', '/api/v1/organizations/no-such-org/webhooks', { url: 'https://example.com' }), 404, 'not_found');
-    expectError(await api('GET', '/api/v1/organizations/no-such-org/webhooks'), 404, 'not_found');
+    expectError(await post('{"url": '), 400, 'ROLLCALL_INVALID_JSON');
+    expectError(await post(undefined), 400, 'ROLLCALL_ADMIN_BAD_INPUT');
+    expectError(await post('url=https://example.com', { 'content-type': 'application/x-www-form-urlencoded' }), 415, 'ROLLCALL_UNSUPPORTED_MEDIA_TYPE');
+    // Refused by events/ (unknown organisation): its own catalogue code, checked by expectError.
+    expectError(await api('POST', '/api/v1/organizations/no-such-org/webhooks', { url: 'https://example.com' }), 404);
+    expectError(await api('GET', '/api/v1/organizations/no-such-org/webhooks'), 404);
   });
 
   it('shows deliveries with their attempts and redelivers an event', async () => {
@@ -205,8 +210,8 @@ describe('admin API resources', () => {
     } finally {
       await t.rc.stopDelivery();
     }
-    expectError(await api('POST', `/api/v1/webhooks/${hookId}/deliveries/00000000-0000-7000-8000-000000000000/redeliver`), 404, 'not_found');
-    expectError(await api('POST', `/api/v1/webhooks/nope/deliveries/${got[0].id}/redeliver`), 404, 'not_found');
+    expectError(await api('POST', `/api/v1/webhooks/${hookId}/deliveries/00000000-0000-7000-8000-000000000000/redeliver`), 404);
+    expectError(await api('POST', `/api/v1/webhooks/nope/deliveries/${got[0].id}/redeliver`), 404);
     expectError(await api('GET', `/api/v1/webhooks/${hookId}/deliveries?status=lost`), 400);
     expectError(await api('GET', `/api/v1/webhooks/${hookId}/deliveries?limit=0`), 400);
     expectError(await api('GET', '/api/v1/webhooks/nope/deliveries'), 404);
@@ -219,15 +224,15 @@ describe('admin API resources', () => {
     await emitEvents(t.rc, [newEvent(other.id)]);
     await waitFor(() => got.length === 1, 'event');
     unsubscribe();
-    expectError(await api('POST', `/api/v1/webhooks/${hookId}/deliveries/${got[0].id}/redeliver`), 404, 'not_found');
+    expectError(await api('POST', `/api/v1/webhooks/${hookId}/deliveries/${got[0].id}/redeliver`), 404);
   });
 
   it('deletes a webhook (204), then it is gone', async () => {
     const other = await t.rc.connections.createOrganization('Wrong Org', 'enterprise');
-    expectError(await api('DELETE', `/api/v1/organizations/${other.id}/webhooks/${hookId}`), 404, 'not_found');
+    expectError(await api('DELETE', `/api/v1/organizations/${other.id}/webhooks/${hookId}`), 404, 'ROLLCALL_ADMIN_NOT_FOUND');
     const del = await api('DELETE', `/api/v1/organizations/${orgId}/webhooks/${hookId}`);
     expect(del.status).toBe(204);
-    expectError(await api('DELETE', `/api/v1/organizations/${orgId}/webhooks/${hookId}`), 404, 'not_found');
+    expectError(await api('DELETE', `/api/v1/organizations/${orgId}/webhooks/${hookId}`), 404, 'ROLLCALL_ADMIN_NOT_FOUND');
     expectError(await api('GET', `/api/v1/webhooks/${hookId}`), 404);
     expectError(await api('GET', `/api/v1/webhooks/${hookId}/deliveries`), 404);
     expect((await api('GET', `/api/v1/organizations/${orgId}/webhooks`)).body).toEqual({ webhooks: [] });
@@ -236,7 +241,7 @@ describe('admin API resources', () => {
   });
 
   it('answers unknown routes and methods with the same JSON error shape', async () => {
-    expectError(await api('GET', '/api/v1/nothing-here'), 404, 'not_found');
+    expectError(await api('GET', '/api/v1/nothing-here'), 404, 'ROLLCALL_ROUTE_NOT_FOUND');
     expectError(await api('PUT', '/api/v1/organizations'), 404);
   });
 });

@@ -170,7 +170,7 @@ describe('rollcall serve: admin key and webhook delivery', () => {
       expect((await adminGet(first.url, key, '/api/v1/organizations')).status).toBe(200);
       const wrong = await adminGet(first.url, key + 'x', '/api/v1/organizations');
       expect(wrong.status).toBe(401);
-      expect(wrong.body.error.code).toBe('unauthorized');
+      expect(wrong.body.error.code).toBe('ROLLCALL_ADMIN_KEY_INVALID');
       await first.stop();
 
       const second = await serve({}, db);

@@ -1,0 +1,47 @@
+/**
+ * Reports each SCIM request to the Rollcall's request observer once its answer is
+ * sent (directory/observer.ts describes what is reported).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ObservedRequest, RequestObserver } from '../directory/observer.js';
+import { answeredError } from './errors.js';
+
+const RESOURCE_ROUTES: ReadonlyArray<[RegExp, 'User' | 'Group']> = [
+  [/\/Users(\/|$)/, 'User'],
+  [/\/Groups(\/|$)/, 'Group'],
+];
+
+/** What `req` and its answer `reply` say about the request, as the observer is told it. */
+export function observedRequest(req: FastifyRequest, reply: FastifyReply): ObservedRequest {
+  const route = req.routeOptions.url ?? '';
+  const error = answeredError(req);
+  const userAgent = req.headers['user-agent'];
+  return {
+    method: req.method,
+    route,
+    path: req.url.split('?')[0],
+    status: reply.statusCode,
+    durationMs: reply.elapsedTime,
+    connectionId: req.scim?.connectionId,
+    resourceType: RESOURCE_ROUTES.find(([pattern]) => pattern.test(route))?.[1],
+    resourceId: resourceIdOf(req, reply),
+    error: error && { code: error.code, scimType: error.scimType, detail: error.detail },
+    userAgent: typeof userAgent === 'string' ? userAgent : undefined,
+    requestId: req.id,
+  };
+}
+
+/** The id in the URL, or for a create the one its Location names. */
+function resourceIdOf(req: FastifyRequest, reply: FastifyReply): string | undefined {
+  const id = (req.params as { id?: unknown } | undefined)?.id;
+  if (typeof id === 'string') return id;
+  const location = reply.getHeader('location');
+  return reply.statusCode === 201 && typeof location === 'string' ? decodeURIComponent(location.slice(location.lastIndexOf('/') + 1)) : undefined;
+}
+
+/** Calls `observer` once per request the routes of `app` (and its 404 handler) answer. */
+export function registerScimObserver(app: FastifyInstance, observer: RequestObserver): void {
+  app.addHook('onResponse', async (req, reply) => {
+    observer.onRequest(observedRequest(req, reply));
+  });
+}
