@@ -1,5 +1,6 @@
 /** Configuration from the environment. Bad values stop the process with one clear line. */
 import { MAX_PER_MINUTE } from './directory/rate-limit.js';
+import { RollcallError } from './scim/errors.js';
 export interface Config {
   port: number;
   host: string;
@@ -29,7 +30,13 @@ export interface Config {
   };
 }
 
-export class ConfigError extends Error {}
+/** A variable Rollcall cannot use; the message names it and what it accepts. */
+export class ConfigError extends RollcallError {
+  constructor(message: string) {
+    super('ROLLCALL_CONFIG_INVALID', message);
+    this.name = 'ConfigError';
+  }
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 

@@ -18,6 +18,7 @@ import { AdminTokens } from './http/admin-token.js';
 import { pruneEvents } from './events/retention.js';
 import { RateLimiter, checkRateLimit } from './directory/rate-limit.js';
 import { type RequestObserver, fanOutObservers } from './directory/observer.js';
+import { type Maintenance, type MaintenanceOptions, startMaintenance } from './directory/maintenance.js';
 
 export interface RollcallOptions {
   databaseUrl: string;
@@ -86,6 +87,12 @@ export interface Rollcall {
   importCsv(organizationId: string, csvText: string): Promise<ImportReport>;
   /** Purges users past their connection's retention window, and events past eventRetentionDays, treating `asOf` as now. */
   purge(asOf?: Date): Promise<PurgeReport>;
+  /**
+   * Starts what a long-running server does on its own: planner statistics every
+   * minute and `purge` now and every hour (`rollcall serve` calls it). A second
+   * call changes nothing; close() stops it.
+   */
+  startMaintenance(opts?: MaintenanceOptions): void;
   close(): Promise<void>;
 }
 
@@ -102,6 +109,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   const log = () => logger;
   const bus = new EventBus(log);
   let delivery: DeliveryWorker | undefined;
+  let maintenance: Maintenance | undefined;
   const webhooks = new Webhooks(database.db, clock);
   webhooks.onWork = () => delivery?.nudge();
   const afterCommit = (events: RollcallEvent[]) => {
@@ -109,6 +117,13 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     delivery?.nudge();
   };
   if (opts.events !== false) wireOutbox(database, afterCommit);
+  const purge = async (asOf?: Date): Promise<PurgeReport> => {
+    const at = asOf ?? clock();
+    const report = await purgeExpired(database, connections, at);
+    const days = opts.eventRetentionDays ?? 30;
+    if (days > 0) report.events = await pruneEvents(database.db, daysBefore(at, days));
+    return report;
+  };
 
   return {
     publicUrl,
@@ -137,17 +152,15 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
       logger = l;
     },
     importCsv: (organizationId: string, csvText: string) => importCsv({ connections, users, groups }, organizationId, csvText),
-    purge: async (asOf?: Date) => {
-      const at = asOf ?? clock();
-      const report = await purgeExpired(database, connections, at);
-      const days = opts.eventRetentionDays ?? 30;
-      if (days > 0) report.events = await pruneEvents(database.db, daysBefore(at, days));
-      return report;
+    purge,
+    startMaintenance(o?: MaintenanceOptions) {
+      maintenance ??= startMaintenance({ optimize: () => database.optimize(), purge: () => purge(), log }, o);
     },
     connections,
     users,
     groups,
     close: async () => {
+      maintenance?.stop();
       await delivery?.stop();
       await database.close();
     },

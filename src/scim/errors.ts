@@ -77,6 +77,12 @@ export const CATALOGUE = {
   ROLLCALL_ADMIN_NOT_FOUND: def(404, 'No organisation, webhook or event has the id in the admin API URL.'),
   // --- events/: feed and webhooks -----------------------------------------------
   // --- configuration and CLI -----------------------------------------------------
+  ROLLCALL_CONFIG_INVALID: def(400, 'An environment variable has a value Rollcall cannot use; the message names the variable and what it accepts.'),
+  ROLLCALL_CLI_BAD_INPUT: def(400, 'A command\'s argument or option cannot be used (empty name, unreadable or non-JSON file, bad timestamp or status).'),
+  ROLLCALL_CLI_NOT_FOUND: def(404, 'A command names a connection or webhook id that does not exist.'),
+  ROLLCALL_CLI_CANNOT_OPEN_DATABASE: def(503, 'The command cannot open or migrate the database at DATABASE_URL; the message says why.'),
+  ROLLCALL_CLI_CANNOT_START: def(500, '`rollcall serve` cannot listen on HOST:PORT or set up the admin API key.'),
+  ROLLCALL_CLI_ADMIN_KEY_FROM_ENV: def(409, '`rollcall admin-token rotate` while ROLLCALL_ADMIN_TOKEN is set: that key is the environment\'s to change.'),
   // --- LEGACY: the constructors before the catalogue. Being replaced by specific
   // codes; this section and `errors` below are deleted once nothing uses them.
   ROLLCALL_LEGACY_400: def(400, 'legacy'),

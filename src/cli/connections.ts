@@ -1,0 +1,116 @@
+/** `rollcall connection …` and `rollcall token rotate`: connections and their bearer tokens. */
+import type { Command } from 'commander';
+import { fail } from '../scim/errors.js';
+import { readJsonFile, nonNegativeInt } from './options.js';
+import { print } from './output.js';
+import { withRollcall } from './runtime.js';
+
+export function registerConnectionCommands(program: Command): void {
+  const connection = program.command('connection').description('manage connections (one per customer IdP)');
+  connection
+    .command('create')
+    .description('create a connection and print its SCIM URL and bearer token (shown only once)')
+    .requiredOption('--name <name>', 'a name for the connection, e.g. the customer and IdP')
+    .option('--org <id>', 'the organisation it belongs to (default: a new organisation on the SCIM plan)')
+    .option('--workspace <name>', 'the workspace of the host application it provisions into', 'default')
+    .option('--settings <file>', 'a JSON settings document (see README: Provisioning policies)')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { name: string; org?: string; workspace: string; settings?: string; json?: boolean }) => {
+      if (!opts.name.trim()) throw fail('ROLLCALL_CLI_BAD_INPUT', '--name must not be empty');
+      const settings = opts.settings ? readJsonFile(opts.settings) : undefined;
+      await withRollcall(async (rc) => {
+        const c = await rc.connections.create({ name: opts.name, organizationId: opts.org, workspace: opts.workspace, settings });
+        print(
+          opts.json,
+          {
+            id: c.id,
+            name: c.name,
+            scimUrl: c.scimUrl,
+            token: c.token,
+            organizationId: c.organizationId,
+            workspace: c.workspace,
+            settings: c.settings,
+            createdAt: c.createdAt,
+          },
+          [
+            `Connection created: ${c.name} (${c.id})`,
+            `  SCIM base URL: ${c.scimUrl}`,
+            `  Bearer token:  ${c.token}`,
+            `  Organisation:  ${c.organizationId}, workspace ${c.workspace}`,
+            `The token is shown only this once; rotate it with: rollcall token rotate ${c.id}`,
+          ].join('\n'),
+        );
+      });
+    });
+  connection
+    .command('configure')
+    .description('merge a JSON settings document over a connection\'s settings')
+    .argument('<id>', 'connection id')
+    .requiredOption('--settings <file>', 'a JSON settings document; its top-level keys replace the current ones')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, opts: { settings: string; json?: boolean }) => {
+      const patch = readJsonFile(opts.settings);
+      await withRollcall(async (rc) => {
+        const c = await rc.connections.configure(id, patch);
+        print(opts.json, { id: c.id, name: c.name, settings: c.settings }, `Settings of ${c.name} (${c.id}):\n${JSON.stringify(c.settings, null, 2)}`);
+      });
+    });
+  connection
+    .command('show')
+    .description('show a connection with its organisation and settings')
+    .argument('<id>', 'connection id')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const c = await rc.connections.show(id);
+        if (!c) throw fail('ROLLCALL_CLI_NOT_FOUND', `no connection with id '${id}'`);
+        print(
+          opts.json,
+          c,
+          [
+            `${c.name} (${c.id}), ${c.kind}, ${c.status}`,
+            `  SCIM base URL: ${c.scimUrl}`,
+            `  Organisation:  ${c.organization ? `${c.organization.name} (${c.organization.id}), plan ${c.organization.plan}${c.organization.scimAllowed ? '' : ' — SCIM not included'}` : 'none'}`,
+            `  Workspace:     ${c.workspace}`,
+            `  Settings:      ${JSON.stringify(c.settings, null, 2).replace(/\n/g, '\n  ')}`,
+          ].join('\n'),
+        );
+      });
+    });
+  connection
+    .command('list')
+    .description('list connections')
+    .option('--json', 'print a JSON array')
+    .action(async (opts: { json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const list = await rc.connections.list();
+        print(
+          opts.json,
+          list,
+          list.length ? list.map((c) => `${c.id}  ${c.name}  ${c.scimUrl}`).join('\n') : 'No connections yet: rollcall connection create --name NAME',
+        );
+      });
+    });
+
+  const token = program.command('token').description('manage connection tokens');
+  token
+    .command('rotate')
+    .description('issue a new bearer token for a connection')
+    .argument('<id>', 'connection id')
+    .option('--grace <seconds>', 'keep the previous token valid this long', nonNegativeInt, 0)
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, opts: { grace: number; json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const r = await rc.connections.rotateToken(id, opts.grace);
+        if (!r) throw fail('ROLLCALL_CLI_NOT_FOUND', `no connection with id '${id}'`);
+        print(
+          opts.json,
+          { id: r.id, name: r.name, scimUrl: r.scimUrl, token: r.token, previousTokenValidUntil: r.previousValidUntil },
+          [
+            `New token for ${r.name} (${r.id}): ${r.token}`,
+            `The previous token is valid until ${r.previousValidUntil}.`,
+          ].join('\n'),
+        );
+      });
+    });
+}

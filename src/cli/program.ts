@@ -1,0 +1,22 @@
+/** The `rollcall` command tree: one module per command group. */
+import { Command } from 'commander';
+import { registerServe } from './serve.js';
+import { registerConnectionCommands } from './connections.js';
+import { registerOrganizationCommands } from './organizations.js';
+import { registerWebhookCommands } from './webhooks.js';
+import { registerMaintenanceCommands } from './maintenance.js';
+
+export function buildCli(): Command {
+  const program = new Command();
+  // Bad input is one line on stderr (scripts read it); `--help` shows the usage.
+  program
+    .name('rollcall')
+    .description('Self-hosted SCIM 2.0 provisioning server')
+    .configureOutput({ outputError: (text, write) => write(`rollcall: ${text.replace(/^error: /, '').trim()} (see --help)\n`) });
+  registerServe(program);
+  registerConnectionCommands(program);
+  registerOrganizationCommands(program);
+  registerMaintenanceCommands(program);
+  registerWebhookCommands(program);
+  return program;
+}

@@ -1,0 +1,69 @@
+/** `rollcall serve`: the SCIM server and admin API on PORT/HOST until SIGINT or SIGTERM. */
+import type { Command } from 'commander';
+import { buildServer } from '../http/server.js';
+import { fail } from '../scim/errors.js';
+import type { Rollcall } from '../rollcall.js';
+import { config, open } from './runtime.js';
+
+/** The admin key: from the environment, or generated on the first start and shown this once. */
+async function adminKeyLine(rc: Rollcall): Promise<string> {
+  const key = await rc.admin.ensure();
+  if (key.source === 'env') return 'Admin API (/api/v1): key from ROLLCALL_ADMIN_TOKEN.';
+  return key.token
+    ? `Admin API key (shown only this once; only a hash is stored): ${key.token}`
+    : 'Admin API (/api/v1): key generated on first start (new one: rollcall admin-token rotate).';
+}
+
+async function serve() {
+  const cfg = config();
+  const rc = await open(cfg);
+  const app = await buildServer(rc, { logger: { level: cfg.logLevel }, bodyLimit: cfg.bodyLimit });
+  try {
+    await app.listen({ port: cfg.port, host: cfg.host });
+  } catch (e) {
+    await rc.close();
+    throw fail('ROLLCALL_CLI_CANNOT_START', `cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`);
+  }
+  rc.setLogger(app.log);
+  let adminLine: string;
+  try {
+    adminLine = await adminKeyLine(rc);
+  } catch (e) {
+    await app.close();
+    await rc.close();
+    throw fail('ROLLCALL_CLI_CANNOT_START', `cannot set up the admin API key: ${(e as Error).message}`);
+  }
+  rc.startDelivery();
+  const addr = app.server.address();
+  const where = typeof addr === 'object' && addr ? `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
+  process.stdout.write(
+    [
+      `Rollcall SCIM server listening on ${where} (public URL ${cfg.publicUrl}, database ${cfg.databaseUrl})`,
+      adminLine,
+      `Create a connection for an identity provider with:`,
+      `  npx rollcall connection create --name "Acme Entra ID"`,
+      `and paste the SCIM URL and token it prints into the IdP's provisioning settings.`,
+      '',
+    ].join('\n'),
+  );
+  // Planner statistics and retention run inside rollcall; close() stops them.
+  rc.startMaintenance();
+  let closing = false;
+  const stop = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await rc.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('start the SCIM server (PORT, HOST, DATABASE_URL, PUBLIC_URL from the environment)')
+    .action(serve);
+}
