@@ -62,7 +62,7 @@ export interface RollcallEvents {
 
 export interface Rollcall {
   readonly publicUrl: string;
-  readonly database: OpenedDatabase;
+  readonly database: OpenedDatabase<NewEvent>;
   readonly connections: ConnectionDirectory;
   readonly users: UserDirectory;
   readonly groups: GroupDirectory;
@@ -98,7 +98,7 @@ export interface Rollcall {
 
 export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   checkRateLimit(opts.rateLimitPerMinute ?? 0);
-  const database = await openDatabase(opts.databaseUrl);
+  const database = await openDatabase<NewEvent>(opts.databaseUrl);
   const clock = opts.clock ?? systemClock;
   const publicUrl = opts.publicUrl.replace(/\/+$/, '');
   const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, database.writes, clock, publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks);
@@ -172,6 +172,6 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
  * and once it has committed the stored events go to `afterCommit` (in-process
  * subscribers, the delivery worker) before the batch's callers are answered.
  */
-function wireOutbox(database: OpenedDatabase, afterCommit: (events: RollcallEvent[]) => void): void {
-  database.writes.setBeforeCommit((trx, emitted) => writeEvents(trx, emitted as readonly NewEvent[]), afterCommit);
+function wireOutbox(database: OpenedDatabase<NewEvent>, afterCommit: (events: RollcallEvent[]) => void): void {
+  database.writes.setBeforeCommit((trx, emitted) => writeEvents(trx, emitted), afterCommit);
 }

@@ -28,7 +28,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { DB } from '../store/types.js';
 import type { SqlDialect } from '../store/dialect.js';
-import { chunks } from '../store/errors.js';
+import { chunks } from '../store/chunks.js';
 import { eventFromRow } from './outbox.js';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from './signature.js';
 import type { Logger } from './logger.js';

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely, PostgresAdapter } from 'kysely';
 import type { DB, EventsTable } from '../store/types.js';
-import { chunks } from '../store/errors.js';
+import { chunks } from '../store/chunks.js';
 import type { EventType, NewEvent, RollcallEvent } from './types.js';
 
 /** Counter key of events without an organisation. */

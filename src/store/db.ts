@@ -10,18 +10,18 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, sql } from 'kysely';
 import { QueueingSqliteDialect } from './sqlite-driver.js';
 import { WriteBatcher } from './batch.js';
-import type { NewEvent } from '../events/types.js';
 import type { DB } from './types.js';
 import { migrationProvider } from './migrations.js';
 import { type SqlDialect, postgresDialect, sqliteDialect } from './dialect.js';
 import { isNoTlsOnServer, postgresTls } from './postgres-tls.js';
 import type { ConnectionOptions } from 'node:tls';
 
-export interface OpenedDatabase {
+/** `Emitted` is what writes emit for the outbox (the events layer's type; the store only carries it). */
+export interface OpenedDatabase<Emitted = unknown> {
   /** Writes, and reads that belong to a write (inside its transaction). */
   db: Kysely<DB>;
-  /** Group commit of SCIM writes on `db`; what they emit are outbox events (src/events). */
-  writes: WriteBatcher<NewEvent>;
+  /** Group commit of SCIM writes on `db`; what they emit goes to the outbox (see rollcall.ts). */
+  writes: WriteBatcher<Emitted>;
   /** Reads on their own (auth, GET, lists): may lag another process's commits by READ_SNAPSHOT_MS. */
   readDb: Kysely<DB>;
   /**
@@ -211,7 +211,7 @@ const MIGRATION_LOCK = 7_216_400_201;
  * DATABASE_STATEMENT_TIMEOUT_MS; TLS from the URL's `sslmode`. Every instance is
  * stateless: reads and writes both go to the database.
  */
-async function openPostgres(url: string, opts: { migrate?: boolean }): Promise<OpenedDatabase> {
+async function openPostgres<E>(url: string, opts: { migrate?: boolean }): Promise<OpenedDatabase<E>> {
   const u = new URL(url);
   const poolSize = Number(u.searchParams.get('pool') ?? process.env.DATABASE_POOL_SIZE ?? 10);
   const statementTimeout = Number(u.searchParams.get('statement_timeout') ?? process.env.DATABASE_STATEMENT_TIMEOUT_MS ?? 30_000);
@@ -266,7 +266,7 @@ async function openPostgres(url: string, opts: { migrate?: boolean }): Promise<O
   }
   return {
     db,
-    writes: new WriteBatcher<NewEvent>(db, { concurrency: Math.max(1, Math.floor(poolSize / 2)) }),
+    writes: new WriteBatcher<E>(db, { concurrency: Math.max(1, Math.floor(poolSize / 2)) }),
     readDb: db,
     // No snapshot to hold: results derived from reads may be reused for one interval.
     readSnapshot: () => Math.floor(Date.now() / READ_SNAPSHOT_MS),
@@ -276,9 +276,9 @@ async function openPostgres(url: string, opts: { migrate?: boolean }): Promise<O
   };
 }
 
-export async function openDatabase(url: string, opts: { migrate?: boolean } = {}): Promise<OpenedDatabase> {
+export async function openDatabase<E = unknown>(url: string, opts: { migrate?: boolean } = {}): Promise<OpenedDatabase<E>> {
   const loc = parseDatabaseUrl(url);
-  if (loc.kind === 'postgres') return openPostgres(loc.url, opts);
+  if (loc.kind === 'postgres') return openPostgres<E>(loc.url, opts);
   if (loc.file !== ':memory:') fs.mkdirSync(path.dirname(loc.file), { recursive: true });
   const clock: WriteClock = { generation: 0 };
   const sqlite = openSqlite(loc.file);
@@ -332,7 +332,7 @@ export async function openDatabase(url: string, opts: { migrate?: boolean } = {}
   walTimer.unref();
   return {
     db,
-    writes: new WriteBatcher<NewEvent>(db, { afterCommit: () => maintainWal() }),
+    writes: new WriteBatcher<E>(db, { afterCommit: () => maintainWal() }),
     readDb,
     // Without a reader every read goes to the writer: no snapshot to key a cache on.
     readSnapshot: reader ? reader.snapshot : () => clock.generation,

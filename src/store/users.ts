@@ -5,9 +5,12 @@ import { userResourceType } from '../scim/schemas.js';
 import type { DB, UsersTable } from './types.js';
 import type { SqlDialect } from './dialect.js';
 import { compileFilter, compileSortKey } from './filter-sql.js';
-import { chunks } from './errors.js';
+import { chunks } from './chunks.js';
 import { prepared } from './prepared.js';
-import { lockGroupsOf, membershipsOf, touchGroupsOf } from './groups.js';
+import { lockGroupsOf, membershipsOf, touchGroupsOf } from './memberships.js';
+import type { ListQuery } from './list-query.js';
+
+export type { ListQuery } from './list-query.js';
 
 export type UserRow = UsersTable;
 
@@ -146,14 +149,6 @@ export async function softDeleteUser(
   return { row, groups };
 }
 
-export interface ListQuery {
-  filter?: Filter;
-  sortBy?: AttrPath;
-  descending?: boolean;
-  offset: number;
-  limit: number;
-}
-
 /**
  * The lookups IdPs make on every sync — `userName eq "…"`, `externalId eq "…"`,
  * `id eq "…"`, first page, no sort — as prepared statements, one per attribute and
@@ -222,26 +217,6 @@ export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionI
   // lookup, `userName eq "…"`, costs one statement).
   const total = q.offset === 0 && rows.length < q.limit ? rows.length : await count();
   return { total, rows };
-}
-
-/** The groups each user belongs to, for the read-only User `groups` attribute. */
-export async function groupsOfUsers(db: Kysely<DB>, userIds: string[]): Promise<Map<string, { value: string; display: string }[]>> {
-  const out = new Map<string, { value: string; display: string }[]>();
-  for (const part of chunks(userIds)) {
-    const rows = await db
-      .selectFrom('memberships')
-      .innerJoin('groups', 'groups.id', 'memberships.group_id')
-      .select(['memberships.member_id as member_id', 'groups.id as group_id', 'groups.display_name as display_name'])
-      .where('memberships.member_id', 'in', part)
-      .orderBy('groups.display_name_lc')
-      .execute();
-    for (const r of rows) {
-      let list = out.get(r.member_id);
-      if (!list) out.set(r.member_id, (list = []));
-      list.push({ value: r.group_id, display: r.display_name });
-    }
-  }
-  return out;
 }
 
 /** Existing live user ids among `ids` in a connection (membership checks). */
@@ -371,3 +346,6 @@ export async function purgeUsers(
   await db.deleteFrom('users').where('id', 'in', ids).execute();
   return { rows, memberships, last };
 }
+
+// groupsOfUsers lives in memberships.ts; re-exported until directory/ imports it from there.
+export { groupsOfUsers } from './memberships.js';
