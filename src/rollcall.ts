@@ -14,7 +14,7 @@ import { type FeedOptions, type FeedPage, readFeed } from './events/feed.js';
 import { Webhooks } from './events/webhooks.js';
 import { DeliveryWorker, type DeliveryOptions } from './events/delivery.js';
 import { type Logger, stderrLogger } from './events/logger.js';
-import { AdminTokens } from './http/admin-token.js';
+import { AdminTokens } from './directory/admin-keys.js';
 import { pruneEvents } from './events/retention.js';
 import { RateLimiter, checkRateLimit } from './directory/rate-limit.js';
 import { type RequestObserver, fanOutObservers } from './directory/observer.js';

@@ -31,7 +31,7 @@ export function registerMaintenanceCommands(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (opts: { json?: boolean }) => {
       const cfg = config();
-      if (cfg.adminToken) throw fail('ROLLCALL_CLI_ADMIN_KEY_FROM_ENV', 'ROLLCALL_ADMIN_TOKEN is set: the admin key is the environment\'s; change it there');
+      if (cfg.adminToken) throw fail('ROLLCALL_ADMIN_KEY_FROM_ENV', 'ROLLCALL_ADMIN_TOKEN is set: the admin key is the environment\'s; change it there');
       await withRollcall(async (rc) => {
         const token = await rc.admin.rotate();
         print(opts.json, { token }, `New admin API key (shown only this once): ${token}`);

@@ -53,6 +53,7 @@ export const CATALOGUE = {
   // --- scim/: protocol (filter, PATCH, resources, serialisation) ------------------
   // --- store/: database answers ----------------------------------------------------
   // --- directory/: domain rules, policies, connections, settings, import ---------
+  ROLLCALL_ADMIN_KEY_FROM_ENV: def(409, 'Rotating the admin key while ROLLCALL_ADMIN_TOKEN is set: that key is the environment\'s to change.'),
   // --- http/: SCIM routes, authentication, discovery, list parameters -------------
   ROLLCALL_INVALID_JSON: def(400, 'The request body is not valid JSON.', 'invalidSyntax'),
   ROLLCALL_TOKEN_MISSING: def(401, 'A SCIM request has no `Authorization: Bearer <token>` header.'),
@@ -82,7 +83,6 @@ export const CATALOGUE = {
   ROLLCALL_CLI_NOT_FOUND: def(404, 'A command names a connection or webhook id that does not exist.'),
   ROLLCALL_CLI_CANNOT_OPEN_DATABASE: def(503, 'The command cannot open or migrate the database at DATABASE_URL; the message says why.'),
   ROLLCALL_CLI_CANNOT_START: def(500, '`rollcall serve` cannot listen on HOST:PORT or set up the admin API key.'),
-  ROLLCALL_CLI_ADMIN_KEY_FROM_ENV: def(409, '`rollcall admin-token rotate` while ROLLCALL_ADMIN_TOKEN is set: that key is the environment\'s to change.'),
   // --- LEGACY: the constructors before the catalogue. Being replaced by specific
   // codes; this section and `errors` below are deleted once nothing uses them.
   ROLLCALL_LEGACY_400: def(400, 'legacy'),

@@ -7,9 +7,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../store/types.js';
-
-/** The one stored key's row id (a second start finds it and generates nothing). */
-const KEY_ID = 'admin';
+import { adminKeyHash, insertAdminKeyIfAbsent, replaceAdminKey } from '../store/admin-keys.js';
+import { fail } from '../scim/errors.js';
+import { type Clock, systemClock } from './context.js';
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
@@ -34,7 +34,7 @@ export class AdminTokens {
     /** Where requests check the key (may lag another process's rotation by a few ms). */
     private readonly readDb: Kysely<DB>,
     envToken: string | undefined,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: Clock = systemClock,
   ) {
     this.envHash = envToken ? sha256(envToken) : undefined;
   }
@@ -43,25 +43,16 @@ export class AdminTokens {
   async ensure(): Promise<AdminTokenStatus> {
     if (this.envHash) return { source: 'env' };
     const token = newAdminToken();
-    const r = await this.db
-      .insertInto('admin_tokens')
-      .values({ id: KEY_ID, hash: sha256(token).toString('hex'), created_at: this.clock().toISOString() })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .executeTakeFirst();
+    const stored = await insertAdminKeyIfAbsent(this.db, sha256(token).toString('hex'), this.clock().toISOString());
     // Another start (or instance) got there first: its key stands, nothing to show.
-    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1 ? { source: 'stored', token } : { source: 'stored' };
+    return stored ? { source: 'stored', token } : { source: 'stored' };
   }
 
   /** Replaces the generated key (the old one stops working) and returns the new one. */
   async rotate(): Promise<string> {
-    if (this.envHash) throw new Error('ROLLCALL_ADMIN_TOKEN is set: the admin key is the environment\'s, change it there');
+    if (this.envHash) throw fail('ROLLCALL_ADMIN_KEY_FROM_ENV', "ROLLCALL_ADMIN_TOKEN is set: the admin key is the environment's, change it there");
     const token = newAdminToken();
-    const hash = sha256(token).toString('hex');
-    await this.db
-      .insertInto('admin_tokens')
-      .values({ id: KEY_ID, hash, created_at: this.clock().toISOString() })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ hash, created_at: this.clock().toISOString() }))
-      .execute();
+    await replaceAdminKey(this.db, sha256(token).toString('hex'), this.clock().toISOString());
     return token;
   }
 
@@ -69,8 +60,8 @@ export class AdminTokens {
   async verify(token: string): Promise<boolean> {
     const given = sha256(token);
     if (this.envHash) return timingSafeEqual(given, this.envHash);
-    const row = await this.readDb.selectFrom('admin_tokens').select('hash').where('id', '=', KEY_ID).executeTakeFirst();
-    if (!row || !/^[0-9a-f]{64}$/.test(row.hash)) return false;
-    return timingSafeEqual(given, Buffer.from(row.hash, 'hex'));
+    const hash = await adminKeyHash(this.readDb);
+    if (!hash || !/^[0-9a-f]{64}$/.test(hash)) return false;
+    return timingSafeEqual(given, Buffer.from(hash, 'hex'));
   }
 }
