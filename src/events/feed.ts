@@ -11,7 +11,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../store/types.js';
-import { EventsError } from './errors.js';
+import { fail } from '../scim/errors.js';
 import { eventFromRow } from './outbox.js';
 import type { RollcallEvent } from './types.js';
 
@@ -41,7 +41,7 @@ export function encodeCursor(c: Cursor): string {
 }
 
 export function decodeCursor(s: string): Cursor {
-  const bad = () => new EventsError(400, 'invalid_cursor', `'after' is not a cursor returned by this feed: '${s.length > 80 ? s.slice(0, 80) + '…' : s}'`);
+  const bad = () => fail('ROLLCALL_INVALID_CURSOR', `'after' is not a cursor returned by this feed: '${s.length > 80 ? s.slice(0, 80) + '…' : s}'`);
   if (!/^[A-Za-z0-9_-]{1,400}$/.test(s)) throw bad();
   const text = Buffer.from(s, 'base64url').toString('utf8');
   let m = /^v1:all:(\d{1,15})$/.exec(text);
@@ -54,16 +54,15 @@ export function decodeCursor(s: string): Cursor {
 export async function readFeed(db: Kysely<DB>, opts: FeedOptions = {}): Promise<FeedPage> {
   const limit = opts.limit ?? DEFAULT_FEED_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_FEED_LIMIT) {
-    throw new EventsError(400, 'invalid_limit', `'limit' must be a whole number from 1 to ${MAX_FEED_LIMIT}, got '${opts.limit}'`);
+    throw fail('ROLLCALL_INVALID_LIMIT', `'limit' must be a whole number from 1 to ${MAX_FEED_LIMIT}, got '${opts.limit}'`);
   }
   const org = opts.organizationId;
   let cursor: Cursor = org ? { kind: 'org', organizationId: org, sequence: 0 } : { kind: 'all', pos: 0 };
   if (opts.after !== undefined && opts.after !== '') {
     cursor = decodeCursor(opts.after);
     if (org ? cursor.kind !== 'org' || cursor.organizationId !== org : cursor.kind !== 'all') {
-      throw new EventsError(
-        400,
-        'invalid_cursor',
+      throw fail(
+        'ROLLCALL_INVALID_CURSOR',
         org
           ? `'after' is not a cursor of organisation '${org}''s feed (cursors of the unfiltered feed and of other organisations do not apply)`
           : `'after' is a cursor of one organisation's feed: pass the same organizationId`,

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB, WebhookDeliveriesTable, WebhooksTable } from '../store/types.js';
 import { isUniqueViolation } from '../store/errors.js';
-import { EventsError } from './errors.js';
+import { fail } from '../scim/errors.js';
 import { EVENT_TYPES, type EventType } from './types.js';
 import { counterKey } from './outbox.js';
 
@@ -60,29 +60,29 @@ export function newWebhookSecret(): string {
 
 /** A webhook URL must be absolute http(s), without a fragment. Returns it normalised. */
 export function checkWebhookUrl(url: unknown): string {
-  if (typeof url !== 'string' || !url.trim()) throw new EventsError(400, 'invalid_url', "'url' is required: an absolute http(s) URL");
+  if (typeof url !== 'string' || !url.trim()) throw fail('ROLLCALL_INVALID_WEBHOOK_URL', "'url' is required: an absolute http(s) URL");
   const text = url.trim();
-  if (text.length > MAX_URL_LENGTH) throw new EventsError(400, 'invalid_url', `'url' is longer than ${MAX_URL_LENGTH} characters`);
+  if (text.length > MAX_URL_LENGTH) throw fail('ROLLCALL_INVALID_WEBHOOK_URL', `'url' is longer than ${MAX_URL_LENGTH} characters`);
   let u: URL;
   try {
     u = new URL(text);
   } catch {
-    throw new EventsError(400, 'invalid_url', `'url' is not an absolute URL: '${text}'`);
+    throw fail('ROLLCALL_INVALID_WEBHOOK_URL', `'url' is not an absolute URL: '${text}'`);
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new EventsError(400, 'invalid_url', `'url' must be http or https, not '${u.protocol.replace(/:$/, '')}'`);
-  if (u.hash) throw new EventsError(400, 'invalid_url', "'url' must not have a #fragment");
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw fail('ROLLCALL_INVALID_WEBHOOK_URL', `'url' must be http or https, not '${u.protocol.replace(/:$/, '')}'`);
+  if (u.hash) throw fail('ROLLCALL_INVALID_WEBHOOK_URL', "'url' must not have a #fragment");
   return u.toString();
 }
 
 export function checkEventTypes(types: unknown): EventType[] {
   if (types === undefined || types === null) return [];
-  if (!Array.isArray(types)) throw new EventsError(400, 'invalid_events', "'events' must be an array of event types");
+  if (!Array.isArray(types)) throw fail('ROLLCALL_INVALID_EVENT_TYPES', "'events' must be an array of event types");
   // An empty list would read as "every type" while saying "none": omit 'events' for every type.
-  if (!types.length) throw new EventsError(400, 'invalid_events', "'events' is empty; omit it to receive every event type");
+  if (!types.length) throw fail('ROLLCALL_INVALID_EVENT_TYPES', "'events' is empty; omit it to receive every event type");
   const out: EventType[] = [];
   for (const t of types) {
     if (typeof t !== 'string' || !(EVENT_TYPES as readonly string[]).includes(t)) {
-      throw new EventsError(400, 'invalid_events', `unknown event type '${String(t)}'; known types: ${EVENT_TYPES.join(', ')}`);
+      throw fail('ROLLCALL_INVALID_EVENT_TYPES', `unknown event type '${String(t)}'; known types: ${EVENT_TYPES.join(', ')}`);
     }
     if (!out.includes(t as EventType)) out.push(t as EventType);
   }
@@ -123,7 +123,7 @@ export class Webhooks {
 
   private async requireOrganization(organizationId: string): Promise<void> {
     const org = await this.db.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
-    if (!org) throw new EventsError(404, 'not_found', `no organisation with id '${organizationId}'`);
+    if (!org) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${organizationId}'`);
   }
 
   /** Registers an endpoint; it receives the organisation's events committed from now on. */
@@ -173,9 +173,9 @@ export class Webhooks {
 
   /** The endpoint's deliveries, newest event first. */
   async deliveries(webhookId: string, opts: { status?: DeliveryStatus; limit?: number } = {}): Promise<Delivery[]> {
-    if (!(await this.get(webhookId))) throw new EventsError(404, 'not_found', `no webhook with id '${webhookId}'`);
+    if (!(await this.get(webhookId))) throw fail('ROLLCALL_WEBHOOK_NOT_FOUND', `no webhook with id '${webhookId}'`);
     const limit = opts.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new EventsError(400, 'invalid_limit', "'limit' must be a whole number from 1 to 1000");
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw fail('ROLLCALL_INVALID_LIMIT', "'limit' must be a whole number from 1 to 1000");
     let q = this.db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId);
     if (opts.status) q = q.where('status', '=', opts.status);
     const rows = await q.orderBy('sequence', 'desc').limit(limit).execute();
@@ -189,14 +189,14 @@ export class Webhooks {
    */
   async redeliver(webhookId: string, eventId: string): Promise<Delivery> {
     const hook = await this.db.selectFrom('webhooks').select(['id', 'organization_id']).where('id', '=', webhookId).executeTakeFirst();
-    if (!hook) throw new EventsError(404, 'not_found', `no webhook with id '${webhookId}'`);
+    if (!hook) throw fail('ROLLCALL_WEBHOOK_NOT_FOUND', `no webhook with id '${webhookId}'`);
     const ev = await this.db
       .selectFrom('events')
       .select(['pos', 'id', 'type', 'sequence', 'organization_id', 'resource_type', 'resource_id'])
       .where('id', '=', eventId)
       .executeTakeFirst();
     if (!ev || ev.organization_id !== hook.organization_id) {
-      throw new EventsError(404, 'not_found', `no event with id '${eventId}' in the organisation of webhook '${webhookId}'`);
+      throw fail('ROLLCALL_EVENT_NOT_FOUND', `no event with id '${eventId}' in the organisation of webhook '${webhookId}'`);
     }
     const now = this.clock().toISOString();
     const reset = { status: 'pending', next_attempt_at: now, due_since: now, claim_token: null } as const;
@@ -225,7 +225,7 @@ export class Webhooks {
       await insert();
     } catch (e) {
       // the webhook was removed meanwhile (foreign key) or a concurrent insert won: say so plainly
-      if (!isUniqueViolation(e) && !(await this.get(webhookId))) throw new EventsError(404, 'not_found', `no webhook with id '${webhookId}'`);
+      if (!isUniqueViolation(e) && !(await this.get(webhookId))) throw fail('ROLLCALL_WEBHOOK_NOT_FOUND', `no webhook with id '${webhookId}'`);
       if (!isUniqueViolation(e)) throw e;
       await insert();
     }

@@ -1,6 +1,6 @@
 /** /Users, /Groups and /.search: HTTP in, directory calls, SCIM JSON out. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type ErrorCode, type RollcallError, fail, hasCode, isRollcallError } from '../scim/errors.js';
+import { type ErrorCode, fail, hasCode } from '../scim/errors.js';
 import { LIST_RESPONSE, groupResourceType, userResourceType, type ResourceTypeDef } from '../scim/schemas.js';
 import { type Json, type Projection, listResponse, project, wantsAttribute, parseProjection } from '../scim/serialize.js';
 import type { Rollcall } from '../rollcall.js';
@@ -157,21 +157,20 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
 
   // ---- Search across resource types (RFC 7644 §3.4.3) ----
   // Each type is listed with the same filter and sortBy; one that names an attribute
-  // a type lacks (the codes in UNKNOWN_FILTER_ATTRIBUTE_CODES below) leaves that type out, or in its default order.
+  // a type lacks (UNKNOWN_FILTER_ATTRIBUTE_CODES, UNKNOWN_SORT_ATTRIBUTE_CODES below) leaves
+  // that type out, or in its default order.
   app.post('/.search', async (req, reply) => {
     const ctx = ctxOf(req);
     const body = searchBody(req.body);
     const { params } = parseListRequest(undefined, body);
     const attrs = { attributes: body.attributes, excludedAttributes: body.excludedAttributes };
     // A filter naming an attribute one type lacks simply matches none of that type.
-    const refusals: RollcallError[] = [];
     const countOf = async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
       try {
         return await fn();
       } catch (e) {
-        if (!namesUnknownFilterAttribute(e)) throw e;
-        refusals.push(e);
-        return undefined;
+        if (hasCode(e, ...UNKNOWN_FILTER_ATTRIBUTE_CODES)) return undefined;
+        throw e;
       }
     };
     const uReq = parseListRequest(userResourceType, { ...body, ...attrs });
@@ -183,7 +182,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
         await list(ctx, { ...params, filter: undefined, startIndex: 1, count: 0 });
         return params;
       } catch (e) {
-        if (params.sortBy && namesUnknownSortAttribute(e)) return { ...params, sortBy: undefined };
+        if (params.sortBy && hasCode(e, ...UNKNOWN_SORT_ATTRIBUTE_CODES)) return { ...params, sortBy: undefined };
         throw e;
       }
     };
@@ -192,7 +191,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
     if (params.sortBy && !uParams.sortBy && !gParams.sortBy) throw fail('ROLLCALL_SEARCH_SORT_BY_UNKNOWN', 'sortBy names an attribute neither Users nor Groups have.');
     const uAll = await countOf(() => rc.users.list(ctx, { ...uParams, startIndex: 1, count: 0 }));
     const gAll = await countOf(() => rc.groups.list(ctx, { ...gParams, startIndex: 1, count: 0 }));
-    if (!uAll && !gAll && params.filter) throw filterRefusedByBoth(refusals);
+    if (!uAll && !gAll && params.filter) throw fail('ROLLCALL_SEARCH_FILTER_UNKNOWN', 'The filter names attributes that neither Users nor Groups have.');
     const uTotal = uAll?.total ?? 0;
     const gTotal = gAll?.total ?? 0;
     const offset = params.startIndex - 1;
@@ -214,33 +213,10 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
 /**
  * The codes a list of one resource type answers when its filter names an attribute
  * that type lacks (for /.search: no resources of that type), and when its sortBy
- * does (that type keeps its default order).
- *
- * TEMPORARY: the store still refuses both with legacy codes shared by every invalid
- * filter and value (store/filter-sql.ts), so these lists are empty and the scimType
- * fallbacks below stand in for them: any invalid filter or sortBy of one type leaves
- * that type out (or unsorted), and when both types refuse a filter the store's own
- * refusal is answered. Once the store has its codes, name them here and delete the
- * fallbacks.
+ * cannot sort that type (that type keeps its default order).
  */
-export const UNKNOWN_FILTER_ATTRIBUTE_CODES: readonly ErrorCode[] = [];
-export const UNKNOWN_SORT_ATTRIBUTE_CODES: readonly ErrorCode[] = [];
-
-function namesUnknownFilterAttribute(e: unknown): e is RollcallError {
-  // TEMPORARY fallback (see above).
-  return hasCode(e, ...UNKNOWN_FILTER_ATTRIBUTE_CODES) || (isRollcallError(e) && e.scimType === 'invalidFilter');
-}
-
-function namesUnknownSortAttribute(e: unknown): e is RollcallError {
-  // TEMPORARY fallback (see above), as the route decided before the catalogue.
-  return hasCode(e, ...UNKNOWN_SORT_ATTRIBUTE_CODES) || (isRollcallError(e) && e.scimType === 'invalidValue');
-}
-
-/** Neither type takes the filter: the store's refusal, unless both were for attributes the type lacks. */
-function filterRefusedByBoth(refusals: RollcallError[]): RollcallError {
-  const other = refusals.find((e) => !hasCode(e, ...UNKNOWN_FILTER_ATTRIBUTE_CODES));
-  return other ?? fail('ROLLCALL_SEARCH_FILTER_UNKNOWN', 'The filter names attributes that neither Users nor Groups have.');
-}
+export const UNKNOWN_FILTER_ATTRIBUTE_CODES: readonly ErrorCode[] = ['ROLLCALL_FILTER_UNKNOWN_ATTRIBUTE'];
+export const UNKNOWN_SORT_ATTRIBUTE_CODES: readonly ErrorCode[] = ['ROLLCALL_UNKNOWN_SORT_ATTRIBUTE', 'ROLLCALL_UNSORTABLE_ATTRIBUTE'];
 
 function searchBody(body: unknown): Query {
   if (body === undefined || body === null) return {};

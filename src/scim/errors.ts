@@ -52,6 +52,16 @@ export const CATALOGUE = {
   ROLLCALL_DATABASE_BUSY: def(503, 'A lock conflict or timeout in the database; nothing was changed. Retry after Retry-After.'),
   // --- scim/: protocol (filter, PATCH, resources, serialisation) ------------------
   // --- store/: database answers ----------------------------------------------------
+  ROLLCALL_FILTER_UNKNOWN_ATTRIBUTE: def(400, 'The filter names an attribute the resource type does not have (or one that cannot be filtered).', 'invalidFilter'),
+  ROLLCALL_UNFILTERABLE_ATTRIBUTE: def(400, 'The filter names a sub-attribute that exists but cannot be filtered on (e.g. emails.display).', 'invalidFilter'),
+  ROLLCALL_FILTER_NEEDS_SUB_ATTRIBUTE: def(400, 'The filter compares a complex attribute (name, meta, …) as a whole; name one of its sub-attributes.', 'invalidFilter'),
+  ROLLCALL_FILTER_OPERATOR_MISMATCH: def(400, "The operator does not apply to the attribute's type or to the value (e.g. gt with a boolean, co with null).", 'invalidFilter'),
+  ROLLCALL_FILTER_VALUE_MISMATCH: def(400, "The filter's value is not of the attribute's type (a boolean, dateTime or number).", 'invalidFilter'),
+  ROLLCALL_FILTER_TOO_COMPLEX: def(400, 'The filter joins more terms or nests deeper than the server accepts.', 'invalidFilter'),
+  ROLLCALL_FILTER_NOT_MULTI_VALUED: def(400, 'A value filter `attr[…]` names an attribute that is not multi-valued.', 'invalidFilter'),
+  ROLLCALL_FILTER_NESTED_MULTI_VALUED: def(400, 'The filter reaches into a multi-valued attribute inside another one.', 'invalidFilter'),
+  ROLLCALL_UNKNOWN_SORT_ATTRIBUTE: def(400, "'sortBy' names an attribute the resource type does not have.", 'invalidValue'),
+  ROLLCALL_UNSORTABLE_ATTRIBUTE: def(400, "'sortBy' names a complex or multi-valued attribute, which has no single value to sort by.", 'invalidValue'),
   // --- directory/: domain rules, policies, connections, settings, import ---------
   ROLLCALL_ADMIN_KEY_FROM_ENV: def(409, 'Rotating the admin key while ROLLCALL_ADMIN_TOKEN is set: that key is the environment\'s to change.'),
   // --- http/: SCIM routes, authentication, discovery, list parameters -------------
@@ -77,6 +87,13 @@ export const CATALOGUE = {
   ROLLCALL_ADMIN_BAD_INPUT: def(400, "An admin API body or query does not fit the endpoint's schema; the message names the field."),
   ROLLCALL_ADMIN_NOT_FOUND: def(404, 'No organisation, webhook or event has the id in the admin API URL.'),
   // --- events/: feed and webhooks -----------------------------------------------
+  ROLLCALL_INVALID_CURSOR: def(400, "'after' is not a cursor this feed returned, or one of another organisation's feed."),
+  ROLLCALL_INVALID_LIMIT: def(400, "'limit' of the events feed or of a webhook's deliveries is out of range."),
+  ROLLCALL_INVALID_WEBHOOK_URL: def(400, "A webhook's 'url' is missing, too long, not absolute http(s), or has a #fragment."),
+  ROLLCALL_INVALID_EVENT_TYPES: def(400, "A webhook's 'events' is not a non-empty array of known event types."),
+  ROLLCALL_ORGANIZATION_NOT_FOUND: def(404, 'No organisation has this id.'),
+  ROLLCALL_WEBHOOK_NOT_FOUND: def(404, 'No webhook endpoint has this id.'),
+  ROLLCALL_EVENT_NOT_FOUND: def(404, "No event has this id in the webhook's organisation."),
   // --- configuration and CLI -----------------------------------------------------
   ROLLCALL_CONFIG_INVALID: def(400, 'An environment variable has a value Rollcall cannot use; the message names the variable and what it accepts.'),
   ROLLCALL_CLI_BAD_INPUT: def(400, 'A command\'s argument or option cannot be used (empty name, unreadable or non-JSON file, bad timestamp or status).'),

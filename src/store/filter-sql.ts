@@ -7,7 +7,7 @@
  */
 import { type RawBuilder, sql } from 'kysely';
 import type { AttrPath, CompareOp, CompareValue, Filter } from '../scim/filter/ast.js';
-import { errors } from '../scim/errors.js';
+import { fail } from '../scim/errors.js';
 import {
   type AttrType,
   type AttributeDef,
@@ -57,7 +57,7 @@ function alias(prefix: string): string {
 
 function unknownAttr(path: AttrPath): never {
   const name = (path.uri ? path.uri + ':' : '') + path.attr + (path.sub ? '.' + path.sub : '');
-  throw errors.invalidFilter(`Unknown or unfilterable attribute '${name}'.`);
+  throw fail('ROLLCALL_FILTER_UNKNOWN_ATTRIBUTE', `Unknown or unfilterable attribute '${name}'.`);
 }
 
 function pathName(path: AttrPath): string {
@@ -201,7 +201,7 @@ function emailsMulti(t: FilterTarget, def: AttributeDef, sub: string | undefined
       if (s.name === 'value') return scalarOf(sql.ref(`${a}.value_lc`), s, 'emails.value', true);
       if (s.name === 'type') return scalarOf(sql.ref(`${a}.type`), s, 'emails.type', true);
       if (s.name === 'primary') return scalarOf(sql.ref(`${a}.primary`), s, 'emails.primary');
-      throw errors.invalidFilter(`Filtering on 'emails.${s.name}' is not supported.`);
+      throw fail('ROLLCALL_UNFILTERABLE_ATTRIBUTE', `Filtering on 'emails.${s.name}' is not supported.`);
     },
     (a, cond) =>
       sql`${sql.ref('users.id')} in (select ${sql.ref(`${a}.user_id`)} from user_emails as ${sql.ref(a)} where ${sql.ref(`${a}.connection_id`)} = ${t.connectionId} and ${cond})`,
@@ -229,7 +229,7 @@ function membershipMulti(t: FilterTarget, from: 'user' | 'group', def: Attribute
         case 'type':
           return scalarOf(sql.lit(from === 'group' ? 'User' : 'direct'), s, `${def.name}.type`);
         default:
-          throw errors.invalidFilter(`Filtering on '${def.name}.${s.name}' is not supported.`);
+          throw fail('ROLLCALL_UNFILTERABLE_ATTRIBUTE', `Filtering on '${def.name}.${s.name}' is not supported.`);
       }
     },
     (a, cond) =>
@@ -238,7 +238,7 @@ function membershipMulti(t: FilterTarget, from: 'user' | 'group', def: Attribute
 }
 
 function metaScalar(table: 'users' | 'groups', sub: AttributeDef | undefined, path: AttrPath): Scalar {
-  if (!sub) throw errors.invalidFilter(`Filter on a sub-attribute of 'meta' such as meta.lastModified.`);
+  if (!sub) throw fail('ROLLCALL_FILTER_NEEDS_SUB_ATTRIBUTE', `Filter on a sub-attribute of 'meta' such as meta.lastModified.`);
   switch (sub.name) {
     case 'created':
       return scalarOf(sql.ref(`${table}.created_at`), sub, 'meta.created');
@@ -264,32 +264,32 @@ function typedValue(s: Scalar, op: CompareOp, cv: CompareValue): Typed {
   const v = cv.value;
   switch (s.type) {
     case 'boolean': {
-      if (op !== 'eq' && op !== 'ne') throw errors.invalidFilter(`Operator '${op}' cannot compare the boolean '${s.name}'.`);
+      if (op !== 'eq' && op !== 'ne') throw fail('ROLLCALL_FILTER_OPERATOR_MISMATCH', `Operator '${op}' cannot compare the boolean '${s.name}'.`);
       if (typeof v === 'boolean') return { v };
       if (typeof v === 'string' && /^(true|false)$/i.test(v)) return { v: v.toLowerCase() === 'true' };
-      throw errors.invalidFilter(`'${s.name}' is a boolean; compare it with true or false.`);
+      throw fail('ROLLCALL_FILTER_VALUE_MISMATCH', `'${s.name}' is a boolean; compare it with true or false.`);
     }
     case 'dateTime': {
       const text = typeof v === 'string' ? v : (cv.raw ?? String(v));
       // co/sw/ew look at the stored text (ISO 8601, UTC, milliseconds).
       if (op === 'co' || op === 'sw' || op === 'ew') return { v: text };
       const instant = parseInstant(text);
-      if (!instant) throw errors.invalidFilter(`'${s.name}' is a dateTime; ${JSON.stringify(v)} is not one (use e.g. 2024-03-01T09:00:00Z).`);
+      if (!instant) throw fail('ROLLCALL_FILTER_VALUE_MISMATCH', `'${s.name}' is a dateTime; ${JSON.stringify(v)} is not one (use e.g. 2024-03-01T09:00:00Z).`);
       const { iso, subMillis } = toStoredDateTime(instant);
       return { v: iso, subMillis };
     }
     case 'integer':
     case 'decimal': {
       const n = typeof v === 'number' ? v : Number(v);
-      if (!Number.isFinite(n)) throw errors.invalidFilter(`'${s.name}' is a number; ${JSON.stringify(v)} is not one.`);
+      if (!Number.isFinite(n)) throw fail('ROLLCALL_FILTER_VALUE_MISMATCH', `'${s.name}' is a number; ${JSON.stringify(v)} is not one.`);
       return { v: n };
     }
     case 'binary':
     case 'complex':
-      throw errors.invalidFilter(`'${s.name}' cannot be compared; filter on one of its sub-attributes.`);
+      throw fail('ROLLCALL_FILTER_NEEDS_SUB_ATTRIBUTE', `'${s.name}' cannot be compared; filter on one of its sub-attributes.`);
     default: {
       if (typeof v === 'boolean' && op !== 'eq' && op !== 'ne') {
-        throw errors.invalidFilter(`Operator '${op}' cannot compare with a boolean.`);
+        throw fail('ROLLCALL_FILTER_OPERATOR_MISMATCH', `Operator '${op}' cannot compare with a boolean.`);
       }
       const text = typeof v === 'string' ? v : (cv.raw ?? String(v));
       return { v: s.caseExact ? text : text.toLowerCase() };
@@ -319,7 +319,7 @@ function subMillisOp(op: CompareOp): CompareOp | 'never' | 'present' {
 }
 
 function compileScalarCompare(d: SqlDialect, s: Scalar, opIn: CompareOp, cv: CompareValue): Expr {
-  if (s.complex) throw errors.invalidFilter(`'${s.name}' is complex; filter on one of its sub-attributes.`);
+  if (s.complex) throw fail('ROLLCALL_FILTER_NEEDS_SUB_ATTRIBUTE', `'${s.name}' is complex; filter on one of its sub-attributes.`);
   const { v, subMillis } = typedValue(s, opIn, cv);
   let e = s.expr;
   let op: CompareOp = opIn;
@@ -343,7 +343,7 @@ function compileScalarCompare(d: SqlDialect, s: Scalar, opIn: CompareOp, cv: Com
     case 'co':
     case 'sw':
     case 'ew': {
-      if (typeof v !== 'string') throw errors.invalidFilter(`Operator '${op}' applies to strings; '${s.name}' is not one.`);
+      if (typeof v !== 'string') throw fail('ROLLCALL_FILTER_OPERATOR_MISMATCH', `Operator '${op}' applies to strings; '${s.name}' is not one.`);
       const f = op === 'co' ? d.contains : op === 'sw' ? d.startsWith : d.endsWith;
       return sql`(${e} is not null and ${f(e, v)})`;
     }
@@ -364,7 +364,7 @@ function present(s: Scalar): Expr {
 }
 
 function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr {
-  if (depth > 60) throw errors.invalidFilter('Filter is nested too deeply.');
+  if (depth > 60) throw fail('ROLLCALL_FILTER_TOO_COMPLEX', 'Filter is nested too deeply.');
   switch (f.kind) {
     case 'and':
     case 'or': {
@@ -372,7 +372,7 @@ function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr 
       // it as one list keeps long Entra-style lookups from counting as nesting.
       const operands = flatten(f, f.kind);
       if (operands.length > MAX_TERMS) {
-        throw errors.invalidFilter(`The filter joins ${operands.length} terms with '${f.kind}'; at most ${MAX_TERMS} are accepted.`);
+        throw fail('ROLLCALL_FILTER_TOO_COMPLEX', `The filter joins ${operands.length} terms with '${f.kind}'; at most ${MAX_TERMS} are accepted.`);
       }
       return joinBalanced(
         operands.map((t) => compileIn(d, scope, t, depth + 1)),
@@ -395,7 +395,7 @@ function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr 
         if (f.value.value === null) {
           if (f.op === 'eq') return sql`not ${multiPresent(t)}`;
           if (f.op === 'ne') return multiPresent(t);
-          throw errors.invalidFilter(`Operator '${f.op}' cannot compare with null.`);
+          throw fail('ROLLCALL_FILTER_OPERATOR_MISMATCH', `Operator '${f.op}' cannot compare with null.`);
         }
         // `ne` on a multi-valued attribute: no value equals it (the natural reading of
         // "emails ne x"), rather than "some value differs".
@@ -405,14 +405,14 @@ function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr 
       if (f.value.value === null) {
         if (f.op === 'eq') return sql`not ${present(t)}`;
         if (f.op === 'ne') return present(t);
-        throw errors.invalidFilter(`Operator '${f.op}' cannot compare with null.`);
+        throw fail('ROLLCALL_FILTER_OPERATOR_MISMATCH', `Operator '${f.op}' cannot compare with null.`);
       }
       return compileScalarCompare(d, t, f.op, f.value);
     }
     case 'valuePath': {
       const t = scope.resolve({ uri: f.path.uri, attr: f.path.attr });
       if (t.kind !== 'multi') {
-        throw errors.invalidFilter(`'${f.path.attr}[…]' needs a multi-valued attribute.`);
+        throw fail('ROLLCALL_FILTER_NOT_MULTI_VALUED', `'${f.path.attr}[…]' needs a multi-valued attribute.`);
       }
       return t.exists((el) => compileIn(d, el, f.filter, depth + 1));
     }
@@ -452,7 +452,7 @@ function multiPresent(t: Multi): Expr {
 }
 
 function asScalar(t: Scalar | Multi): Scalar {
-  if (t.kind !== 'scalar') throw errors.invalidFilter('Nested multi-valued attributes cannot be filtered.');
+  if (t.kind !== 'scalar') throw fail('ROLLCALL_FILTER_NESTED_MULTI_VALUED', 'Nested multi-valued attributes cannot be filtered.');
   return t;
 }
 
@@ -469,14 +469,14 @@ export function compileSortKey(target: FilterTarget, path: AttrPath): Expr {
   try {
     t = scope.resolve(path);
   } catch {
-    throw errors.invalidValue(`Cannot sort by '${pathName(path)}': unknown attribute.`);
+    throw fail('ROLLCALL_UNKNOWN_SORT_ATTRIBUTE', `Cannot sort by '${pathName(path)}': unknown attribute.`);
   }
   if (t.kind === 'scalar') {
-    if (t.complex) throw errors.invalidValue(`Cannot sort by the complex attribute '${t.name}'.`);
+    if (t.complex) throw fail('ROLLCALL_UNSORTABLE_ATTRIBUTE', `Cannot sort by the complex attribute '${t.name}'.`);
     return t.caseExact || t.folded || t.type !== 'string' ? t.expr : target.dialect.lower(t.expr);
   }
   if (t.name === 'emails' && target.rt.id === 'User') {
     return sql`(select min(e.value_lc) from user_emails e where e.user_id = users.id)`;
   }
-  throw errors.invalidValue(`Cannot sort by the multi-valued attribute '${t.name}'.`);
+  throw fail('ROLLCALL_UNSORTABLE_ATTRIBUTE', `Cannot sort by the multi-valued attribute '${t.name}'.`);
 }

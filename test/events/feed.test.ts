@@ -115,26 +115,26 @@ describe('events feed', () => {
     // A cursor of one feed is refused by another.
     const mixed = await getFeed(`?after=${first.body.next}`);
     expect(mixed.status).toBe(400);
-    expect(mixed.body.error.code).toBe('invalid_cursor');
+    expect(mixed.body.error.code).toBe('ROLLCALL_INVALID_CURSOR');
     const otherOrg = await getFeed(`?organizationId=org-even&after=${first.body.next}`);
     expect(otherOrg.status).toBe(400);
     // An organisation that does not exist (a misspelt id) is a 404, not an empty feed.
     const unknown = await getFeed('?organizationId=nobody');
     expect(unknown.status).toBe(404);
-    expect(unknown.body.error.code).toBe('not_found');
+    expect(unknown.body.error.code).toBe('ROLLCALL_ADMIN_NOT_FOUND');
   });
 
   it('defaults to 100 events and refuses bad parameters with a clear JSON error', async () => {
     const def = await getFeed('');
     expect(def.body.events).toHaveLength(100);
     for (const [query, code] of [
-      ['?limit=0', 'bad_request'],
-      ['?limit=1001', 'bad_request'],
-      ['?limit=ten', 'bad_request'],
-      ['?limit=1&limit=2', 'bad_request'],
-      ['?after=not-a-cursor!', 'invalid_cursor'],
-      [`?after=${Buffer.from('v2:all:1').toString('base64url')}`, 'invalid_cursor'],
-      ['?colour=blue', 'bad_request'],
+      ['?limit=0', 'ROLLCALL_ADMIN_BAD_INPUT'],
+      ['?limit=1001', 'ROLLCALL_ADMIN_BAD_INPUT'],
+      ['?limit=ten', 'ROLLCALL_ADMIN_BAD_INPUT'],
+      ['?limit=1&limit=2', 'ROLLCALL_ADMIN_BAD_INPUT'],
+      ['?after=not-a-cursor!', 'ROLLCALL_INVALID_CURSOR'],
+      [`?after=${Buffer.from('v2:all:1').toString('base64url')}`, 'ROLLCALL_INVALID_CURSOR'],
+      ['?colour=blue', 'ROLLCALL_ADMIN_BAD_INPUT'],
     ] as const) {
       const r = await getFeed(query);
       expect(r.status, query).toBe(400);
