@@ -173,5 +173,5 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
  * subscribers, the delivery worker) before the batch's callers are answered.
  */
 function wireOutbox(database: OpenedDatabase<NewEvent>, afterCommit: (events: RollcallEvent[]) => void): void {
-  database.writes.setBeforeCommit((trx, emitted) => writeEvents(trx, emitted), afterCommit);
+  database.writes.setBeforeCommit((trx, emitted) => writeEvents(trx, emitted, database.dialect), afterCommit);
 }

@@ -277,7 +277,7 @@ export class DeliveryWorker {
     const nowIso = new Date(now).toISOString();
     const lease = new Date(now + this.opts.timeoutMs + 60_000).toISOString();
     const token = randomUUID();
-    const lock = this.dialect.name === 'postgres' ? sql`for update of d skip locked` : sql``;
+    const lock = this.dialect.skipLocked('d');
     const { rows } = await sql<{ webhook_id: string; sequence: number | string; event_pos: number | string; resource_key: string; due_since: string; attempts: number | string }>`
       update webhook_deliveries set locked_until = ${lease}, claim_token = ${token}
       where status = 'pending' and (webhook_id, sequence) in (

@@ -15,7 +15,8 @@
  * Cost per batch (any number of events): one counter upsert, one multi-row insert.
  */
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, type Kysely, PostgresAdapter } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
+import type { SqlDialect } from '../store/dialect.js';
 import type { DB, EventsTable } from '../store/types.js';
 import { chunks } from '../store/chunks.js';
 import type { EventType, NewEvent, RollcallEvent } from './types.js';
@@ -55,14 +56,14 @@ const EVENT_COLUMNS = ['pos', 'id', 'organization_id', 'sequence', 'connection_i
 class OutboxSql {
   private readonly counters = new Map<number, string>();
   private readonly inserts = new Map<number, string>();
-  constructor(private readonly postgres: boolean) {}
+  constructor(private readonly dialect: SqlDialect) {}
 
   private values(rows: number, columns: number): string {
     const out: string[] = [];
     let n = 0;
     for (let r = 0; r < rows; r++) {
       const slots: string[] = [];
-      for (let c = 0; c < columns; c++) slots.push(this.postgres ? `$${++n}` : '?');
+      for (let c = 0; c < columns; c++) slots.push(this.dialect.placeholder(++n));
       out.push(`(${slots.join(', ')})`);
     }
     return out.join(', ');
@@ -89,15 +90,11 @@ class OutboxSql {
   }
 }
 
-const sqlByAdapter = new WeakMap<object, OutboxSql>();
+const sqlByDialect = new WeakMap<SqlDialect, OutboxSql>();
 
-function outboxSql(db: Kysely<DB>): OutboxSql {
-  const adapter = db.getExecutor().adapter;
-  let s = sqlByAdapter.get(adapter);
-  if (!s) {
-    s = new OutboxSql(adapter instanceof PostgresAdapter);
-    sqlByAdapter.set(adapter, s);
-  }
+function outboxSql(dialect: SqlDialect): OutboxSql {
+  let s = sqlByDialect.get(dialect);
+  if (!s) sqlByDialect.set(dialect, (s = new OutboxSql(dialect)));
   return s;
 }
 
@@ -106,7 +103,7 @@ function outboxSql(db: Kysely<DB>): OutboxSql {
  * published, in the order given. Throws when the database refuses (the caller's
  * transaction then rolls back with the change).
  */
-export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[]): Promise<RollcallEvent[]> {
+export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[], dialect: SqlDialect): Promise<RollcallEvent[]> {
   if (!events.length) return [];
   const perOrg = new Map<string, number>();
   for (const e of events) {
@@ -116,7 +113,7 @@ export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[]):
   const keys = [...perOrg.keys()].sort();
   const increments = keys.map((key) => ({ key, value: perOrg.get(key)! }));
   increments.push({ key: GLOBAL_COUNTER, value: events.length });
-  const statements = outboxSql(trx);
+  const statements = outboxSql(dialect);
   const { rows: counted } = await trx.executeQuery<{ key: string; value: number | string }>(
     CompiledQuery.raw(
       statements.counter(increments.length),

@@ -254,7 +254,7 @@ async function openPostgres<E>(url: string, opts: { migrate?: boolean }): Promis
       try {
         await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
         try {
-          await migrate(conn);
+          await migrate(conn, postgresDialect);
         } finally {
           await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
         }
@@ -290,7 +290,7 @@ export async function openDatabase<E = unknown>(url: string, opts: { migrate?: b
     await db.connection().execute(async (conn) => {
       await sql`begin immediate`.execute(conn);
       try {
-        await migrate(conn);
+        await migrate(conn, sqliteDialect);
         await sql`commit`.execute(conn);
       } catch (e) {
         await sql`rollback`.execute(conn);
@@ -346,8 +346,8 @@ export async function openDatabase<E = unknown>(url: string, opts: { migrate?: b
   };
 }
 
-export async function migrate(db: Kysely<DB>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+export async function migrate(db: Kysely<DB>, dialect: SqlDialect): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -33,6 +33,15 @@ export interface SqlDialect {
   least(a: Expr, b: Expr): Expr;
   /** The larger of two numbers. */
   greatest(a: Expr, b: Expr): Expr;
+  /**
+   * The locking clause of a work-queue SELECT over `alias`: rows another transaction
+   * holds are skipped (PostgreSQL); empty on SQLite, whose single writer needs none.
+   */
+  skipLocked(alias: string): Expr;
+  /** The n-th (1-based) parameter in hand-written SQL text: `?` or `$n`. */
+  placeholder(n: number): string;
+  /** The column type of 64-bit positions (SQLite's INTEGER PRIMARY KEY is the rowid itself). */
+  bigIntType: 'integer' | 'bigint';
 }
 
 /** SQLite JSON path: `$."urn:…:User"."department"` — quoting every label keeps colons and dots safe. */
@@ -58,6 +67,9 @@ export const sqliteDialect: SqlDialect = {
     sql`(select json_group_array(json_object('value', g.id, 'display', g.display_name)) from memberships m cross join groups g where g.id = m.group_id and m.member_id = ${userId})`,
   least: (a, b) => sql`min(${a}, ${b})`,
   greatest: (a, b) => sql`max(${a}, ${b})`,
+  skipLocked: () => sql``,
+  placeholder: () => '?',
+  bigIntType: 'integer',
 };
 
 /**
@@ -80,4 +92,7 @@ export const postgresDialect: SqlDialect = {
     sql`(select coalesce(json_agg(json_build_object('value', g.id, 'display', g.display_name))::text, '[]') from memberships m join groups g on g.id = m.group_id where m.member_id = ${userId})`,
   least: (a, b) => sql`least(${a}, ${b})`,
   greatest: (a, b) => sql`greatest(${a}, ${b})`,
+  skipLocked: (alias) => sql`for update of ${sql.ref(alias)} skip locked`,
+  placeholder: (n) => `$${n}`,
+  bigIntType: 'bigint',
 };

@@ -2,9 +2,11 @@
  * Schema migrations, written once with Kysely's schema builder for every dialect.
  * Add a new entry for every change; never edit a migration that has shipped.
  */
-import { type Kysely, type Migration, type MigrationProvider, PostgresAdapter, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import type { SqlDialect } from './dialect.js';
 
-const migrations: Record<string, Migration> = {
+/** Every migration by name; `dialect` supplies the few column types that differ. */
+const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
   '0001_core': {
     async up(db: Kysely<any>) {
       await db.schema
@@ -149,7 +151,7 @@ const migrations: Record<string, Migration> = {
   '0004_events': {
     async up(db: Kysely<any>) {
       // PostgreSQL: 64-bit positions. SQLite: INTEGER PRIMARY KEY is the rowid itself (no second index).
-      const big = db.getExecutor().adapter instanceof PostgresAdapter ? 'bigint' : 'integer';
+      const big = dialect.bigIntType;
       await db.schema
         .createTable('events')
         .addColumn('pos', big, (c) => c.primaryKey())
@@ -241,10 +243,12 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-};
+});
 
-export const migrationProvider: MigrationProvider = {
-  async getMigrations() {
-    return migrations;
-  },
-};
+export function migrationProvider(dialect: SqlDialect): MigrationProvider {
+  return {
+    async getMigrations() {
+      return migrationsFor(dialect);
+    },
+  };
+}

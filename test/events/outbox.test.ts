@@ -83,12 +83,12 @@ describe('outbox', () => {
     const before = (await stored('org-direct')).length;
     await expect(
       db.transaction().execute(async (trx) => {
-        await writeEvents(trx, [newEvent('org-direct')]);
+        await writeEvents(trx, [newEvent('org-direct')], t.rc.database.dialect);
         throw new Error('rollback');
       }),
     ).rejects.toThrow('rollback');
     expect((await stored('org-direct')).length).toBe(before);
-    const out = await db.transaction().execute((trx) => writeEvents(trx, [newEvent('org-direct'), newEvent('org-direct')]));
+    const out = await db.transaction().execute((trx) => writeEvents(trx, [newEvent('org-direct'), newEvent('org-direct')], t.rc.database.dialect));
     expect(out.map((e) => e.sequence)).toEqual([1, 2]);
   });
 
