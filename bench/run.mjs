@@ -56,6 +56,10 @@
  *   BENCH_NO_DOCS=1    do not rewrite docs/benchmarks.md
  *   BENCH_KEEP_DB=1    keep the seeded databases for a closer look: the SQLite file (its path is
  *                      printed) and the PostgreSQL database (its name is printed; not dropped)
+ *
+ * This file only decides what runs, in which order; the settings above are read in
+ * lib/config.mjs, each workload is in workloads/, the shared machinery (autocannon,
+ * servers, PostgreSQL, /proc, test users) and the results' output are in lib/.
  */
 import os from 'node:os';
 import { BACKEND_LABELS, BACKENDS, CONNECTIONS, DURATION, KEEP_DB, OUTBOX, RATE, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
