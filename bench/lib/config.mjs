@@ -1,0 +1,69 @@
+/**
+ * The bench's settings, read once from the environment (see the list in bench/run.mjs).
+ * Invalid BENCH_USERS or BENCH_BACKENDS end the process here, before anything starts.
+ */
+import path from 'node:path';
+import { repoRoot } from '../../test/conformance/server-process.mjs';
+
+export const env = process.env;
+// The bench picks every server's database itself (DATABASE_URL); the test harness's backend switch must not.
+delete env.ROLLCALL_TEST_DATABASE;
+
+export const SIZES = (env.BENCH_USERS ?? '10000,100000')
+  .split(',')
+  .map((s) => Number(s.trim().replace(/_/g, '')))
+  .filter((n) => Number.isInteger(n) && n > 0)
+  .sort((a, b) => a - b);
+export const BACKEND_LABELS = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+export const BACKENDS = [
+  ...new Set(
+    (env.BENCH_BACKENDS ?? 'sqlite,postgres')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .map((s) => (s === 'pg' || s === 'postgresql' ? 'postgres' : s))
+      .filter(Boolean),
+  ),
+];
+export const DURATION = posInt(env.BENCH_DURATION, 10);
+export const CONNECTIONS = posInt(env.BENCH_CONNECTIONS, 20);
+export const SEED_CONNECTIONS = posInt(env.BENCH_SEED_CONNECTIONS, 20);
+export const SEED_TIMEOUT_S = posInt(env.BENCH_SEED_TIMEOUT, 420);
+export const SCALE = env.BENCH_SCALE !== '0';
+export const SCALE_USERS = posInt(env.BENCH_SCALE_USERS, 10000);
+export const KEEP_DB = env.BENCH_KEEP_DB === '1';
+export const OUTBOX = env.BENCH_OUTBOX !== '0';
+export const OUTBOX_USERS = posInt(env.BENCH_OUTBOX_USERS, 20000);
+export const OUTBOX_ROUNDS = 2;
+export const RATE = env.BENCH_RATE !== '0';
+export const RATE_ROUNDS = 2;
+export const RATE_USERS = 2000;
+export const RATE_LIMIT_ON = 100_000_000; // per minute: counted, never reached by this load
+export const TARGET_OUTBOX_COST = 0.2; // issue 5: the outbox costs at most 20% of POST /Users throughput
+export const WARMUP_S = 2;
+export const PROF_RATE = Number(env.BENCH_PROF_RATE) > 0 ? Number(env.BENCH_PROF_RATE) : 0;
+// BENCH_CPU_PROF: 1 (= get) or a comma list of get, filter, post.
+export const CPU_PROF = (env.BENCH_CPU_PROF ?? '')
+  .split(',')
+  .map((s) => s.trim().toLowerCase())
+  .map((s) => (s === '1' || s === 'true' ? 'get' : s))
+  .filter((s) => ['get', 'filter', 'post'].includes(s));
+export const DOCS = path.join(repoRoot, 'docs', 'benchmarks.md');
+export const PG_CLUSTER_SCRIPT = path.join(repoRoot, 'scripts', 'pg-test-cluster.sh');
+
+export const TARGET_CREATE_PER_S = 3000;
+export const TARGET_GET_RATIO = 0.5;
+export const TARGET_FILTER_GROWTH = 1.5; // "about the same": p50 and p99 at the largest size within 1.5x of the smallest
+
+function posInt(v, def) {
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 ? n : def;
+}
+if (!SIZES.length) {
+  console.error('BENCH_USERS must list positive integers, e.g. 10000,100000');
+  process.exit(2);
+}
+const unknownBackends = BACKENDS.filter((b) => !BACKEND_LABELS[b]);
+if (!BACKENDS.length || unknownBackends.length) {
+  console.error(`BENCH_BACKENDS must list sqlite and/or postgres${unknownBackends.length ? `, not ${unknownBackends.join(', ')}` : ''}`);
+  process.exit(2);
+}

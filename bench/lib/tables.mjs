@@ -1,0 +1,92 @@
+/** The result tables (main and scaling) as rows of strings, and how they are printed and written. */
+import { SIZES } from './config.mjs';
+import { fmtInt, fmtMs, fmtPct, fmtUs, log } from './format.mjs';
+
+/** Row definitions: key, operation, users stored. */
+function rowDefs() {
+  const defs = [{ key: 'baseline', op: 'baseline: node:http, fixed JSON', users: '–', kind: 'baseline' }];
+  SIZES.forEach((s, i) => defs.push({ key: `create:${s}`, op: 'POST /Users (create)', users: `${fmtInt(i ? SIZES[i - 1] : 0)} → ${fmtInt(s)}`, kind: 'create' }));
+  if (SIZES.length > 1) defs.push({ key: 'create-overall', op: 'POST /Users (create), overall', users: `0 → ${fmtInt(SIZES[SIZES.length - 1])}`, kind: 'create' });
+  for (const s of SIZES) defs.push({ key: `get:${s}`, op: 'GET /Users/{id}', users: fmtInt(s), kind: 'get', size: s });
+  for (const s of SIZES) defs.push({ key: `filter:${s}`, op: 'GET /Users?filter=userName eq "…"', users: fmtInt(s), kind: 'filter', size: s });
+  return defs;
+}
+
+const FLAG = ' ⚠';
+
+export function table(run) {
+  const base = run.baseline?.reqPerSec;
+  const head = ['operation', 'users stored'];
+  const cols = [];
+  for (const b of run.backends) {
+    const L = b.label;
+    if (b.skipped) {
+      head.push(L);
+      cols.push((def) => (def.key === 'baseline' ? `not run: ${b.skipped}` : '–'));
+      continue;
+    }
+    const cell = (def) => (def.key === 'baseline' && run.baseline ? run.baseline : b.cells[def.key]);
+    head.push(`${L} req/s`, `${L} vs baseline`, `${L} p50 / p99 ms`, `${L} server CPU µs/req`);
+    cols.push((def) => {
+      const c = cell(def);
+      if (!c) return '–';
+      // A seeding phase cut short: the GETs ran on fewer users than the row says.
+      const fewer = c.users != null && def.size != null && c.users !== def.size ? ` (at ${fmtInt(c.users)} users)` : '';
+      return fmtInt(c.reqPerSec) + (def.kind === 'create' ? ' users/s' : '') + fewer + (c.flagged ? FLAG : '');
+    });
+    cols.push((def) => {
+      const c = cell(def);
+      return c && base ? fmtPct(c.reqPerSec / base) : '–';
+    });
+    cols.push((def) => {
+      const c = cell(def);
+      return c && c.p50 != null ? `${fmtMs(c.p50)} / ${fmtMs(c.p99)}` : '–';
+    });
+    cols.push((def) => fmtUs(cell(def)?.cpuUsPerReq));
+    if (b.pg?.probe) {
+      head.push(`${L} CPU µs/req (postgres backends)`);
+      cols.push((def) => (def.key === 'baseline' ? '–' : fmtUs(b.cells[def.key]?.pgCpuUsPerReq)));
+    }
+  }
+  const body = rowDefs().map((def) => [def.op, def.users, ...cols.map((f) => f(def))]);
+  return [head, ...body];
+}
+
+/** The scaling run's table (null when it did not run). */
+export function scalingTable(run) {
+  const b = run.backends.find((x) => x.scaling?.rows?.length);
+  if (!b) return null;
+  const s = b.scaling;
+  const head = ['operation (PostgreSQL)', 'instances', 'connections', 'req/s', '× 1 instance', 'p50 / p99 ms', 'server CPU µs/req (all instances)', 'CPU µs/req (postgres backends)'];
+  const body = s.rows.map((row) => {
+    const one = s.rows.find((x) => x.op === row.op && x.n === 1);
+    const r = row.r;
+    return [
+      row.op,
+      String(row.n),
+      row.conns.join(' + '),
+      fmtInt(r.reqPerSec) + (row.op.startsWith('POST') ? ' users/s' : '') + (row.n > 1 ? ` (${r.perTarget.map(fmtInt).join(' + ')})` : '') + (row.flagged ? FLAG : ''),
+      row.n > 1 && one ? `×${(r.reqPerSec / one.r.reqPerSec).toFixed(2)}` : '–',
+      `${fmtMs(r.p50)} / ${fmtMs(r.p99)}`,
+      fmtUs(r.cpuUsPerReq),
+      fmtUs(r.pgCpuUsPerReq),
+    ];
+  });
+  return [head, ...body];
+}
+
+export function printTable(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  log(line(rows[0]));
+  log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows.slice(1)) log(line(r));
+}
+
+export function mdTable(t, left = 2) {
+  const lines = [];
+  lines.push(`| ${t[0].join(' | ')} |`);
+  lines.push(`|${t[0].map((_, i) => (i < left ? ' --- ' : ' ---: ')).join('|')}|`);
+  for (const r of t.slice(1)) lines.push(`| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`);
+  return lines;
+}
