@@ -9,7 +9,7 @@
  * Pure: the caller's document is cloned, never mutated. Group members never enter
  * the document; they come back as `memberOps` for the membership table.
  */
-import { ScimError, errors, isScimError } from './errors.js';
+import { ScimError, fail, isScimError } from './errors.js';
 import { type AttributeDef, type ResourceTypeDef, type SchemaDef, PATCH_OP, canonicalSchemaUri, findAttr, resolveAttr, schemaById } from './schemas.js';
 import { type Doc, coerceAttribute, coerceMembers, normalizePrimary } from './resource.js';
 import type { AttrPath, Filter, PatchPath } from './filter/ast.js';
@@ -148,8 +148,8 @@ function resolveTarget(rt: ResourceTypeDef, pp: PatchPath, text: string): Target
     const whole = path.attr === '' ? path.uri : `${path.uri}:${path.attr}`;
     const uri = canonicalSchemaUri(rt, whole);
     if (uri !== undefined || path.attr === '') {
-      if (uri === undefined) throw errors.invalidPath(`Unknown schema in path '${text}'.`);
-      if (path.sub !== undefined || pp.filter) throw errors.invalidPath(`Invalid path '${text}'.`);
+      if (uri === undefined) throw fail('ROLLCALL_PATCH_UNKNOWN_SCHEMA', `Unknown schema in path '${text}'.`);
+      if (path.sub !== undefined || pp.filter) throw fail('ROLLCALL_PATCH_INVALID_PATH', `Invalid path '${text}'.`);
       return uri === rt.schema.id ? { kind: 'resource' } : { kind: 'extension', schema: schemaById(rt, uri)! };
     }
   }
@@ -161,11 +161,11 @@ function resolveTarget(rt: ResourceTypeDef, pp: PatchPath, text: string): Target
       if (r) break;
     }
   }
-  if (!r) throw errors.invalidPath(`Unknown attribute in path '${text}'.`);
+  if (!r) throw fail('ROLLCALL_PATCH_UNKNOWN_ATTRIBUTE', `Unknown attribute in path '${text}'.`);
   const { def } = r;
   const label = r.inExtension ? `${r.schema}:${def.name}` : def.name;
-  if (def.mutability === 'readOnly') throw errors.mutability(`Attribute '${label}' is read-only.`);
-  if (r.subDef?.mutability === 'readOnly') throw errors.mutability(`Attribute '${label}.${r.subDef.name}' is read-only.`);
+  if (def.mutability === 'readOnly') throw fail('ROLLCALL_READ_ONLY_ATTRIBUTE', `Attribute '${label}' is read-only.`);
+  if (r.subDef?.mutability === 'readOnly') throw fail('ROLLCALL_READ_ONLY_ATTRIBUTE', `Attribute '${label}.${r.subDef.name}' is read-only.`);
   const target: AttrTarget = {
     kind: 'attr',
     def,
@@ -176,14 +176,14 @@ function resolveTarget(rt: ResourceTypeDef, pp: PatchPath, text: string): Target
   };
   if (pp.filter) {
     if (!def.multiValued || def.type !== 'complex') {
-      throw errors.invalidPath(`A value filter needs a multi-valued complex attribute; '${label}' is not one.`);
+      throw fail('ROLLCALL_PATCH_INVALID_PATH', `A value filter needs a multi-valued complex attribute; '${label}' is not one.`);
     }
-    if (path.sub !== undefined) throw errors.invalidPath(`Invalid path '${text}': a sub-attribute goes after the filter.`);
+    if (path.sub !== undefined) throw fail('ROLLCALL_PATCH_INVALID_PATH', `Invalid path '${text}': a sub-attribute goes after the filter.`);
     target.filter = pp.filter;
     if (pp.subAfterFilter !== undefined) {
       const subAfter = findAttr(def.subAttributes, pp.subAfterFilter);
-      if (!subAfter) throw errors.invalidPath(`Unknown attribute in path '${text}'.`);
-      if (subAfter.mutability === 'readOnly') throw errors.mutability(`Attribute '${label}.${subAfter.name}' is read-only.`);
+      if (!subAfter) throw fail('ROLLCALL_PATCH_UNKNOWN_ATTRIBUTE', `Unknown attribute in path '${text}'.`);
+      if (subAfter.mutability === 'readOnly') throw fail('ROLLCALL_READ_ONLY_ATTRIBUTE', `Attribute '${label}.${subAfter.name}' is read-only.`);
       target.subAfter = subAfter;
     }
   }
@@ -234,7 +234,7 @@ function currentList(st: State, t: AttrTarget): unknown[] {
 
 function applyTarget(st: State, op: OpName, t: Target, value: unknown, hasValue: boolean, depth: number): void {
   if (t.kind === 'resource') {
-    if (op === 'remove') throw errors.invalidPath('The resource itself cannot be removed with PATCH.');
+    if (op === 'remove') throw fail('ROLLCALL_PATCH_INVALID_PATH', 'The resource itself cannot be removed with PATCH.');
     applyObject(st, op, value, undefined, depth);
     return;
   }
@@ -274,7 +274,7 @@ function applyTarget(st: State, op: OpName, t: Target, value: unknown, hasValue:
  */
 function applyObject(st: State, op: OpName, value: unknown, extUri: string | undefined, depth: number): void {
   if (!isObject(value)) {
-    throw errors.invalidSyntax(`'${op}' ${extUri ? `of '${extUri}'` : 'without a path'} needs an object value.`);
+    throw fail('ROLLCALL_PATCH_VALUE_NOT_AN_OBJECT', `'${op}' ${extUri ? `of '${extUri}'` : 'without a path'} needs an object value.`);
   }
   for (const [key, v] of Object.entries(value)) {
     if (v === undefined) continue;
@@ -472,7 +472,7 @@ function applyFiltered(st: State, op: OpName, t: AttrTarget, filter: Filter, val
       return;
     }
     const coerced = (coerceAttribute(t.def, value, where) as Doc[] | undefined) ?? [];
-    if (coerced.length > 1) throw errors.invalidSyntax(`A value filter path selects elements; give one object for '${t.label}', not ${coerced.length}.`);
+    if (coerced.length > 1) throw fail('ROLLCALL_PATCH_ONE_VALUE_EXPECTED', `A value filter path selects elements; give one object for '${t.label}', not ${coerced.length}.`);
     patch = coerced[0];
     const raw = Array.isArray(value) ? value[0] : value;
     if (isObject(raw)) {
@@ -496,7 +496,7 @@ function applyFiltered(st: State, op: OpName, t: AttrTarget, filter: Filter, val
   } else {
     if (!patch) return; // nothing to set on nothing
     const seed = seedFromFilter(filter, t.def);
-    if (!seed) throw errors.noTarget(`No value of '${t.label}' matches the filter, and the filter does not describe a value to create.`);
+    if (!seed) throw fail('ROLLCALL_PATCH_NO_TARGET', `No value of '${t.label}' matches the filter, and the filter does not describe a value to create.`);
     out = [...list, apply(seed)];
     touched = [out.length - 1];
   }
@@ -540,7 +540,7 @@ function seedFromFilter(filter: Filter, def: AttributeDef): Doc | undefined {
 
 function applyMembers(st: State, op: OpName, t: AttrTarget, value: unknown, hasValue: boolean): void {
   if (t.sub || t.subAfter) {
-    throw errors.invalidPath(`Group members are changed as whole values: use 'members' or 'members[value eq "…"]'.`);
+    throw fail('ROLLCALL_PATCH_MEMBERS_PATH', `Group members are changed as whole values: use 'members' or 'members[value eq "…"]'.`);
   }
   if (op === 'remove') {
     if (t.filter) {
@@ -554,7 +554,7 @@ function applyMembers(st: State, op: OpName, t: AttrTarget, value: unknown, hasV
     }
     return;
   }
-  if (t.filter) throw errors.invalidPath(`Members are added or replaced with path 'members', not a value filter.`);
+  if (t.filter) throw fail('ROLLCALL_PATCH_MEMBERS_PATH', `Members are added or replaced with path 'members', not a value filter.`);
   const members = coerceMembersStrict(t.def, value);
   if (op === 'replace') st.memberOps.push({ op: 'removeAll' });
   if (members.length) st.memberOps.push({ op: 'add', members });
@@ -568,7 +568,7 @@ function applyMembers(st: State, op: OpName, t: AttrTarget, value: unknown, hasV
 function coerceMembersStrict(def: AttributeDef, value: unknown): { value: string; type?: string }[] {
   const members = coerceMembers(def, value);
   const given = (Array.isArray(value) ? value : [value]).filter((v) => v !== null && v !== undefined).length;
-  if (members.length < given) throw errors.invalidValue(`Every member needs a 'value' (the member's id).`);
+  if (members.length < given) throw fail('ROLLCALL_MEMBER_WITHOUT_VALUE', `Every member needs a 'value' (the member's id).`);
   return members;
 }
 
@@ -589,7 +589,7 @@ function memberIdsFromFilter(filter: Filter): string[] {
       f.path.sub === undefined &&
       f.path.attr.toLowerCase() === 'value' &&
       (typeof f.value.value === 'string' || typeof f.value.value === 'number');
-    if (!ok) throw errors.invalidFilter(`Only 'value eq "…"' (optionally joined by 'or') is supported for members.`);
+    if (!ok) throw fail('ROLLCALL_PATCH_MEMBERS_FILTER', `Only 'value eq "…"' (optionally joined by 'or') is supported for members.`);
     ids.push(typeof f.value.value === 'string' ? f.value.value : (f.value.raw ?? String(f.value.value)));
   }
   return ids;
@@ -599,36 +599,36 @@ function memberIdsFromFilter(filter: Filter): string[] {
 // Entry point
 
 function parseOperations(body: unknown): unknown[] {
-  if (!isObject(body)) throw errors.invalidSyntax('The PATCH body must be a JSON object with an Operations array.');
+  if (!isObject(body)) throw fail('ROLLCALL_PATCH_INVALID_BODY', 'The PATCH body must be a JSON object with an Operations array.');
   const schemas = getKey(body, 'schemas').value;
   if (schemas !== undefined && schemas !== null) {
     const list = Array.isArray(schemas) ? schemas : [schemas];
     if (!list.some((s) => typeof s === 'string' && s.toLowerCase() === PATCH_OP.toLowerCase())) {
-      throw errors.invalidSyntax(`'schemas' of a PATCH request must contain '${PATCH_OP}'.`);
+      throw fail('ROLLCALL_PATCH_SCHEMA_MISSING', `'schemas' of a PATCH request must contain '${PATCH_OP}'.`);
     }
   }
   const ops = getKey(body, 'Operations').value;
-  if (!Array.isArray(ops)) throw errors.invalidSyntax(`The PATCH body needs an 'Operations' array.`);
-  if (ops.length === 0) throw errors.invalidSyntax(`'Operations' must not be empty.`);
+  if (!Array.isArray(ops)) throw fail('ROLLCALL_PATCH_INVALID_BODY', `The PATCH body needs an 'Operations' array.`);
+  if (ops.length === 0) throw fail('ROLLCALL_PATCH_INVALID_BODY', `'Operations' must not be empty.`);
   return ops;
 }
 
 function runOperation(st: State, raw: unknown): void {
-  if (!isObject(raw)) throw errors.invalidSyntax('An operation must be an object.');
+  if (!isObject(raw)) throw fail('ROLLCALL_PATCH_INVALID_BODY', 'An operation must be an object.');
   const opRaw = getKey(raw, 'op').value;
-  if (typeof opRaw !== 'string') throw errors.invalidSyntax(`An operation needs 'op' ("add", "replace" or "remove").`);
+  if (typeof opRaw !== 'string') throw fail('ROLLCALL_PATCH_UNKNOWN_OP', `An operation needs 'op' ("add", "replace" or "remove").`);
   const op = opRaw.toLowerCase();
   if (op !== 'add' && op !== 'replace' && op !== 'remove') {
-    throw errors.invalidSyntax(`Unknown operation '${opRaw.slice(0, 40)}'; expected "add", "replace" or "remove".`);
+    throw fail('ROLLCALL_PATCH_UNKNOWN_OP', `Unknown operation '${opRaw.slice(0, 40)}'; expected "add", "replace" or "remove".`);
   }
   const pathRaw = getKey(raw, 'path').value;
-  if (pathRaw !== undefined && pathRaw !== null && typeof pathRaw !== 'string') throw errors.invalidSyntax(`'path' must be a string.`);
+  if (pathRaw !== undefined && pathRaw !== null && typeof pathRaw !== 'string') throw fail('ROLLCALL_PATCH_INVALID_BODY', `'path' must be a string.`);
   const path = typeof pathRaw === 'string' && pathRaw.trim() !== '' ? pathRaw : undefined;
   const { found: hasValue, value } = getKey(raw, 'value');
 
-  if (op !== 'remove' && (!hasValue || value === undefined)) throw errors.invalidSyntax(`'${op}' needs a 'value'.`);
+  if (op !== 'remove' && (!hasValue || value === undefined)) throw fail('ROLLCALL_PATCH_VALUE_MISSING', `'${op}' needs a 'value'.`);
   if (path === undefined) {
-    if (op === 'remove') throw errors.noTarget(`'remove' needs a 'path'.`);
+    if (op === 'remove') throw fail('ROLLCALL_PATCH_REMOVE_WITHOUT_PATH', `'remove' needs a 'path'.`);
     applyObject(st, op, value, undefined, 0);
     return;
   }
@@ -675,7 +675,7 @@ export function applyPatch(
   const operations = parseOperations(body);
   const max = rt.id === 'Group' ? MAX_GROUP_OPERATIONS : MAX_USER_OPERATIONS;
   if (operations.length > max) {
-    throw errors.tooMany(`A PATCH of a ${rt.id} may carry at most ${max} operations; this one has ${operations.length}. Send values in fewer operations (one operation takes a list).`);
+    throw fail('ROLLCALL_PATCH_TOO_MANY_OPERATIONS', `A PATCH of a ${rt.id} may carry at most ${max} operations; this one has ${operations.length}. Send values in fewer operations (one operation takes a list).`);
   }
   const st: State = { rt, doc: structuredClone(current.doc), externalId: current.externalId, memberOps: [] };
   operations.forEach((raw, i) => {
@@ -691,7 +691,7 @@ export function applyPatch(
     if (!def.required) continue;
     const v = st.doc[def.name];
     if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) {
-      throw errors.invalidValue(`Attribute '${def.name}' is required and cannot be removed or emptied.`);
+      throw fail('ROLLCALL_REQUIRED_ATTRIBUTE_MISSING', `Attribute '${def.name}' is required and cannot be removed or emptied.`);
     }
   }
   return { doc: st.doc, externalId: st.externalId, changes: diff(rt, current, st), memberOps: st.memberOps };

@@ -8,7 +8,7 @@
  * extension attributes under their schema URN, and never contains id, meta,
  * schemas, password or read-only attributes — those are derived when serialising.
  */
-import { errors } from './errors.js';
+import { fail } from './errors.js';
 import { parseInstant, toStoredDateTime } from './datetime.js';
 import {
   type AttributeDef,
@@ -32,7 +32,7 @@ export function coerceBoolean(value: unknown, path: string): boolean {
     if (lc === 'true') return true;
     if (lc === 'false') return false;
   }
-  throw errors.invalidSyntax(`Attribute ${describe(path)} must be a boolean, got ${JSON.stringify(value)}.`);
+  throw fail('ROLLCALL_ATTRIBUTE_TYPE_MISMATCH', `Attribute ${describe(path)} must be a boolean, got ${JSON.stringify(value)}.`);
 }
 
 function coerceScalar(def: AttributeDef, value: unknown, path: string): unknown {
@@ -43,13 +43,13 @@ function coerceScalar(def: AttributeDef, value: unknown, path: string): unknown 
     case 'decimal': {
       const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
       if (!Number.isFinite(n) || (def.type === 'integer' && !Number.isInteger(n))) {
-        throw errors.invalidSyntax(`Attribute ${describe(path)} must be ${def.type === 'integer' ? 'an integer' : 'a number'}, got ${JSON.stringify(value)}.`);
+        throw fail('ROLLCALL_ATTRIBUTE_TYPE_MISMATCH', `Attribute ${describe(path)} must be ${def.type === 'integer' ? 'an integer' : 'a number'}, got ${JSON.stringify(value)}.`);
       }
       return n;
     }
     case 'dateTime': {
       const instant = typeof value === 'string' ? parseInstant(value) : undefined;
-      if (!instant) throw errors.invalidSyntax(`Attribute ${describe(path)} must be an xsd:dateTime string, got ${JSON.stringify(value)}.`);
+      if (!instant) throw fail('ROLLCALL_ATTRIBUTE_TYPE_MISMATCH', `Attribute ${describe(path)} must be an xsd:dateTime string, got ${JSON.stringify(value)}.`);
       return toStoredDateTime(instant).iso;
     }
     default: {
@@ -57,7 +57,7 @@ function coerceScalar(def: AttributeDef, value: unknown, path: string): unknown 
       // IdP attribute mappings often turn an employee number into a JSON number.
       if (typeof value === 'string') return value;
       if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-      throw errors.invalidSyntax(`Attribute ${describe(path)} must be a string, got ${Array.isArray(value) ? 'an array' : typeof value}.`);
+      throw fail('ROLLCALL_ATTRIBUTE_TYPE_MISMATCH', `Attribute ${describe(path)} must be a string, got ${Array.isArray(value) ? 'an array' : typeof value}.`);
     }
   }
 }
@@ -76,7 +76,7 @@ function coerceComplex(def: AttributeDef, value: unknown, path: string, input: b
     if ((typeof value === 'string' || typeof value === 'number') && findAttr(def.subAttributes, 'value')) {
       value = { value };
     } else {
-      throw errors.invalidSyntax(`Attribute ${describe(path)} must be an object, got ${Array.isArray(value) ? 'an array' : typeof value}.`);
+      throw fail('ROLLCALL_ATTRIBUTE_TYPE_MISMATCH', `Attribute ${describe(path)} must be an object, got ${Array.isArray(value) ? 'an array' : typeof value}.`);
     }
   }
   const out: Doc = {};
@@ -113,7 +113,7 @@ export function coerceAttribute(def: AttributeDef, value: unknown, path: string,
   // as `[{"$ref": …, "value": …}]`.
   if (Array.isArray(value)) {
     if (value.length === 0) return undefined;
-    if (value.length > 1) throw errors.invalidSyntax(`Attribute ${describe(path)} is single-valued but got ${value.length} values.`);
+    if (value.length > 1) throw fail('ROLLCALL_ATTRIBUTE_TYPE_MISMATCH', `Attribute ${describe(path)} is single-valued but got ${value.length} values.`);
     value = value[0];
     if (value === null || value === undefined) return undefined;
   }
@@ -153,10 +153,10 @@ export interface NormalizedInput {
  * refused, as RFC 7644 §3.5.1 allows and real clients need.
  */
 export function normalizeResource(rt: ResourceTypeDef, body: unknown, nested = false): NormalizedInput {
-  if (!isPlainObject(body)) throw errors.invalidSyntax('The request body must be a JSON object.');
+  if (!isPlainObject(body)) throw fail('ROLLCALL_BODY_NOT_AN_OBJECT', 'The request body must be a JSON object.');
   if (body.schemas !== undefined && body.schemas !== null) {
     if (!Array.isArray(body.schemas) || body.schemas.some((s) => typeof s !== 'string')) {
-      throw errors.invalidSyntax("'schemas' must be an array of schema URNs.");
+      throw fail('ROLLCALL_INVALID_SCHEMAS', "'schemas' must be an array of schema URNs.");
     }
   }
   const doc: Doc = {};
@@ -172,14 +172,14 @@ export function normalizeResource(rt: ResourceTypeDef, body: unknown, nested = f
         // A core-URN-qualified object is legal but unusual; merge its attributes.
         if (uri === rt.schema.id && isPlainObject(value)) {
           // One level only: a core object inside a core object is not a resource.
-          if (nested) throw errors.invalidSyntax(`'${key}' cannot be nested inside itself.`);
+          if (nested) throw fail('ROLLCALL_EXTENSION_NESTED', `'${key}' cannot be nested inside itself.`);
           const inner = normalizeResource(rt, value, true);
           Object.assign(doc, inner.doc);
         }
         continue;
       }
       const ext = rt.extensions.find((e) => e.schema.id === uri)!.schema;
-      if (!isPlainObject(value)) throw errors.invalidSyntax(`Extension '${uri}' must be an object.`);
+      if (!isPlainObject(value)) throw fail('ROLLCALL_ATTRIBUTE_TYPE_MISMATCH', `Extension '${uri}' must be an object.`);
       const extDoc: Doc = {};
       for (const [k, v] of Object.entries(value)) {
         const def = findAttr(ext.attributes, k);
@@ -212,7 +212,7 @@ export function normalizeResource(rt: ResourceTypeDef, body: unknown, nested = f
     if (def.required) {
       const v = doc[def.name];
       if (v === undefined || (typeof v === 'string' && v.trim() === '')) {
-        throw errors.invalidValue(`Attribute '${def.name}' is required.`);
+        throw fail('ROLLCALL_REQUIRED_ATTRIBUTE_MISSING', `Attribute '${def.name}' is required.`);
       }
     }
   }
@@ -227,13 +227,13 @@ export function coerceMembers(def: AttributeDef, value: unknown): { value: strin
   raw.forEach((m, i) => {
     if (m === null || typeof m === 'string' || typeof m === 'number') return;
     const v = typeof m === 'object' ? Object.entries(m as Doc).find(([k]) => k.toLowerCase() === 'value')?.[1] : undefined;
-    if (typeof v !== 'string' || v === '') throw errors.invalidValue(`members[${i}] has no 'value' (the member's id).`);
+    if (typeof v !== 'string' || v === '') throw fail('ROLLCALL_MEMBER_WITHOUT_VALUE', `members[${i}] has no 'value' (the member's id).`);
   });
   const list = coerceAttribute(def, value, 'members') as Doc[] | undefined;
   if (!list) return [];
   return list.map((m, i) => {
     if (typeof m.value !== 'string' || m.value === '') {
-      throw errors.invalidValue(`members[${i}] has no 'value' (the member's id).`);
+      throw fail('ROLLCALL_MEMBER_WITHOUT_VALUE', `members[${i}] has no 'value' (the member's id).`);
     }
     return typeof m.type === 'string' ? { value: m.value, type: m.type } : { value: m.value };
   });

@@ -2,7 +2,7 @@
  * Building the JSON a client sees: `attributes` / `excludedAttributes`
  * (RFC 7644 §3.4.2.5), `returned` characteristics, list responses.
  */
-import { errors } from './errors.js';
+import { fail } from './errors.js';
 import { LIST_RESPONSE, type ResourceTypeDef, resolveAttr, canonicalSchemaUri } from './schemas.js';
 
 export type Json = Record<string, unknown>;
@@ -68,7 +68,7 @@ export function parseProjection(rt: ResourceTypeDef, attributes?: unknown, exclu
   const x = split(excluded);
   if (a) p.attributes = a;
   if (x) p.excluded = x;
-  if (a && x) throw errors.invalidValue("Use either 'attributes' or 'excludedAttributes', not both.");
+  if (a && x) throw fail('ROLLCALL_ATTRIBUTES_AND_EXCLUDED', "Use either 'attributes' or 'excludedAttributes', not both.");
   return p;
 }
 

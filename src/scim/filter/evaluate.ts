@@ -13,7 +13,7 @@
  * - ordering (`gt`…) on booleans or binary is invalidFilter; ordering against
  *   null, or between values that cannot be compared, is simply no match.
  */
-import { errors } from '../errors.js';
+import { fail } from '../errors.js';
 import type { AttrPath, CompareOp, CompareValue, Filter } from './ast.js';
 import { type Instant, parseInstant } from '../datetime.js';
 
@@ -127,7 +127,7 @@ const SUBSTRING: ReadonlySet<CompareOp> = new Set(['co', 'sw', 'ew']);
 
 function orderingNotAllowed(path: AttrPath, type: string): never {
   const name = path.sub ? `${path.attr}.${path.sub}` : path.attr;
-  throw errors.invalidFilter(`'gt', 'ge', 'lt' and 'le' cannot be used with the ${type} attribute '${name}'`);
+  throw fail('ROLLCALL_FILTER_OPERATOR_MISMATCH', `'gt', 'ge', 'lt' and 'le' cannot be used with the ${type} attribute '${name}'`);
 }
 
 /** The literal as text, for comparing with a string attribute (`externalId eq 12345`). */

@@ -6,7 +6,7 @@
  * part of an attribute path but also of an unquoted value (`2015-10-10T14:38:21Z`).
  * The parser is schema-free: names are kept exactly as written.
  */
-import { errors, type ScimError } from '../errors.js';
+import { type ErrorCode, type ScimError, fail as failWith } from '../errors.js';
 import type { AttrPath, CompareOp, CompareValue, Filter, PatchPath } from './ast.js';
 
 /** Caps so a hostile filter cannot cost unbounded time or blow the stack. */
@@ -314,9 +314,9 @@ function splitPath(token: string): AttrPath | undefined {
   return path;
 }
 
-function checkInput(text: unknown, what: string, fail: Fail): string {
+function checkInput(text: unknown, what: string, fail: Fail, tooLong: ErrorCode): string {
   if (typeof text !== 'string') throw fail(`${what} must be a string`);
-  if (text.length > MAX_FILTER_LENGTH) throw fail(`${what} is longer than ${MAX_FILTER_LENGTH} characters`);
+  if (text.length > MAX_FILTER_LENGTH) throw failWith(tooLong, `${what} is longer than ${MAX_FILTER_LENGTH} characters`);
   return text;
 }
 
@@ -326,8 +326,8 @@ function checkInput(text: unknown, what: string, fail: Fail): string {
  * are kept as written.
  */
 export function parseFilter(text: string): Filter {
-  const fail = errors.invalidFilter;
-  const input = checkInput(text, 'filter', fail);
+  const fail: Fail = (detail) => failWith('ROLLCALL_INVALID_FILTER_SYNTAX', detail);
+  const input = checkInput(text, 'filter', fail, 'ROLLCALL_FILTER_TOO_LONG');
   const p = new Parser(input, fail);
   p.skipWs();
   if (p.atEnd()) throw fail('filter is empty');
@@ -355,8 +355,8 @@ export function parseFilter(text: string): Filter {
  * returned as `{ uri: text, attr: '' }`, where `attr: ''` means the whole extension.
  */
 export function parsePatchPath(text: string): PatchPath {
-  const fail = errors.invalidPath;
-  const input = checkInput(text, 'path', fail);
+  const fail: Fail = (detail) => failWith('ROLLCALL_INVALID_PATH_SYNTAX', detail);
+  const input = checkInput(text, 'path', fail, 'ROLLCALL_PATH_TOO_LONG');
   const p = new Parser(input, fail);
   p.skipWs();
   if (p.atEnd()) throw fail('path is empty');
