@@ -9,7 +9,7 @@ import type { SqlDialect } from '../store/dialect.js';
 import { chunks } from '../store/chunks.js';
 import type { Logger } from './logger.js';
 import type { DeliveryResult } from './delivery-send.js';
-import type { DeliveryOptions } from './delivery.js';
+import type { DeliveryOptions } from './delivery-options.js';
 
 /** Events turned into deliveries per endpoint per transaction. */
 const MATERIALISE_BATCH = 1000;

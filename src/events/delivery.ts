@@ -32,36 +32,12 @@ import { chunks } from '../store/chunks.js';
 import { type Claimed, DeliveryQueue } from './delivery-queue.js';
 import { type Target, sendWebhook } from './delivery-send.js';
 
+import { DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions } from './delivery-options.js';
+
 export { backoffDelay } from './delivery-queue.js';
+export { DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions } from './delivery-options.js';
 export type { DeliveryResult } from './delivery-send.js';
 import type { Logger } from './logger.js';
-
-export interface DeliveryOptions {
-  /** First retry after at least this long (ms); the ceiling doubles per attempt. Default 10,000. */
-  backoffMs?: number;
-  /** Largest delay between attempts (ms). Default 1 h. */
-  maxBackoffMs?: number;
-  /** How long a delivery is retried after it became due (ms). Default 24 h. */
-  retryWindowMs?: number;
-  /** Per-request timeout (ms). Default 10,000. */
-  timeoutMs?: number;
-  /** Longest sleep between looks for work (other processes' events, leases that expired). Default 1,000. */
-  pollMs?: number;
-  /** Deliveries in flight at once. Default 8. */
-  concurrency?: number;
-  /** On stop, in-flight requests get this long to finish before they are aborted (ms). Default 2,000. */
-  stopGraceMs?: number;
-}
-
-export const DEFAULT_DELIVERY_OPTIONS: Required<DeliveryOptions> = {
-  backoffMs: 10_000,
-  maxBackoffMs: 60 * 60_000,
-  retryWindowMs: 24 * 60 * 60_000,
-  timeoutMs: 10_000,
-  pollMs: 1_000,
-  concurrency: 8,
-  stopGraceMs: 2_000,
-};
 
 export class DeliveryWorker {
   readonly opts: Required<DeliveryOptions>;
