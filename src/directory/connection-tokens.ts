@@ -11,7 +11,7 @@ import type { ConnectionAccess } from '../store/connections.js';
 import type { WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
 import type { Clock } from './context.js';
-import { event } from './events.js';
+import { event } from './emitted-events.js';
 import { type ConnectionSettings, readSettings } from './settings.js';
 
 /** The connection a valid token opened, as the SCIM layer needs it. */

@@ -10,7 +10,7 @@ import type { SqlDialect } from '../store/dialect.js';
 import type { UserRow } from '../store/users.js';
 import * as groupsStore from '../store/groups.js';
 import type { NewEvent } from '../events/types.js';
-import { event, groupView, membershipEvent } from './events.js';
+import { event, groupView, membershipEvent } from './emitted-events.js';
 import { type RequestContext, settingsOf } from './context.js';
 import { groupsFromRules } from './policies/index.js';
 

@@ -7,7 +7,7 @@
 import type { WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
 import type { Doc } from '../scim/resource.js';
-import { event, membershipEvent, userView } from './events.js';
+import { event, membershipEvent, userView } from './emitted-events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { purgeUsers, type UserRow } from '../store/users.js';
 import type { ConnectionDirectory } from './connections.js';

@@ -12,7 +12,7 @@ import type { Filter, AttrPath } from '../scim/filter/ast.js';
 import type { DB } from '../store/types.js';
 import type { Emit, WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
-import { changesBetween, event, membershipEvent, userView } from './events.js';
+import { attributeChanges, event, membershipEvent, userView } from './emitted-events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation, uniqueViolationOf } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
@@ -248,9 +248,8 @@ export class UserDirectory {
     const view = userView(ctx, row, doc);
     const ref = { type: 'User' as const, id: row.id };
     if (current.active !== row.active) emit(event(ctx, row.active ? 'user.reactivated' : 'user.deactivated', ref, view, now));
-    const changes = changesBetween(JSON.parse(current.doc) as Doc, doc, { externalId: [current.external_id, row.external_id] }).filter(
-      (c) => c.path !== 'active',
-    );
+    const before = { doc: JSON.parse(current.doc) as Doc, externalId: current.external_id };
+    const changes = attributeChanges(userResourceType, before, { doc, externalId: row.external_id }).filter((c) => c.path !== 'active');
     if (changes.length) emit(event(ctx, 'user.updated', ref, { ...view, changes }, now));
   }
 

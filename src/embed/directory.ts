@@ -19,7 +19,7 @@ import { type Json, listResponse, project } from '../scim/serialize.js';
 import { parseListRequest } from '../http/list-params.js';
 import { type GroupRef, type UserRecord, userToScim } from '../directory/users.js';
 import { type GroupRecord, groupToScim } from '../directory/groups.js';
-import { groupView, userView } from '../directory/events.js';
+import { groupView, userView } from '../directory/emitted-events.js';
 import type { MemberView } from '../store/groups.js';
 import type { Doc } from '../scim/resource.js';
 import { DEFAULT_SCIM_PREFIX, scimBaseUrl } from './fastify.js';
