@@ -15,6 +15,7 @@ import type { WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
 import { type ConnectionSettings, mergeSettings, readSettings } from './settings.js';
 import { AdminError } from './admin-error.js';
+import { DEFAULT_SCIM_PREFIX, scimBaseUrl } from './scim-url.js';
 import { type OrganizationInfo, OrganizationDirectory } from './organizations.js';
 import { type ConnectionGrant, ConnectionTokens, type IssuedToken, issueToken } from './connection-tokens.js';
 
@@ -41,8 +42,9 @@ export interface ConnectionInfo {
   scimUrl: string;
 }
 
+/** A connection's SCIM base URL on the standalone server (the API at DEFAULT_SCIM_PREFIX). */
 export function scimUrl(publicUrl: string, connectionId: string): string {
-  return `${publicUrl.replace(/\/+$/, '')}/scim/v2/${connectionId}`;
+  return scimBaseUrl(publicUrl, DEFAULT_SCIM_PREFIX, connectionId);
 }
 
 export class ConnectionDirectory {

@@ -22,7 +22,7 @@ import { type GroupRecord, groupToScim } from '../directory/groups.js';
 import { groupView, userView } from '../directory/emitted-events.js';
 import type { MemberView } from '../store/groups.js';
 import type { Doc } from '../scim/resource.js';
-import { DEFAULT_SCIM_PREFIX, scimBaseUrl } from './fastify.js';
+import { DEFAULT_SCIM_PREFIX, scimBaseUrl } from '../directory/scim-url.js';
 import type { GroupView, UserView } from './views.js';
 
 export interface DirectoryListOptions {
