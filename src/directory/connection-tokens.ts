@@ -10,7 +10,7 @@ import * as connectionsStore from '../store/connections.js';
 import type { ConnectionAccess } from '../store/connections.js';
 import type { WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
-import type { Clock } from './context.js';
+import { type Clock, requestContext } from './context.js';
 import { event } from './emitted-events.js';
 import { type ConnectionSettings, readSettings } from './settings.js';
 
@@ -77,7 +77,7 @@ export class ConnectionTokens {
     await this.writes.run(async (trx, emit) => {
       await connectionsStore.rotateToken(trx, c.id, until, row);
       // Never the token itself: only that it changed, and until when the old one works.
-      const ctx = { connectionId: c.id, baseUrl: c.scimUrl, organizationId: c.organizationId };
+      const ctx = requestContext(c.id, c, c.scimUrl);
       const data = { connection: { id: c.id, name: c.name, workspace: c.workspace }, tokenId, previousValidUntil: until };
       emit(event(ctx, 'connection.token_rotated', { type: 'Connection', id: c.id }, data, now.toISOString()));
     });

@@ -12,7 +12,7 @@
  * ScimError (status 400, scimType invalidFilter).
  */
 import type { Rollcall } from '../rollcall.js';
-import type { RequestContext } from '../directory/context.js';
+import { type RequestContext, requestContext } from '../directory/context.js';
 import { errors, isScimError } from '../scim/errors.js';
 import { groupResourceType, userResourceType, type ResourceTypeDef } from '../scim/schemas.js';
 import { type Json, listResponse, project } from '../scim/serialize.js';
@@ -108,7 +108,7 @@ export async function connectionContext(rollcall: Rollcall, connectionId: string
   if (typeof connectionId !== 'string' || connectionId === '') throw new TypeError('connectionId must be a non-empty string');
   const c = await rollcall.connections.show(connectionId);
   if (!c) throw errors.notFound(`Connection '${connectionId}' not found.`);
-  return { connectionId: c.id, baseUrl: baseUrl ?? c.scimUrl, organizationId: c.organizationId, workspace: c.workspace, settings: c.settings };
+  return requestContext(c.id, c, baseUrl ?? c.scimUrl);
 }
 
 function listSource(opts: ScimListOptions = {}): Record<string, unknown> {
