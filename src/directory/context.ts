@@ -16,6 +16,21 @@ export interface RequestContext {
   readonly settings?: ConnectionSettings;
 }
 
+/** What a context takes from its connection (a token's grant or the connection's record). */
+export interface ConnectionScope {
+  readonly organizationId: string | null;
+  readonly workspace?: string;
+  readonly settings?: ConnectionSettings;
+}
+
+/**
+ * The one place a RequestContext is made: for a SCIM request (from the token's
+ * grant), for the embedded directory, the CSV import, the purge and token events.
+ */
+export function requestContext(connectionId: string, scope: ConnectionScope, baseUrl: string): RequestContext {
+  return { connectionId, baseUrl, organizationId: scope.organizationId, workspace: scope.workspace, settings: scope.settings };
+}
+
 export function settingsOf(ctx: RequestContext): ConnectionSettings {
   return ctx.settings ?? DEFAULT_SETTINGS;
 }

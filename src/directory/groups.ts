@@ -12,7 +12,7 @@ import { CORE_GROUP, groupResourceType } from '../scim/schemas.js';
 import type { DB } from '../store/types.js';
 import type { Emit, WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
-import { changesBetween, event, groupView, membershipEvent } from './events.js';
+import { attributeChanges, event, groupView, membershipEvent } from './emitted-events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as groupsStore from '../store/groups.js';
@@ -266,7 +266,7 @@ export class GroupDirectory {
 
   /** group.updated when the group's own attributes changed (members have their own events). */
   private emitUpdate(ctx: RequestContext, current: GroupRecord, row: GroupRow, doc: Doc, now: string, emit: Emit<NewEvent>): void {
-    const changes = changesBetween(current.doc, doc, { externalId: [current.row.external_id, row.external_id] });
+    const changes = attributeChanges(groupResourceType, { doc: current.doc, externalId: current.row.external_id }, { doc, externalId: row.external_id });
     if (changes.length) emit(event(ctx, 'group.updated', { type: 'Group', id: row.id }, { ...groupView(row), changes }, now));
   }
 

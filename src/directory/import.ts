@@ -11,7 +11,7 @@ import { parseFilter } from '../scim/filter/parse.js';
 import { AdminError, type ConnectionDirectory } from './connections.js';
 import type { UserDirectory } from './users.js';
 import type { GroupDirectory } from './groups.js';
-import type { RequestContext } from './context.js';
+import { requestContext } from './context.js';
 
 export interface ImportReport {
   organizationId: string;
@@ -79,7 +79,7 @@ export async function importCsv(
     throw new AdminError(`the CSV header must name an e-mail column (found: ${records[0].join(', ')}); expected first name, last name, e-mail, gender, group, language`);
   }
   const conn = await deps.connections.importConnection(organizationId);
-  const ctx: RequestContext = { connectionId: conn.id, baseUrl: conn.scimUrl, organizationId, workspace: conn.workspace, settings: conn.settings };
+  const ctx = requestContext(conn.id, conn, conn.scimUrl);
   const report: ImportReport = { organizationId, connectionId: conn.id, created: 0, updated: 0, refused: [] };
   for (let i = 1; i < records.length; i++) {
     const row: Partial<Record<(typeof header)[number] & string, string>> = {};

@@ -7,12 +7,11 @@
 import type { WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
 import type { Doc } from '../scim/resource.js';
-import { event, membershipEvent, userView } from './events.js';
+import { event, membershipEvent, userView } from './emitted-events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { purgeUsers, type UserRow } from '../store/users.js';
 import type { ConnectionDirectory } from './connections.js';
-import { daysBefore } from './context.js';
-
+import { daysBefore, requestContext } from './context.js';
 
 export interface PurgeReport {
   asOf: string;
@@ -33,6 +32,7 @@ export async function purgeExpired(
   const report: PurgeReport = { asOf: asOf.toISOString(), purged: 0, connections: [] };
   for (const c of await connections.allWithSettings()) {
     const before = daysBefore(asOf, c.settings.retentionDays);
+    const ctx = requestContext(c.id, c, c.scimUrl);
     let n = 0;
     let after: string | null = null;
     for (;;) {
@@ -46,7 +46,6 @@ export async function purgeExpired(
           skipLocked: database.dialect.lockRows,
           after,
         });
-        const ctx = { connectionId: c.id, baseUrl: c.scimUrl, organizationId: c.organizationId, workspace: c.workspace };
         const at = asOf.toISOString();
         const byId = new Map(rows.map((r) => [r.id, r]));
         // A deactivated user purged leaves its groups: say so, as a DELETE does.

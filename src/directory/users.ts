@@ -12,16 +12,18 @@ import type { Filter, AttrPath } from '../scim/filter/ast.js';
 import type { DB } from '../store/types.js';
 import type { Emit, WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
-import { changesBetween, event, groupView, membershipEvent, userView } from './events.js';
+import { attributeChanges, event, membershipEvent, userView } from './emitted-events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation, uniqueViolationOf } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
-import type { UserRow, EmailRow } from '../store/users.js';
+import type { UserRow } from '../store/users.js';
 import * as groupsStore from '../store/groups.js';
 import * as connectionsStore from '../store/connections.js';
 import { touchGroupsOf } from '../store/groups.js';
 import { type Clock, type RequestContext, daysBefore, settingsOf } from './context.js';
-import { applyUserPolicies, groupsFromRules } from './policies/index.js';
+import { applyUserPolicies } from './policies/index.js';
+import { applyGroupRules } from './group-rules.js';
+import { emailRows, userColumns } from './user-rows.js';
 import { checkIfMatch, etag } from './versions.js';
 
 export interface UserRecord {
@@ -44,38 +46,6 @@ const MAX_RETRIES = 20;
 /** SCIM's 1-based startIndex/count as the store's offset/limit. */
 export function toListQuery(p: ListParams): usersStore.ListQuery {
   return { filter: p.filter, sortBy: p.sortBy, descending: p.descending, offset: p.startIndex - 1, limit: p.count };
-}
-
-function emailRows(doc: Doc): EmailRow[] {
-  const emails = doc.emails;
-  if (!Array.isArray(emails)) return [];
-  // Every e-mail gets a row, even one without a value, so `emails[type eq "work"]` sees it.
-  return emails
-    .filter((e): e is Doc => !!e && typeof e === 'object')
-    .map((e) => ({
-      value: typeof e.value === 'string' ? e.value : undefined,
-      type: typeof e.type === 'string' ? e.type : undefined,
-      primary: typeof e.primary === 'boolean' ? e.primary : undefined,
-    }));
-}
-
-/** Columns mirrored from the document so they can be indexed and filtered. */
-function columnsOf(doc: Doc, externalId: string | undefined, mappingKey: 'externalId' | 'userName') {
-  const userName = doc.userName as string;
-  const displayName = typeof doc.displayName === 'string' ? doc.displayName : null;
-  // active is always stored explicitly: absent (or removed by PATCH) means active.
-  if (typeof doc.active !== 'boolean') doc.active = true;
-  const active = doc.active;
-  return {
-    user_name: userName,
-    user_name_lc: userName.toLowerCase(),
-    external_id: externalId ?? null,
-    external_key: mappingKey === 'externalId' ? (externalId ?? null) : null,
-    display_name: displayName,
-    display_name_lc: displayName?.toLowerCase() ?? null,
-    active: active ? 1 : 0,
-    doc: JSON.stringify(doc),
-  };
 }
 
 export interface GroupRef {
@@ -141,32 +111,6 @@ export class UserDirectory {
   }
 
   /**
-   * Group rules only add: after a create or update, the user joins every group a
-   * rule names (created when missing). With exclusive groups a rule never moves a
-   * user who is already in another group.
-   */
-  private async applyGroupRules(trx: Kysely<DB>, ctx: RequestContext, user: UserRow, doc: Doc, now: string, emit: Emit<NewEvent>): Promise<void> {
-    const userId = user.id;
-    const settings = settingsOf(ctx);
-    const names = groupsFromRules(settings, doc);
-    for (const name of names) {
-      // Locked where writers run side by side: a concurrent DELETE of the group waits, or has already gone and the rule creates it anew.
-      const { group, created } = await groupsStore.groupByName(trx, ctx.connectionId, name, now, this.dialect.lockRows);
-      if (created) emit(event(ctx, 'group.created', { type: 'Group', id: group.id }, groupView(group), now));
-      if (settings.exclusiveGroups) {
-        if (this.dialect.lockRows) await groupsStore.lockUsers(trx, [userId]);
-        if ((await groupsStore.otherGroupsOf(trx, [userId], group.id)).length) continue;
-      }
-      const added = await groupsStore.addMembers(trx, ctx.connectionId, group.id, [userId], now);
-      if (added.length) {
-        await groupsStore.touchGroup(trx, group.id, now);
-        const member = { id: userId, userName: user.user_name, externalId: user.external_id, displayName: user.display_name };
-        emit(membershipEvent(ctx, 'group.member_added', { id: group.id, displayName: group.display_name }, member, now));
-      }
-    }
-  }
-
-  /**
    * POST /Users. The mapping key (externalId or userName, per connection) decides:
    * a live user with that key is a conflict (409, never a second account); a user
    * deleted with that key within the retention window is restored — same row,
@@ -180,7 +124,7 @@ export class UserDirectory {
     const { doc, app } = this.policies(ctx, input.doc);
     const nowDate = this.clock();
     const now = nowDate.toISOString();
-    const cols = columnsOf(doc, externalId, settings.mappingKey);
+    const cols = userColumns(doc, externalId, settings.mappingKey);
     const windowStart = daysBefore(nowDate, settings.retentionDays);
     const keyValue = settings.mappingKey === 'externalId' ? externalId : cols.user_name;
     try {
@@ -222,7 +166,7 @@ export class UserDirectory {
           await usersStore.insertUser(trx, row, emailRows(doc));
         }
         if (this.writes.emitting) emit(event(ctx, restorable ? 'user.restored' : 'user.created', { type: 'User', id: row.id }, userView(ctx, row, doc), now));
-        await this.applyGroupRules(trx, ctx, row, doc, now, emit);
+        await applyGroupRules(trx, this.dialect, ctx, row, doc, now, emit);
         // A new or restored user belongs to no group yet, unless a rule just added it.
         const groups = settings.groupRules.length ? undefined : [];
         return { row, doc, restored: !!restorable, groups };
@@ -244,7 +188,7 @@ export class UserDirectory {
     const settings = settingsOf(ctx);
     const { doc, app } = this.policies(ctx, input, current);
     const now = this.clock().toISOString();
-    const cols = columnsOf(doc, externalId, settings.mappingKey);
+    const cols = userColumns(doc, externalId, settings.mappingKey);
     if (settings.lockMappingKey) {
       // A changed key is what creates duplicate accounts; re-sending the same value is no change.
       const [before, after] =
@@ -283,7 +227,7 @@ export class UserDirectory {
         if (renamed) await touchGroupsOf(trx, current.id, now);
         const row = { ...current, ...values } as UserRow;
         this.emitUpdate(ctx, current, row, doc, now, emit);
-        await this.applyGroupRules(trx, ctx, row, doc, now, emit);
+        await applyGroupRules(trx, this.dialect, ctx, row, doc, now, emit);
         return true;
       });
     } catch (e) {
@@ -304,9 +248,8 @@ export class UserDirectory {
     const view = userView(ctx, row, doc);
     const ref = { type: 'User' as const, id: row.id };
     if (current.active !== row.active) emit(event(ctx, row.active ? 'user.reactivated' : 'user.deactivated', ref, view, now));
-    const changes = changesBetween(JSON.parse(current.doc) as Doc, doc, { externalId: [current.external_id, row.external_id] }).filter(
-      (c) => c.path !== 'active',
-    );
+    const before = { doc: JSON.parse(current.doc) as Doc, externalId: current.external_id };
+    const changes = attributeChanges(userResourceType, before, { doc, externalId: row.external_id }).filter((c) => c.path !== 'active');
     if (changes.length) emit(event(ctx, 'user.updated', ref, { ...view, changes }, now));
   }
 

@@ -12,17 +12,17 @@
  * ScimError (status 400, scimType invalidFilter).
  */
 import type { Rollcall } from '../rollcall.js';
-import type { RequestContext } from '../directory/context.js';
+import { type RequestContext, requestContext } from '../directory/context.js';
 import { errors, isScimError } from '../scim/errors.js';
 import { groupResourceType, userResourceType, type ResourceTypeDef } from '../scim/schemas.js';
 import { type Json, listResponse, project } from '../scim/serialize.js';
 import { parseListRequest } from '../http/list-params.js';
 import { type GroupRef, type UserRecord, userToScim } from '../directory/users.js';
 import { type GroupRecord, groupToScim } from '../directory/groups.js';
-import { groupView, userView } from '../directory/events.js';
+import { groupView, userView } from '../directory/emitted-events.js';
 import type { MemberView } from '../store/groups.js';
 import type { Doc } from '../scim/resource.js';
-import { DEFAULT_SCIM_PREFIX, scimBaseUrl } from './fastify.js';
+import { DEFAULT_SCIM_PREFIX, scimBaseUrl } from '../directory/scim-url.js';
 import type { GroupView, UserView } from './views.js';
 
 export interface DirectoryListOptions {
@@ -108,7 +108,7 @@ export async function connectionContext(rollcall: Rollcall, connectionId: string
   if (typeof connectionId !== 'string' || connectionId === '') throw new TypeError('connectionId must be a non-empty string');
   const c = await rollcall.connections.show(connectionId);
   if (!c) throw errors.notFound(`Connection '${connectionId}' not found.`);
-  return { connectionId: c.id, baseUrl: baseUrl ?? c.scimUrl, organizationId: c.organizationId, workspace: c.workspace, settings: c.settings };
+  return requestContext(c.id, c, baseUrl ?? c.scimUrl);
 }
 
 function listSource(opts: ScimListOptions = {}): Record<string, unknown> {

@@ -19,7 +19,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Rollcall } from '../rollcall.js';
-import { DEFAULT_SCIM_PREFIX, SCIM_ROUTER_OPTIONS, type RollcallScimOptions, normalizePrefix, rollcallScim, scimBaseUrl, scimFrameworkErrors } from './fastify.js';
+import { SCIM_ROUTER_OPTIONS, type RollcallScimOptions, rollcallScim, scimFrameworkErrors } from './fastify.js';
+import { DEFAULT_SCIM_PREFIX, normalizePrefix, scimBaseUrl } from '../directory/scim-url.js';
 
 export interface RollcallExpressOptions extends Omit<RollcallScimOptions, 'rollcall'> {
   /** The path the SCIM API answers under, from the server root (default '/scim/v2'). */

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BEARER_CHALLENGE, fail, retryAfter } from '../scim/errors.js';
 import type { Rollcall } from '../rollcall.js';
-import type { RequestContext } from '../directory/context.js';
+import { type RequestContext, requestContext } from '../directory/context.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,13 +38,7 @@ export function registerScimAuth(app: FastifyInstance, rc: Rollcall, baseUrlOf: 
         retryAfter(rate.retryAfterSeconds),
       );
     }
-    req.scim = {
-      connectionId,
-      baseUrl: baseUrlOf(connectionId),
-      organizationId: grant.organizationId,
-      workspace: grant.workspace,
-      settings: grant.settings,
-    };
+    req.scim = requestContext(connectionId, grant, baseUrlOf(connectionId));
   });
 }
 

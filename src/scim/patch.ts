@@ -636,7 +636,7 @@ function runOperation(st: State, raw: unknown): void {
 }
 
 /** Change entries at top-level attribute granularity, in schema order. */
-function diff(rt: ResourceTypeDef, before: { doc: Doc; externalId: string | undefined }, after: State): Change[] {
+export function diff(rt: ResourceTypeDef, before: { doc: Doc; externalId: string | undefined }, after: { doc: Doc; externalId: string | undefined }): Change[] {
   const changes: Change[] = [];
   const push = (path: string, b: unknown, a: unknown) => {
     if (!deepEqual(b, a)) changes.push({ path, before: structuredClone(b), after: structuredClone(a) });

@@ -4,6 +4,8 @@
  * updates the attributes that changed with their values before and after.
  */
 import type { Doc } from '../scim/resource.js';
+import { diff } from '../scim/patch.js';
+import type { ResourceTypeDef } from '../scim/schemas.js';
 import type { AttributeChange, EventType, NewEvent } from '../events/types.js';
 import type { UserRow } from '../store/users.js';
 import type { GroupRow } from '../store/groups.js';
@@ -90,33 +92,37 @@ export function membershipEvent(
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const isObject = (v: unknown): v is Doc => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** A resource version as the diff compares it: the document and the externalId beside it. */
+export interface Version {
+  doc: Doc;
+  externalId: string | null;
+}
 
 /**
- * The attributes that differ between two stored documents, as SCIM paths:
- * sub-attributes of complex attributes (`name.givenName`) and of extensions
- * (`urn:…:enterprise:2.0:User:department`) one by one, multi-valued attributes
- * (`emails`) as a whole. Absent values are null.
+ * The attributes that differ between two versions, as SCIM paths: scim's `diff`
+ * (top-level attributes, extension attributes one by one, externalId), with the
+ * sub-attributes of complex core attributes (`name.givenName`) reported one by
+ * one, as host apps read them. externalId comes first; absent values are null.
  */
-export function changesBetween(before: Doc, after: Doc, extra: Record<string, [unknown, unknown]> = {}): AttributeChange[] {
+export function attributeChanges(rt: ResourceTypeDef, before: Version, after: Version): AttributeChange[] {
+  const changes = diff(rt, { doc: before.doc, externalId: before.externalId ?? undefined }, { doc: after.doc, externalId: after.externalId ?? undefined });
   const out: AttributeChange[] = [];
-  for (const [path, [b, a]] of Object.entries(extra)) if (!same(b ?? null, a ?? null)) out.push({ path, before: b ?? null, after: a ?? null });
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  for (const key of keys) {
-    const b = before[key];
-    const a = after[key];
-    if (same(b, a)) continue;
-    const isObject = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v);
-    if ((isObject(b) || b === undefined) && (isObject(a) || a === undefined) && (isObject(b) || isObject(a))) {
-      // Complex attribute or schema extension: report its sub-attributes.
-      const sep = key.startsWith('urn:') ? ':' : '.';
-      const bo = (b ?? {}) as Doc;
-      const ao = (a ?? {}) as Doc;
-      for (const sub of new Set([...Object.keys(bo), ...Object.keys(ao)])) {
-        if (!same(bo[sub], ao[sub])) out.push({ path: `${key}${sep}${sub}`, before: bo[sub] ?? null, after: ao[sub] ?? null });
-      }
+  for (const { path, before: b, after: a } of changes) {
+    // A complex core attribute: an object on one side at least, absent or an object on the other.
+    const complex = !path.startsWith('urn:') && (isObject(b) || isObject(a)) && (isObject(b) || b === undefined) && (isObject(a) || a === undefined);
+    if (!complex) {
+      const change = { path, before: b ?? null, after: a ?? null };
+      if (path === 'externalId') out.unshift(change);
+      else out.push(change);
       continue;
     }
-    out.push({ path: key, before: b ?? null, after: a ?? null });
+    const bo = b ?? {};
+    const ao = a ?? {};
+    for (const sub of new Set([...Object.keys(bo), ...Object.keys(ao)])) {
+      if (!same(bo[sub], ao[sub])) out.push({ path: `${path}.${sub}`, before: bo[sub] ?? null, after: ao[sub] ?? null });
+    }
   }
   return out;
 }

@@ -1,0 +1,140 @@
+/**
+ * Connection tokens: issuing, rotating and checking the bearer tokens an IdP sends.
+ * Tokens are shown once and stored only as a SHA-256 hash; they are 256-bit random
+ * values, so a slow password hash would add latency without adding safety.
+ */
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { DB, ConnectionTokensTable } from '../store/types.js';
+import * as connectionsStore from '../store/connections.js';
+import type { ConnectionAccess } from '../store/connections.js';
+import type { WriteBatcher } from '../store/batch.js';
+import type { NewEvent } from '../events/types.js';
+import { type Clock, requestContext } from './context.js';
+import { event } from './emitted-events.js';
+import { type ConnectionSettings, readSettings } from './settings.js';
+
+/** The connection a valid token opened, as the SCIM layer needs it. */
+export interface ConnectionGrant {
+  organizationId: string | null;
+  plan: string | null;
+  scimAllowed: boolean;
+  workspace: string;
+  settings: ConnectionSettings;
+}
+
+export interface IssuedToken {
+  token: string;
+  tokenId: string;
+}
+
+/** What a token rotation needs to know of its connection (for the event it emits). */
+export interface RotatedConnection {
+  id: string;
+  name: string;
+  workspace: string;
+  organizationId: string | null;
+  scimUrl: string;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** A new token and the row that stores its hash for `connectionId`. */
+export function issueToken(connectionId: string, now: string): IssuedToken & { row: ConnectionTokensTable } {
+  const token = 'rcl_' + randomBytes(32).toString('base64url');
+  const tokenId = randomUUID();
+  return { token, tokenId, row: { id: tokenId, connection_id: connectionId, hash: hashToken(token), created_at: now, expires_at: null } };
+}
+
+export class ConnectionTokens {
+  /** Token checks that succeeded in read snapshot `snapshot` (exact: the snapshot cannot change). */
+  private verified = new Map<string, ConnectionGrant>();
+  private snapshot = -1;
+  /** Parsed settings by their JSON text: parsing once per change, not per request. */
+  private readonly parsed = new Map<string, ConnectionSettings>();
+
+  constructor(
+    /** Reads outside transactions (every request's token check). */
+    private readonly readDb: Kysely<DB>,
+    private readonly readSnapshot: () => number,
+    /** Write transactions with the event outbox (token rotations are events). */
+    private readonly writes: WriteBatcher<NewEvent>,
+    private readonly clock: Clock,
+    /** Plans whose organisations may use the SCIM API. */
+    private readonly scimPlans: readonly string[],
+  ) {}
+
+  /**
+   * Issues a new token. The previous ones keep working for `graceSeconds`
+   * (0: they stop now), so an admin can update the IdP without a gap.
+   */
+  async rotate(c: RotatedConnection, graceSeconds: number): Promise<IssuedToken & { previousValidUntil: string }> {
+    const now = this.clock();
+    const until = new Date(now.getTime() + Math.max(0, graceSeconds) * 1000).toISOString();
+    const { token, tokenId, row } = issueToken(c.id, now.toISOString());
+    await this.writes.run(async (trx, emit) => {
+      await connectionsStore.rotateToken(trx, c.id, until, row);
+      // Never the token itself: only that it changed, and until when the old one works.
+      const ctx = requestContext(c.id, c, c.scimUrl);
+      const data = { connection: { id: c.id, name: c.name, workspace: c.workspace }, tokenId, previousValidUntil: until };
+      emit(event(ctx, 'connection.token_rotated', { type: 'Connection', id: c.id }, data, now.toISOString()));
+    });
+    this.forget();
+    return { token, tokenId, previousValidUntil: until };
+  }
+
+  /** This process changed a token, plan or settings: answers remembered before are stale. */
+  forget(): void {
+    this.verified = new Map();
+  }
+
+  private grantOf(access: ConnectionAccess): ConnectionGrant {
+    let settings = this.parsed.get(access.settings);
+    if (!settings) {
+      settings = readSettings(access.settings);
+      if (this.parsed.size > 1000) this.parsed.clear();
+      this.parsed.set(access.settings, settings);
+    }
+    return {
+      organizationId: access.organization_id,
+      plan: access.plan,
+      scimAllowed: access.plan === null || this.scimPlans.includes(access.plan),
+      workspace: access.workspace,
+      settings,
+    };
+  }
+
+  /**
+   * The connection opened by `token`, or undefined when the token is not a live
+   * token of connection `id`. Compares hashes in constant time. Read through the
+   * read snapshot: a rotation by the CLI takes effect as soon as the snapshot
+   * renews (milliseconds). A success is remembered for the rest of the snapshot,
+   * which would answer the same.
+   */
+  async authenticate(id: string, token: string): Promise<ConnectionGrant | undefined> {
+    const hash = hashToken(token);
+    const key = `${id}:${hash}`;
+    const snapshot = this.readSnapshot();
+    if (snapshot !== this.snapshot) {
+      this.verified = new Map();
+      this.snapshot = snapshot;
+    } else {
+      const hit = this.verified.get(key);
+      if (hit) return hit;
+    }
+    const tokens = await connectionsStore.liveTokens(this.readDb, id, this.clock().toISOString());
+    const given = Buffer.from(hash, 'hex');
+    let match: ConnectionAccess | undefined;
+    for (const t of tokens) {
+      // No early exit: every live token is compared.
+      if (timingSafeEqual(given, Buffer.from(t.hash, 'hex'))) match = t;
+    }
+    if (!match) return undefined;
+    const grant = this.grantOf(match);
+    // Only remember the answer if the snapshot did not renew while we awaited.
+    if (this.readSnapshot() === snapshot && this.snapshot === snapshot) this.verified.set(key, grant);
+    return grant;
+  }
+}
