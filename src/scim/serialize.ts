@@ -115,10 +115,6 @@ function mergeInto(out: Json, key: string, v: unknown) {
   }
 }
 
-/**
- * Applies a projection to a fully built resource. `id` and `schemas` are always
- * returned (returned: always); `meta` is kept unless excluded or not requested.
- */
 /** Elements that got none of the requested sub-attributes, and lists left empty, are not returned. */
 function dropEmpty(out: Json): Json {
   for (const [k, v] of Object.entries(out)) {
@@ -134,6 +130,10 @@ function dropEmpty(out: Json): Json {
   return out;
 }
 
+/**
+ * Applies a projection to a fully built resource. `id` and `schemas` are always
+ * returned (returned: always); `meta` is kept unless excluded or not requested.
+ */
 export function project(resource: Json, p: Projection): Json {
   if (p.attributes) {
     const out: Json = { schemas: resource.schemas, id: resource.id };
