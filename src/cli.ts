@@ -6,14 +6,13 @@
  */
 import { buildCli } from './cli/program.js';
 import { isRollcallError } from './scim/errors.js';
-import { AdminError } from './directory/connections.js';
 
 async function main() {
   try {
     await buildCli().parseAsync(process.argv);
   } catch (e) {
     // Refusals (bad input, unknown ids, configuration) are one line; anything else is a bug with its stack.
-    const known = isRollcallError(e) || e instanceof AdminError;
+    const known = isRollcallError(e);
     process.stderr.write(`rollcall: ${known ? (e as Error).message : `unexpected error: ${(e as Error)?.stack ?? e}`}\n`);
     process.exit(1);
   }

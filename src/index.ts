@@ -69,6 +69,5 @@ export {
   type ScimType,
   ScimError,
   isScimError,
-  errors,
 } from './scim/errors.js';
 export type { RequestContext, Clock } from './directory/context.js';

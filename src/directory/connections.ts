@@ -14,12 +14,11 @@ import type { Clock } from './context.js';
 import type { WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
 import { type ConnectionSettings, mergeSettings, readSettings } from './settings.js';
-import { AdminError } from './admin-error.js';
+import { fail } from '../scim/errors.js';
 import { DEFAULT_SCIM_PREFIX, scimBaseUrl } from './scim-url.js';
 import { type OrganizationInfo, OrganizationDirectory } from './organizations.js';
 import { type ConnectionGrant, ConnectionTokens, type IssuedToken, issueToken } from './connection-tokens.js';
 
-export { AdminError } from './admin-error.js';
 export type { OrganizationInfo } from './organizations.js';
 export type { ConnectionGrant, IssuedToken } from './connection-tokens.js';
 
@@ -102,7 +101,7 @@ export class ConnectionDirectory {
     try {
       return mergeSettings(current, patch, this.settingsChecks);
     } catch (e) {
-      throw new AdminError(`invalid settings: ${(e as Error).message}`);
+      throw fail('ROLLCALL_INVALID_SETTINGS', `invalid settings: ${(e as Error).message}`);
     }
   }
 
@@ -114,9 +113,9 @@ export class ConnectionDirectory {
   async create(opts: CreateConnectionOptions | string): Promise<ConnectionInfo & IssuedToken & { settings: ConnectionSettings }> {
     const o: CreateConnectionOptions = typeof opts === 'string' ? { name: opts } : opts;
     const trimmed = o.name.trim();
-    if (!trimmed) throw new AdminError('a connection needs a non-empty name');
+    if (!trimmed) throw fail('ROLLCALL_NAME_REQUIRED', 'a connection needs a non-empty name');
     const workspace = (o.workspace ?? 'default').trim();
-    if (!workspace) throw new AdminError('--workspace must not be empty');
+    if (!workspace) throw fail('ROLLCALL_NAME_REQUIRED', '--workspace must not be empty');
     const settings = this.validateSettings({}, o.settings ?? {});
     const now = this.clock().toISOString();
     const row: ConnectionRow = {
@@ -133,7 +132,7 @@ export class ConnectionDirectory {
     try {
       await this.db.transaction().execute(async (trx) => {
         if (o.organizationId) {
-          if (!(await connectionsStore.getOrganization(trx, o.organizationId))) throw new AdminError(`no organisation with id '${o.organizationId}'`);
+          if (!(await connectionsStore.getOrganization(trx, o.organizationId))) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${o.organizationId}'`);
         } else {
           const org = this.organizations.rowFor(trimmed, now);
           await connectionsStore.insertOrganization(trx, org);
@@ -142,7 +141,7 @@ export class ConnectionDirectory {
         await connectionsStore.insertConnection(trx, row, issued.row);
       });
     } catch (e) {
-      if (isUniqueViolation(e)) throw new AdminError(`organisation '${o.organizationId}' already has a SCIM connection (one per organisation)`);
+      if (isUniqueViolation(e)) throw fail('ROLLCALL_ORGANIZATION_HAS_SCIM_CONNECTION', `organisation '${o.organizationId}' already has a SCIM connection (one per organisation)`);
       throw e;
     }
     return { ...this.info(row), token: issued.token, tokenId: issued.tokenId, settings };
@@ -153,7 +152,7 @@ export class ConnectionDirectory {
     const existing = (await connectionsStore.connectionsOfOrganization(this.db, organizationId)).find((c) => c.kind === 'import');
     if (existing) return { ...this.info(existing), settings: readSettings(existing.settings) };
     const org = await connectionsStore.getOrganization(this.db, organizationId);
-    if (!org) throw new AdminError(`no organisation with id '${organizationId}'`);
+    if (!org) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${organizationId}'`);
     const row: ConnectionRow = {
       id: randomUUID(),
       organization_id: organizationId,
@@ -175,7 +174,7 @@ export class ConnectionDirectory {
   /** Merges `patch` over the connection's settings (top-level keys replace) and saves them. */
   async configure(id: string, patch: unknown): Promise<ConnectionInfo & { settings: ConnectionSettings }> {
     const row = await connectionsStore.getConnection(this.db, id);
-    if (!row) throw new AdminError(`no connection with id '${id}'`);
+    if (!row) throw fail('ROLLCALL_CONNECTION_NOT_FOUND', `no connection with id '${id}'`);
     const settings = this.validateSettings(JSON.parse(row.settings), patch);
     const text = JSON.stringify(settings);
     const keyChanged = readSettings(row.settings).mappingKey !== settings.mappingKey;
@@ -186,7 +185,7 @@ export class ConnectionDirectory {
       });
     } catch (e) {
       if (isUniqueViolation(e)) {
-        throw new AdminError(`mappingKey cannot become externalId: several live users of connection '${id}' share one externalId`);
+        throw fail('ROLLCALL_MAPPING_KEY_CONFLICT', `mappingKey cannot become externalId: several live users of connection '${id}' share one externalId`);
       }
       throw e;
     }
@@ -222,7 +221,7 @@ export class ConnectionDirectory {
   async rotateToken(id: string, graceSeconds = 0): Promise<(ConnectionInfo & IssuedToken & { previousValidUntil: string }) | undefined> {
     const row = await connectionsStore.getConnection(this.db, id);
     if (!row) return undefined;
-    if (row.kind !== 'scim') throw new AdminError(`connection '${id}' holds CSV-imported users and has no token`);
+    if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' holds CSV-imported users and has no token`);
     const info = this.info(row);
     return { ...info, ...(await this.tokens.rotate(info, graceSeconds)) };
   }

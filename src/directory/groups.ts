@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { errors } from '../scim/errors.js';
+import { fail } from '../scim/errors.js';
 import { type Doc, normalizeResource } from '../scim/resource.js';
 import { applyPatch, type MemberOp } from '../scim/patch.js';
 import { CORE_GROUP, groupResourceType } from '../scim/schemas.js';
@@ -51,7 +51,7 @@ export class GroupDirectory {
   ) {}
 
   private uniqueness(name: string) {
-    return errors.uniqueness(`A group named '${name}' already exists in this connection.`);
+    return fail('ROLLCALL_GROUP_NAME_TAKEN', `A group named '${name}' already exists in this connection.`);
   }
 
   /** Refuses member ids that are not live users of this connection, naming them. */
@@ -65,10 +65,10 @@ export class GroupDirectory {
     if (!missing.length) return;
     const groups = await groupsStore.existingGroupIds(trx, ctx.connectionId, missing);
     if (groups.size) {
-      throw errors.invalidValue(`Groups cannot be members of groups (nested groups are not supported): ${[...groups].slice(0, 5).join(', ')}.`);
+      throw fail('ROLLCALL_NESTED_GROUP', `Groups cannot be members of groups (nested groups are not supported): ${[...groups].slice(0, 5).join(', ')}.`);
     }
     const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
-    throw errors.invalidValue(`No user with id ${shown} exists in this connection; members must be existing users.`);
+    throw fail('ROLLCALL_MEMBER_NOT_FOUND', `No user with id ${shown} exists in this connection; members must be existing users.`);
   }
 
   /** With exclusive groups a user belongs to one group at most: joining a second is a conflict. */
@@ -77,7 +77,8 @@ export class GroupDirectory {
     const taken = await groupsStore.otherGroupsOf(trx, ids, groupId);
     if (!taken.length) return;
     const t = taken[0];
-    throw errors.uniqueness(
+    throw fail(
+      'ROLLCALL_EXCLUSIVE_GROUP',
       `User ${t.member_id} already belongs to group '${t.display_name}' (${t.group_id}); this connection allows one group per user. Remove the user from that group first.`,
     );
   }
@@ -116,7 +117,7 @@ export class GroupDirectory {
       else {
         for (const m of op.members) {
           if (m.type && m.type.toLowerCase() === 'group') {
-            throw errors.invalidValue(`Groups cannot be members of groups (nested groups are not supported): ${m.value}.`);
+            throw fail('ROLLCALL_NESTED_GROUP', `Groups cannot be members of groups (nested groups are not supported): ${m.value}.`);
           }
         }
         const ids = op.members.map((m: { value: string }) => m.value);
@@ -179,7 +180,7 @@ export class GroupDirectory {
 
   async get(ctx: RequestContext, id: string, db: Kysely<DB> = this.db): Promise<GroupRecord> {
     const row = await groupsStore.getGroup(db, ctx.connectionId, id);
-    if (!row) throw errors.notFound(`Group '${id}' not found.`);
+    if (!row) throw fail('ROLLCALL_GROUP_NOT_FOUND', `Group '${id}' not found.`);
     return { row, doc: JSON.parse(row.doc) as Doc };
   }
 
@@ -191,7 +192,7 @@ export class GroupDirectory {
    */
   private async getForWrite(trx: Trx, ctx: RequestContext, id: string): Promise<GroupRecord> {
     const row = await groupsStore.getGroup(trx, ctx.connectionId, id, this.dialect.lockRows);
-    if (!row) throw errors.notFound(`Group '${id}' not found.`);
+    if (!row) throw fail('ROLLCALL_GROUP_NOT_FOUND', `Group '${id}' not found.`);
     return { row, doc: JSON.parse(row.doc) as Doc };
   }
 
@@ -211,7 +212,7 @@ export class GroupDirectory {
         const values = { ...columnsOf(doc, externalId), version: current.row.version + 1, updated_at: now };
         this.emitUpdate(ctx, current, { ...current.row, ...values }, doc, now, emit);
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
-        if (!ok) throw errors.preconditionFailed(`Group '${id}' changed concurrently; retry the request.`);
+        if (!ok) throw fail('ROLLCALL_CONCURRENT_CHANGE', `Group '${id}' changed concurrently; retry the request.`);
         if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now, this.dialect.lockRows);
         const existing = await groupsStore.memberIds(trx, id);
         const wanted = new Set(members.map((m) => m.value));
@@ -241,13 +242,13 @@ export class GroupDirectory {
         if (result.changes.length === 0 && memberChanges === 0) return current;
         const values = { ...columnsOf(result.doc, result.externalId), version: current.row.version + 1, updated_at: now };
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
-        if (!ok) throw errors.preconditionFailed(`Group '${id}' changed concurrently; retry the request.`);
+        if (!ok) throw fail('ROLLCALL_CONCURRENT_CHANGE', `Group '${id}' changed concurrently; retry the request.`);
         if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now, this.dialect.lockRows);
         this.emitUpdate(ctx, current, { ...current.row, ...values }, result.doc, now, emit);
         return { row: { ...current.row, ...values }, doc: result.doc };
       });
     } catch (e) {
-      if (isUniqueViolation(e)) throw errors.uniqueness(`Another group in this connection already has that displayName.`);
+      if (isUniqueViolation(e)) throw fail('ROLLCALL_GROUP_NAME_TAKEN', `Another group in this connection already has that displayName.`);
       throw e;
     }
   }
@@ -258,7 +259,7 @@ export class GroupDirectory {
       checkIfMatch(ifMatch, current.row.version);
       const now = this.clock().toISOString();
       const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version, now, this.dialect.lockRows);
-      if (!ok) throw errors.preconditionFailed(`Group '${id}' changed before it could be deleted.`);
+      if (!ok) throw fail('ROLLCALL_CONCURRENT_CHANGE', `Group '${id}' changed before it could be deleted.`);
       // Its memberships go with it: group.deleted stands for them (no member_removed per member).
       emit(event(ctx, 'group.deleted', { type: 'Group', id }, groupView(current.row), now));
     });

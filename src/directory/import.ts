@@ -5,10 +5,10 @@
  * import as a whole: two sources of truth would fight over the same people.
  */
 import { parse } from 'csv-parse/sync';
-import { isScimError } from '../scim/errors.js';
+import { fail, isRollcallError } from '../scim/errors.js';
 import { ROLLCALL_USER } from '../scim/schemas.js';
 import { parseFilter } from '../scim/filter/parse.js';
-import { AdminError, type ConnectionDirectory } from './connections.js';
+import type { ConnectionDirectory } from './connections.js';
 import type { UserDirectory } from './users.js';
 import type { GroupDirectory } from './groups.js';
 import { requestContext } from './context.js';
@@ -53,10 +53,11 @@ export async function importCsv(
   csvText: string,
 ): Promise<ImportReport> {
   const org = await deps.connections.getOrganization(organizationId);
-  if (!org) throw new AdminError(`no organisation with id '${organizationId}'`);
+  if (!org) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${organizationId}'`);
   const scim = (await deps.connections.connectionsOf(organizationId)).find((c) => c.kind === 'scim' && c.status === 'active');
   if (scim) {
-    throw new AdminError(
+    throw fail(
+      'ROLLCALL_CSV_IMPORT_LOCKED',
       `organisation '${org.name}' is provisioned by its identity provider (SCIM connection '${scim.name}', ${scim.id}); its users are managed there, so a CSV import is refused`,
     );
   }
@@ -71,12 +72,12 @@ export async function importCsv(
     records = parsed.map((p) => p.record);
     lines = parsed.map((p) => p.info.lines);
   } catch (e) {
-    throw new AdminError(`the CSV file cannot be read: ${(e as Error).message}`);
+    throw fail('ROLLCALL_CSV_UNREADABLE', `the CSV file cannot be read: ${(e as Error).message}`);
   }
-  if (!records.length) throw new AdminError('the CSV file is empty');
+  if (!records.length) throw fail('ROLLCALL_CSV_UNREADABLE', 'the CSV file is empty');
   const header = records[0].map((h) => COLUMNS[fold(h)]);
   if (!header.includes('email')) {
-    throw new AdminError(`the CSV header must name an e-mail column (found: ${records[0].join(', ')}); expected first name, last name, e-mail, gender, group, language`);
+    throw fail('ROLLCALL_CSV_NO_EMAIL_COLUMN', `the CSV header must name an e-mail column (found: ${records[0].join(', ')}); expected first name, last name, e-mail, gender, group, language`);
   }
   const conn = await deps.connections.importConnection(organizationId);
   const ctx = requestContext(conn.id, conn, conn.scimUrl);
@@ -89,7 +90,7 @@ export async function importCsv(
     const email = row.email ?? '';
     const line = lines[i];
     try {
-      if (!email) throw new AdminError('no e-mail address');
+      if (!email) throw fail('ROLLCALL_CSV_ROW_WITHOUT_EMAIL', 'no e-mail address');
       const body: Record<string, unknown> = {
         userName: email,
         emails: [{ value: email, type: 'work', primary: true }],
@@ -106,7 +107,7 @@ export async function importCsv(
       else report.created++;
       if (row.group) await deps.groups.addByName(ctx, row.group, rec.row.id);
     } catch (e) {
-      if (isScimError(e) || e instanceof AdminError) report.refused.push({ line, email, reason: e.message });
+      if (isRollcallError(e)) report.refused.push({ line, email, reason: e.message });
       else throw e;
     }
   }

@@ -8,7 +8,7 @@ import type { DB } from '../store/types.js';
 import * as connectionsStore from '../store/connections.js';
 import type { OrganizationRow } from '../store/connections.js';
 import type { Clock } from './context.js';
-import { AdminError } from './admin-error.js';
+import { fail } from '../scim/errors.js';
 
 export interface OrganizationInfo {
   id: string;
@@ -34,7 +34,7 @@ export class OrganizationDirectory {
 
   private checkPlan(plan: string): string {
     const p = plan.trim().toLowerCase();
-    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(p)) throw new AdminError(`plan '${plan}' is not a plan name (letters, digits, - and _)`);
+    if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(p)) throw fail('ROLLCALL_INVALID_PLAN', `plan '${plan}' is not a plan name (letters, digits, - and _)`);
     return p;
   }
 
@@ -45,7 +45,7 @@ export class OrganizationDirectory {
 
   async create(name: string, plan: string): Promise<OrganizationInfo> {
     const trimmed = name.trim();
-    if (!trimmed) throw new AdminError('an organisation needs a non-empty name');
+    if (!trimmed) throw fail('ROLLCALL_NAME_REQUIRED', 'an organisation needs a non-empty name');
     const row: OrganizationRow = { id: randomUUID(), name: trimmed, plan: this.checkPlan(plan), created_at: this.clock().toISOString() };
     await connectionsStore.insertOrganization(this.db, row);
     return this.info(row);
@@ -53,7 +53,7 @@ export class OrganizationDirectory {
 
   async setPlan(id: string, plan: string): Promise<OrganizationInfo> {
     const p = this.checkPlan(plan);
-    if (!(await connectionsStore.setPlan(this.db, id, p))) throw new AdminError(`no organisation with id '${id}'`);
+    if (!(await connectionsStore.setPlan(this.db, id, p))) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${id}'`);
     this.onPlanChange();
     return this.info((await connectionsStore.getOrganization(this.db, id))!);
   }

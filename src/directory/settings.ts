@@ -5,6 +5,7 @@
  * refused with a message naming it, never silently ignored.
  */
 import { z } from 'zod';
+import { RollcallError } from '../scim/errors.js';
 
 const groupRule = z
   .object({
@@ -46,7 +47,13 @@ export type ConnectionSettings = z.infer<typeof settingsSchema>;
 
 export const DEFAULT_SETTINGS: ConnectionSettings = settingsSchema.parse({});
 
-export class SettingsError extends Error {}
+/** A settings document that does not validate: the message lists every problem. */
+export class SettingsError extends RollcallError {
+  constructor(message: string) {
+    super('ROLLCALL_INVALID_SETTINGS', message);
+    this.name = 'SettingsError';
+  }
+}
 
 /** One line per problem: `domains[1]: is not a domain name like example.com`. */
 function describe(error: z.ZodError): string {

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { errors } from '../scim/errors.js';
+import { fail, retryAfter } from '../scim/errors.js';
 import { type Doc, normalizeResource } from '../scim/resource.js';
 import { applyPatch } from '../scim/patch.js';
 import { CORE_USER, ENTERPRISE_USER, ROLLCALL_USER, userResourceType } from '../scim/schemas.js';
@@ -72,7 +72,7 @@ export class UserDirectory {
   async getForRead(ctx: RequestContext, id: string): Promise<{ row: UserRow; groups: GroupRef[] }> {
     const { rows } = await this.selectWithGroups(this.readDb, id, ctx.connectionId);
     const found = rows[0] as (UserRow & { groups_json: string | null }) | undefined;
-    if (!found) throw errors.notFound(`User '${id}' not found.`);
+    if (!found) throw fail('ROLLCALL_USER_NOT_FOUND', `User '${id}' not found.`);
     const { groups_json, ...row } = found;
     return { row, groups: groups_json ? (JSON.parse(groups_json) as GroupRef[]) : [] };
   }
@@ -85,16 +85,16 @@ export class UserDirectory {
   private async checkMappingKey(trx: Kysely<DB>, ctx: RequestContext): Promise<void> {
     const stored = await connectionsStore.storedMappingKey(trx, ctx.connectionId, this.dialect.lockRows);
     if (stored !== settingsOf(ctx).mappingKey) {
-      throw errors.serviceUnavailable(`This connection's mappingKey changed to ${stored} while the request was handled; nothing was changed. Retry the request.`, 1);
+      throw fail('ROLLCALL_MAPPING_KEY_CHANGED', `This connection's mappingKey changed to ${stored} while the request was handled; nothing was changed. Retry the request.`, retryAfter(1));
     }
   }
 
   /** The 409 for a unique index the database enforced (a race another write won). */
   private uniqueness(e: unknown, cols: { user_name: string; external_id: string | null }) {
     if (uniqueViolationOf(e) === 'external_key') {
-      return errors.uniqueness(`externalId '${cols.external_id}' already belongs to another user in this connection.`);
+      return fail('ROLLCALL_EXTERNAL_ID_TAKEN', `externalId '${cols.external_id}' already belongs to another user in this connection.`);
     }
-    return errors.uniqueness(`userName '${cols.user_name}' is already taken in this connection.`);
+    return fail('ROLLCALL_USERNAME_TAKEN', `userName '${cols.user_name}' is already taken in this connection.`);
   }
 
   /**
@@ -132,7 +132,7 @@ export class UserDirectory {
         await this.checkMappingKey(trx, ctx);
         if (settings.mappingKey === 'externalId' && externalId !== undefined) {
           const live = await usersStore.findLiveByExternalId(trx, ctx.connectionId, externalId);
-          if (live) throw errors.uniqueness(`externalId '${externalId}' already belongs to user ${live.id} ('${live.user_name}') in this connection.`);
+          if (live) throw fail('ROLLCALL_EXTERNAL_ID_TAKEN', `externalId '${externalId}' already belongs to user ${live.id} ('${live.user_name}') in this connection.`);
         }
         const restorable = keyValue !== undefined ? await usersStore.findRestorable(trx, ctx.connectionId, settings.mappingKey, keyValue, windowStart, this.dialect.lockRows) : undefined;
         let row: UserRow;
@@ -147,7 +147,7 @@ export class UserDirectory {
             app,
           };
           if (!(await usersStore.restoreUser(trx, ctx.connectionId, restorable.id, values, emailRows(doc)))) {
-            throw errors.uniqueness(`The user with this ${settings.mappingKey} is being restored or purged concurrently; retry the request.`);
+            throw fail('ROLLCALL_USER_BEING_RESTORED', `The user with this ${settings.mappingKey} is being restored or purged concurrently; retry the request.`);
           }
           row = { ...restorable, ...values } as UserRow;
         } else {
@@ -179,7 +179,7 @@ export class UserDirectory {
 
   async get(ctx: RequestContext, id: string): Promise<UserRecord> {
     const row = await usersStore.getUser(this.db, ctx.connectionId, id);
-    if (!row) throw errors.notFound(`User '${id}' not found.`);
+    if (!row) throw fail('ROLLCALL_USER_NOT_FOUND', `User '${id}' not found.`);
     return { row, doc: JSON.parse(row.doc) as Doc };
   }
 
@@ -194,7 +194,7 @@ export class UserDirectory {
       const [before, after] =
         settings.mappingKey === 'externalId' ? [current.external_id, cols.external_id] : [current.user_name_lc, cols.user_name_lc];
       if (before !== null && before !== after) {
-        throw errors.mutability(`${settings.mappingKey} is this connection's mapping key and is locked: it cannot change from '${before}' to '${after ?? ''}'.`);
+        throw fail('ROLLCALL_MAPPING_KEY_LOCKED', `${settings.mappingKey} is this connection's mapping key and is locked: it cannot change from '${before}' to '${after ?? ''}'.`);
       }
     }
     const keyTaken = settings.mappingKey === 'externalId' && cols.external_id !== null && cols.external_id !== current.external_id;
@@ -218,7 +218,7 @@ export class UserDirectory {
         // Checked inside the write transaction: two users racing to the same key cannot both get it.
         if (keyTaken) {
           const other = await usersStore.findLiveByExternalId(trx, ctx.connectionId, cols.external_id!);
-          if (other && other.id !== current.id) throw errors.uniqueness(`externalId '${cols.external_id}' already belongs to user ${other.id} in this connection.`);
+          if (other && other.id !== current.id) throw fail('ROLLCALL_EXTERNAL_ID_TAKEN', `externalId '${cols.external_id}' already belongs to user ${other.id} in this connection.`);
         }
         // Groups before users (see lockGroupsOf): a rename moves the versions of the user's groups.
         if (renamed && this.dialect.lockRows) await groupsStore.lockGroupsOf(trx, [current.id]);
@@ -262,7 +262,7 @@ export class UserDirectory {
       const written = await this.write(ctx, current.row, doc, externalId);
       if (written) return written;
     }
-    throw errors.preconditionFailed(`User '${id}' is being changed concurrently; retry the request.`);
+    throw fail('ROLLCALL_CONCURRENT_CHANGE', `User '${id}' is being changed concurrently; retry the request.`);
   }
 
   /** Applies a PATCH; returns the record and whether anything changed. */
@@ -275,7 +275,7 @@ export class UserDirectory {
       const written = await this.write(ctx, current.row, result.doc, result.externalId);
       if (written) return written;
     }
-    throw errors.preconditionFailed(`User '${id}' is being changed concurrently; retry the request.`);
+    throw fail('ROLLCALL_CONCURRENT_CHANGE', `User '${id}' is being changed concurrently; retry the request.`);
   }
 
   async delete(ctx: RequestContext, id: string, ifMatch?: string): Promise<void> {
@@ -294,8 +294,8 @@ export class UserDirectory {
       return true;
     });
     if (!ok) {
-      if (ifMatch) throw errors.preconditionFailed(`User '${id}' changed before it could be deleted.`);
-      throw errors.notFound(`User '${id}' not found.`);
+      if (ifMatch) throw fail('ROLLCALL_CONCURRENT_CHANGE', `User '${id}' changed before it could be deleted.`);
+      throw fail('ROLLCALL_USER_NOT_FOUND', `User '${id}' not found.`);
     }
   }
 

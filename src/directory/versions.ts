@@ -1,5 +1,5 @@
 /** ETags (RFC 7644 §3.14): weak validators built from the row's version counter. */
-import { errors } from '../scim/errors.js';
+import { fail } from '../scim/errors.js';
 
 export function etag(version: number): string {
   return `W/"${version}"`;
@@ -18,6 +18,6 @@ export function etagMatches(header: string, version: number): boolean {
 /** Throws 412 when a conditional write names another version. */
 export function checkIfMatch(ifMatch: string | undefined, version: number): void {
   if (ifMatch !== undefined && ifMatch !== '' && !etagMatches(ifMatch, version)) {
-    throw errors.preconditionFailed(`The resource has changed: its version is ${etag(version)}, the request expected ${ifMatch}.`);
+    throw fail('ROLLCALL_VERSION_MISMATCH', `The resource has changed: its version is ${etag(version)}, the request expected ${ifMatch}.`);
   }
 }

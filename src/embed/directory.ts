@@ -9,11 +9,11 @@
  * the same shapes as event data) or, with `listScim`/`getScim`, the SCIM
  * representation as the SCIM API serves it (locations under `publicUrl` + `prefix`).
  * Filters, paging and sorting are SCIM's (RFC 7644 §3.4.2); a bad filter throws a
- * ScimError (status 400, scimType invalidFilter).
+ * RollcallError (status 400, scimType invalidFilter).
  */
 import type { Rollcall } from '../rollcall.js';
 import { type RequestContext, requestContext } from '../directory/context.js';
-import { errors, isScimError } from '../scim/errors.js';
+import { fail, isRollcallError } from '../scim/errors.js';
 import { groupResourceType, userResourceType, type ResourceTypeDef } from '../scim/schemas.js';
 import { type Json, listResponse, project } from '../scim/serialize.js';
 import { parseListRequest } from '../http/list-params.js';
@@ -107,7 +107,7 @@ export interface RollcallDirectoryOptions {
 export async function connectionContext(rollcall: Rollcall, connectionId: string, baseUrl?: string): Promise<RequestContext> {
   if (typeof connectionId !== 'string' || connectionId === '') throw new TypeError('connectionId must be a non-empty string');
   const c = await rollcall.connections.show(connectionId);
-  if (!c) throw errors.notFound(`Connection '${connectionId}' not found.`);
+  if (!c) throw fail('ROLLCALL_CONNECTION_NOT_FOUND', `Connection '${connectionId}' not found.`);
   return requestContext(c.id, c, baseUrl ?? c.scimUrl);
 }
 
@@ -126,7 +126,7 @@ async function orUndefined<T>(fn: () => Promise<T>): Promise<T | undefined> {
   try {
     return await fn();
   } catch (e) {
-    if (isScimError(e) && e.status === 404) return undefined;
+    if (isRollcallError(e) && e.status === 404) return undefined;
     throw e;
   }
 }

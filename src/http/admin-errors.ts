@@ -6,7 +6,6 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, type RollcallError, fail, isRollcallError } from '../scim/errors.js';
-import { AdminError } from '../directory/connections.js';
 import { frameworkFailure, routerFailure } from './errors.js';
 
 export interface AdminErrorBody {
@@ -16,8 +15,6 @@ export interface AdminErrorBody {
 /** `err` as the catalogue error the admin API answers; anything unexpected is logged and a 500. */
 export function toAdminError(err: unknown, req: FastifyRequest): RollcallError {
   if (isRollcallError(err)) return err;
-  // Not a catalogue error yet: answered with the status it had before it.
-  if (err instanceof AdminError) return fail('ROLLCALL_ADMIN_BAD_INPUT', err.message);
   const framework = frameworkFailure(err);
   if (framework) return framework;
   req.log.error({ err }, 'admin API: unhandled error');

@@ -89,6 +89,35 @@ export const CATALOGUE = {
   ROLLCALL_UNKNOWN_SORT_ATTRIBUTE: def(400, "'sortBy' names an attribute the resource type does not have.", 'invalidValue'),
   ROLLCALL_UNSORTABLE_ATTRIBUTE: def(400, "'sortBy' names a complex or multi-valued attribute, which has no single value to sort by.", 'invalidValue'),
   // --- directory/: domain rules, policies, connections, settings, import ---------
+  ROLLCALL_USER_NOT_FOUND: def(404, 'No user of this connection has this id (or it was deleted).'),
+  ROLLCALL_GROUP_NOT_FOUND: def(404, 'No group of this connection has this id.'),
+  ROLLCALL_ORGANIZATION_NOT_FOUND: def(404, 'No organisation has this id.'),
+  ROLLCALL_CONNECTION_NOT_FOUND: def(404, 'No connection has this id.'),
+  ROLLCALL_USERNAME_TAKEN: def(409, 'Another live user of this connection has this userName (compared case-insensitively).', 'uniqueness'),
+  ROLLCALL_EXTERNAL_ID_TAKEN: def(409, 'Another live user of this connection has this externalId.', 'uniqueness'),
+  ROLLCALL_GROUP_NAME_TAKEN: def(409, 'Another group of this connection has this displayName.', 'uniqueness'),
+  ROLLCALL_EXCLUSIVE_GROUP: def(409, 'The connection allows one group per user (exclusiveGroups) and the user is already in another group.', 'uniqueness'),
+  ROLLCALL_USER_BEING_RESTORED: def(409, 'A deleted user with this mapping key is being restored or purged by another request; retry.', 'uniqueness'),
+  ROLLCALL_NESTED_GROUP: def(400, 'A group is given as a member of a group; nested groups are not supported.', 'invalidValue'),
+  ROLLCALL_MEMBER_NOT_FOUND: def(400, 'A member id names no user of this connection; members must exist.', 'invalidValue'),
+  ROLLCALL_MAPPING_KEY_LOCKED: def(400, "The change would alter the user's mapping key (userName or externalId), which the connection locks.", 'mutability'),
+  ROLLCALL_MAPPING_KEY_CHANGED: def(503, "The connection's mappingKey setting changed while the request ran; nothing was changed. Retry after Retry-After."),
+  ROLLCALL_CONCURRENT_CHANGE: def(412, 'Another request changed the resource while this one ran (or before it could be deleted); retry.'),
+  ROLLCALL_VERSION_MISMATCH: def(412, "If-Match names a version the resource no longer has."),
+  ROLLCALL_DOMAIN_NOT_VERIFIED: def(400, "An e-mail address is at a domain outside the connection's verifiedDomains.", 'invalidValue'),
+  ROLLCALL_EMAIL_WITHOUT_DOMAIN: def(400, 'An e-mail address has no domain while the connection accepts only verifiedDomains.', 'invalidValue'),
+  ROLLCALL_COLLECTIVE_ADDRESS: def(400, 'An e-mail address is a shared role mailbox (info@, team@, …) and the connection refuses collective addresses.', 'invalidValue'),
+  ROLLCALL_INVALID_LANGUAGE: def(400, 'preferredLanguage (or a language setting) is not a language tag Rollcall can normalise to ISO 639-1.', 'invalidValue'),
+  ROLLCALL_INVALID_SETTINGS: def(400, 'A connection settings document does not validate; the message lists every problem.'),
+  ROLLCALL_INVALID_PLAN: def(400, 'A plan name is not letters, digits, - and _ (at most 64).'),
+  ROLLCALL_NAME_REQUIRED: def(400, 'An organisation, connection or workspace name is empty.'),
+  ROLLCALL_ORGANIZATION_HAS_SCIM_CONNECTION: def(409, 'The organisation already has a SCIM connection (one per organisation).'),
+  ROLLCALL_MAPPING_KEY_CONFLICT: def(409, 'mappingKey cannot become externalId: several live users of the connection share one externalId.'),
+  ROLLCALL_CONNECTION_HAS_NO_TOKEN: def(409, 'The connection holds CSV-imported users; it has no SCIM token to rotate.'),
+  ROLLCALL_CSV_IMPORT_LOCKED: def(409, 'A CSV import into an organisation whose users a SCIM connection manages.'),
+  ROLLCALL_CSV_UNREADABLE: def(400, 'The CSV file cannot be parsed or is empty.'),
+  ROLLCALL_CSV_NO_EMAIL_COLUMN: def(400, 'The CSV header names no e-mail column.'),
+  ROLLCALL_CSV_ROW_WITHOUT_EMAIL: def(400, 'A CSV row has no e-mail address (reported per line; the other rows are imported).'),
   ROLLCALL_ADMIN_KEY_FROM_ENV: def(409, 'Rotating the admin key while ROLLCALL_ADMIN_TOKEN is set: that key is the environment\'s to change.'),
   // --- http/: SCIM routes, authentication, discovery, list parameters -------------
   ROLLCALL_INVALID_JSON: def(400, 'The request body is not valid JSON.', 'invalidSyntax'),
@@ -117,7 +146,6 @@ export const CATALOGUE = {
   ROLLCALL_INVALID_LIMIT: def(400, "'limit' of the events feed or of a webhook's deliveries is out of range."),
   ROLLCALL_INVALID_WEBHOOK_URL: def(400, "A webhook's 'url' is missing, too long, not absolute http(s), or has a #fragment."),
   ROLLCALL_INVALID_EVENT_TYPES: def(400, "A webhook's 'events' is not a non-empty array of known event types."),
-  ROLLCALL_ORGANIZATION_NOT_FOUND: def(404, 'No organisation has this id.'),
   ROLLCALL_WEBHOOK_NOT_FOUND: def(404, 'No webhook endpoint has this id.'),
   ROLLCALL_EVENT_NOT_FOUND: def(404, "No event has this id in the webhook's organisation."),
   // --- configuration and CLI -----------------------------------------------------
@@ -126,28 +154,6 @@ export const CATALOGUE = {
   ROLLCALL_CLI_NOT_FOUND: def(404, 'A command names a connection or webhook id that does not exist.'),
   ROLLCALL_CLI_CANNOT_OPEN_DATABASE: def(503, 'The command cannot open or migrate the database at DATABASE_URL; the message says why.'),
   ROLLCALL_CLI_CANNOT_START: def(500, '`rollcall serve` cannot listen on HOST:PORT or set up the admin API key.'),
-  // --- LEGACY: the constructors before the catalogue. Being replaced by specific
-  // codes; this section and `errors` below are deleted once nothing uses them.
-  ROLLCALL_LEGACY_400: def(400, 'legacy'),
-  ROLLCALL_LEGACY_INVALID_FILTER: def(400, 'legacy', 'invalidFilter'),
-  ROLLCALL_LEGACY_TOO_MANY: def(400, 'legacy', 'tooMany'),
-  ROLLCALL_LEGACY_UNIQUENESS: def(409, 'legacy', 'uniqueness'),
-  ROLLCALL_LEGACY_MUTABILITY: def(400, 'legacy', 'mutability'),
-  ROLLCALL_LEGACY_INVALID_SYNTAX: def(400, 'legacy', 'invalidSyntax'),
-  ROLLCALL_LEGACY_INVALID_PATH: def(400, 'legacy', 'invalidPath'),
-  ROLLCALL_LEGACY_NO_TARGET: def(400, 'legacy', 'noTarget'),
-  ROLLCALL_LEGACY_INVALID_VALUE: def(400, 'legacy', 'invalidValue'),
-  ROLLCALL_LEGACY_INVALID_VERS: def(400, 'legacy', 'invalidVers'),
-  ROLLCALL_LEGACY_401: def(401, 'legacy'),
-  ROLLCALL_LEGACY_403: def(403, 'legacy'),
-  ROLLCALL_LEGACY_404: def(404, 'legacy'),
-  ROLLCALL_LEGACY_405: def(405, 'legacy'),
-  ROLLCALL_LEGACY_412: def(412, 'legacy'),
-  ROLLCALL_LEGACY_413: def(413, 'legacy'),
-  ROLLCALL_LEGACY_415: def(415, 'legacy'),
-  ROLLCALL_LEGACY_429: def(429, 'legacy'),
-  ROLLCALL_LEGACY_501: def(501, 'legacy'),
-  ROLLCALL_LEGACY_503: def(503, 'legacy'),
 } satisfies Record<string, Definition>;
 
 export type ErrorCode = keyof typeof CATALOGUE;
@@ -208,31 +214,6 @@ export function isRollcallError(e: unknown): e is RollcallError {
 export function hasCode(e: unknown, ...codes: ErrorCode[]): e is RollcallError {
   return e instanceof RollcallError && codes.includes(e.code);
 }
-
-/** LEGACY (see the catalogue's last section): delete once no call site is left. */
-export const errors = {
-  invalidFilter: (detail: string) => fail('ROLLCALL_LEGACY_INVALID_FILTER', detail),
-  tooMany: (detail: string) => fail('ROLLCALL_LEGACY_TOO_MANY', detail),
-  uniqueness: (detail: string) => fail('ROLLCALL_LEGACY_UNIQUENESS', detail),
-  mutability: (detail: string) => fail('ROLLCALL_LEGACY_MUTABILITY', detail),
-  invalidSyntax: (detail: string) => fail('ROLLCALL_LEGACY_INVALID_SYNTAX', detail),
-  invalidPath: (detail: string) => fail('ROLLCALL_LEGACY_INVALID_PATH', detail),
-  noTarget: (detail: string) => fail('ROLLCALL_LEGACY_NO_TARGET', detail),
-  invalidValue: (detail: string) => fail('ROLLCALL_LEGACY_INVALID_VALUE', detail),
-  invalidVersion: (detail: string) => fail('ROLLCALL_LEGACY_INVALID_VERS', detail),
-  badRequest: (detail: string) => fail('ROLLCALL_LEGACY_400', detail),
-  unauthorized: (detail: string) => fail('ROLLCALL_LEGACY_401', detail, { ...BEARER_CHALLENGE }),
-  forbidden: (detail: string) => fail('ROLLCALL_LEGACY_403', detail),
-  notFound: (detail: string) => fail('ROLLCALL_LEGACY_404', detail),
-  methodNotAllowed: (detail: string) => fail('ROLLCALL_LEGACY_405', detail),
-  preconditionFailed: (detail: string) => fail('ROLLCALL_LEGACY_412', detail),
-  payloadTooLarge: (detail: string) => fail('ROLLCALL_LEGACY_413', detail),
-  unsupportedMediaType: (detail: string) => fail('ROLLCALL_LEGACY_415', detail),
-  tooManyRequests: (detail: string, retryAfterSeconds: number) => fail('ROLLCALL_LEGACY_429', detail, retryAfter(retryAfterSeconds)),
-  notImplemented: (detail: string) => fail('ROLLCALL_LEGACY_501', detail),
-  serviceUnavailable: (detail: string, retryAfterSeconds: number) => fail('ROLLCALL_LEGACY_503', detail, retryAfter(retryAfterSeconds)),
-  internal: () => fail('ROLLCALL_INTERNAL', 'Internal server error; the request id is logged for the operator.'),
-};
 
 /** The names the library exported before the catalogue, kept for embedders. */
 export { RollcallError as ScimError, isRollcallError as isScimError };

@@ -3,7 +3,7 @@
  * people, and provisioning them as users costs the customer a seat and gives
  * a whole team one login.
  */
-import { errors } from '../../scim/errors.js';
+import { fail } from '../../scim/errors.js';
 import type { Doc } from '../../scim/resource.js';
 import type { ConnectionSettings } from '../settings.js';
 import { addressesOf } from './addresses.js';
@@ -64,7 +64,8 @@ export function checkCollective(settings: ConnectionSettings, doc: Doc): void {
     if (a.local === undefined) continue;
     const key = roleKey(a.local);
     if (key === '' || !(BUILT_IN_KEYS.has(key) || extra.has(key))) continue;
-    throw errors.invalidValue(
+    throw fail(
+      'ROLLCALL_COLLECTIVE_ADDRESS',
       `'${a.address}' (${a.where}) is a shared role mailbox ('${key}'), not a person's address; ` +
         `this connection refuses collective addresses (rejectCollectiveAddresses). Provision the person's own address.`,
     );

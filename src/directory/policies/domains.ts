@@ -1,5 +1,5 @@
 /** Verified-domain policy: only addresses at the connection's own domains are provisioned. */
-import { errors } from '../../scim/errors.js';
+import { fail } from '../../scim/errors.js';
 import type { Doc } from '../../scim/resource.js';
 import type { ConnectionSettings } from '../settings.js';
 import { addressesOf, asciiDomain } from './addresses.js';
@@ -15,12 +15,14 @@ export function checkDomains(settings: ConnectionSettings, doc: Doc): void {
   const list = settings.domains.join(', ');
   for (const a of addressesOf(doc)) {
     if (a.domain === undefined || a.domain === '') {
-      throw errors.invalidValue(
+      throw fail(
+        'ROLLCALL_EMAIL_WITHOUT_DOMAIN',
         `'${a.address}' (${a.where}) is not an e-mail address with a domain; this connection only accepts addresses at ${list}.`,
       );
     }
     if (!allowed.has(a.domain) && !allowed.has(asciiDomain(a.domain))) {
-      throw errors.invalidValue(
+      throw fail(
+        'ROLLCALL_DOMAIN_NOT_VERIFIED',
         `'${a.address}' (${a.where}) is at domain '${a.domain}', which is not one of this connection's verified domains: ${list}.`,
       );
     }

@@ -3,7 +3,7 @@
  * UN M.49 region, stored as `de` / `de-DE` / `es-419`. SaaS products key their
  * translations on that shape, so anything else is refused rather than stored.
  */
-import { errors } from '../../scim/errors.js';
+import { fail } from '../../scim/errors.js';
 import type { Doc } from '../../scim/resource.js';
 import type { ConnectionSettings } from '../settings.js';
 
@@ -86,7 +86,7 @@ function quote(value: unknown): string {
 /** Normalises a language tag (`EN_us` → `en-US`); throws invalidValue naming the value and what is accepted. */
 export function normalizeLanguage(value: unknown): Language {
   const r = parseLanguage(value);
-  if ('problem' in r) throw errors.invalidValue(`${quote(value)} is not a supported language tag: ${r.problem}. ${ACCEPTED}`);
+  if ('problem' in r) throw fail('ROLLCALL_INVALID_LANGUAGE', `${quote(value)} is not a supported language tag: ${r.problem}. ${ACCEPTED}`);
   return r;
 }
 
@@ -100,7 +100,7 @@ export function applyLanguage(settings: ConnectionSettings, doc: Doc): { tag: st
   const value = doc.preferredLanguage;
   if (value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '')) {
     const r = parseLanguage(value);
-    if ('problem' in r) throw errors.invalidValue(`preferredLanguage ${quote(value)} is not supported: ${r.problem}. ${ACCEPTED}`);
+    if ('problem' in r) throw fail('ROLLCALL_INVALID_LANGUAGE', `preferredLanguage ${quote(value)} is not supported: ${r.problem}. ${ACCEPTED}`);
     doc.preferredLanguage = r.tag;
     return { tag: r.tag, primary: r.primary };
   }

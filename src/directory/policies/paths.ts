@@ -3,7 +3,7 @@
  * once against the User schema when settings are saved, then read from canonical
  * user documents on every write.
  */
-import { isScimError } from '../../scim/errors.js';
+import { isRollcallError } from '../../scim/errors.js';
 import type { Doc } from '../../scim/resource.js';
 import { type AttributeDef, findAttr, resolveAttr, schemaById, userResourceType } from '../../scim/schemas.js';
 import type { AttrPath, Filter } from '../../scim/filter/ast.js';
@@ -81,7 +81,7 @@ function compile(text: string): CompiledPath | string {
   try {
     parsed = parsePatchPath(text);
   } catch (e) {
-    if (isScimError(e)) return `is not a valid SCIM attribute path (${e.message})`;
+    if (isRollcallError(e)) return `is not a valid SCIM attribute path (${e.message})`;
     throw e;
   }
   // Named before schema lookup so the refusal is explicit even for attributes
@@ -181,7 +181,7 @@ export function valuesAt(doc: Doc, p: CompiledPath): (string | number | boolean)
       } catch (e) {
         // A filter the evaluator refuses for this data matches nothing rather
         // than failing the user's write over a setting.
-        if (isScimError(e)) return [];
+        if (isRollcallError(e)) return [];
         throw e;
       }
       elements = hits.map((i) => list[i]);

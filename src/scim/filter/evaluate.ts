@@ -272,7 +272,7 @@ function asElement(el: unknown): Record<string, unknown> {
   return isRecord(el) ? el : { value: el };
 }
 
-/** True when `resource` satisfies `filter`. Throws ScimError(invalidFilter) for `gt` etc. on booleans/binary. */
+/** True when `resource` satisfies `filter`. Throws RollcallError(invalidFilter) for `gt` etc. on booleans/binary. */
 export function evaluateFilter(filter: Filter, resource: Record<string, unknown>, opts: EvalOptions = {}): boolean {
   return evalNode(filter, resource, { opts });
 }

@@ -6,7 +6,7 @@
  * part of an attribute path but also of an unquoted value (`2015-10-10T14:38:21Z`).
  * The parser is schema-free: names are kept exactly as written.
  */
-import { type ErrorCode, type ScimError, fail as failWith } from '../errors.js';
+import { type ErrorCode, type RollcallError, fail as failWith } from '../errors.js';
 import type { AttrPath, CompareOp, CompareValue, Filter, PatchPath } from './ast.js';
 
 /** Caps so a hostile filter cannot cost unbounded time or blow the stack. */
@@ -23,7 +23,7 @@ const PATH_STOP = new Set([...WHITESPACE, '[', ']', '(', ')', '"']);
 /** Characters that end an unquoted value token (whitespace, `)` and `]` per the brief; `(`, `[`, `"` so garbage is reported rather than swallowed). */
 const VALUE_STOP = PATH_STOP;
 
-type Fail = (detail: string) => ScimError;
+type Fail = (detail: string) => RollcallError;
 
 function isNameChar(c: string): boolean {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c === '_' || c === '-';
@@ -45,7 +45,7 @@ class Parser {
   ) {}
 
   /** Positions are reported 1-based, which is what a person counting characters expects. */
-  error(detail: string, at: number = this.pos): ScimError {
+  error(detail: string, at: number = this.pos): RollcallError {
     return this.fail(`${detail} at position ${at + 1}`);
   }
 
@@ -321,7 +321,7 @@ function checkInput(text: unknown, what: string, fail: Fail, tooLong: ErrorCode)
 }
 
 /**
- * Parse an RFC 7644 §3.4.2.2 filter. Throws ScimError(400, invalidFilter) on any
+ * Parse an RFC 7644 §3.4.2.2 filter. Throws RollcallError(400, invalidFilter) on any
  * malformed input. Operators and and/or/not are case-insensitive; attribute names
  * are kept as written.
  */
@@ -344,7 +344,7 @@ export function parseFilter(text: string): Filter {
 
 /**
  * Parse an RFC 7644 §3.5.2 PATCH path: `attr`, `attr.sub`, URN-qualified forms,
- * `attr[filter]` and `attr[filter].sub`. Throws ScimError(400, invalidPath).
+ * `attr[filter]` and `attr[filter].sub`. Throws RollcallError(400, invalidPath).
  *
  * Schema-free, so URNs are split at the LAST colon. Consequence for consumers: a
  * bare extension URN such as `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`

@@ -1,5 +1,5 @@
 /** Applying one add, replace or remove to the document: whole values, sub-attributes, path-less objects. */
-import { fail, isScimError } from '../errors.js';
+import { fail, isRollcallError } from '../errors.js';
 import { type AttributeDef, findAttr } from '../schemas.js';
 import { type Doc, coerceAttribute, normalizePrimary } from '../resource.js';
 import { parsePatchPath } from '../filter/parse.js';
@@ -62,7 +62,7 @@ export function applyObject(st: State, op: OpName, value: unknown, extUri: strin
     try {
       t = resolveTarget(st.rt, parsePatchPath(text), text);
     } catch (e) {
-      if (isScimError(e)) continue;
+      if (isRollcallError(e)) continue;
       throw e;
     }
     // A schema URN inside a schema URN's value is nonsense; one level is all clients use.

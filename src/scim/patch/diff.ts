@@ -1,5 +1,5 @@
 /** The changes between two versions of a resource, per top-level attribute (for events and history). */
-import { ScimError } from '../errors.js';
+import { RollcallError } from '../errors.js';
 import { type ResourceTypeDef } from '../schemas.js';
 import { type Doc } from '../resource.js';
 import type { Change } from './types.js';

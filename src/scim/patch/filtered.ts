@@ -1,5 +1,5 @@
 /** Operations on value-filter paths (`emails[type eq "work"].value`), creating the element when the filter describes one. */
-import { fail, isScimError } from '../errors.js';
+import { fail, isRollcallError } from '../errors.js';
 import { type AttributeDef, findAttr } from '../schemas.js';
 import { type Doc, coerceAttribute } from '../resource.js';
 import type { AttrPath, Filter } from '../filter/ast.js';
@@ -113,7 +113,7 @@ export function seedFromFilter(filter: Filter, def: AttributeDef): Doc | undefin
     try {
       v = coerceAttribute(sub, literal, `${def.name}.${sub.name}`);
     } catch (e) {
-      if (isScimError(e)) return undefined;
+      if (isRollcallError(e)) return undefined;
       throw e;
     }
     if (v === undefined || (sub.name in seed && seed[sub.name] !== v)) return undefined;

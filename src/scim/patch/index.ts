@@ -9,7 +9,7 @@
  * Pure: the caller's document is cloned, never mutated. Group members never enter
  * the document; they come back as `memberOps` for the membership table.
  */
-import { ScimError, fail, isScimError } from '../errors.js';
+import { RollcallError, fail, isRollcallError } from '../errors.js';
 import { type ResourceTypeDef, PATCH_OP } from '../schemas.js';
 import { type Doc } from '../resource.js';
 import { parsePatchPath } from '../filter/parse.js';
@@ -87,9 +87,9 @@ export function applyPatch(
     try {
       runOperation(st, raw);
     } catch (e) {
-      if (!isScimError(e)) throw e;
+      if (!isRollcallError(e)) throw e;
       // Say which operation failed: requests carry dozens of them.
-      throw new ScimError(e.code, `Operations[${i}]: ${e.message}`, e.headers);
+      throw new RollcallError(e.code, `Operations[${i}]: ${e.message}`, e.headers);
     }
   });
   for (const def of rt.schema.attributes) {
