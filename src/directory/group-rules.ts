@@ -9,6 +9,7 @@ import type { Emit } from '../store/batch.js';
 import type { SqlDialect } from '../store/dialect.js';
 import type { UserRow } from '../store/users.js';
 import * as groupsStore from '../store/groups.js';
+import * as memberships from '../store/memberships.js';
 import type { NewEvent } from '../events/types.js';
 import { event, groupView, membershipEvent } from './emitted-events.js';
 import { type RequestContext, settingsOf } from './context.js';
@@ -36,10 +37,10 @@ export async function applyGroupRules(
     const { group, created } = await groupsStore.groupByName(trx, ctx.connectionId, name, now, dialect.lockRows);
     if (created) emit(event(ctx, 'group.created', { type: 'Group', id: group.id }, groupView(group), now));
     if (settings.exclusiveGroups) {
-      if (dialect.lockRows) await groupsStore.lockUsers(trx, [userId]);
-      if ((await groupsStore.otherGroupsOf(trx, [userId], group.id)).length) continue;
+      if (dialect.lockRows) await memberships.lockUsers(trx, [userId]);
+      if ((await memberships.otherGroupsOf(trx, [userId], group.id)).length) continue;
     }
-    const added = await groupsStore.addMembers(trx, ctx.connectionId, group.id, [userId], now);
+    const added = await memberships.addMembers(trx, ctx.connectionId, group.id, [userId], now);
     if (added.length) {
       await groupsStore.touchGroup(trx, group.id, now);
       const member = { id: userId, userName: user.user_name, externalId: user.external_id, displayName: user.display_name };

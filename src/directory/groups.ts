@@ -16,8 +16,12 @@ import { attributeChanges, event, groupView, membershipEvent } from './emitted-e
 import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as groupsStore from '../store/groups.js';
+import * as memberships from '../store/memberships.js';
 import { existingUserIds, memberRefs } from '../store/users.js';
-import type { GroupRow, MemberView } from '../store/groups.js';
+import type { GroupRow } from '../store/groups.js';
+import type { MemberView } from '../store/memberships.js';
+
+export type { MemberView } from '../store/memberships.js';
 import { type Clock, type RequestContext, settingsOf } from './context.js';
 import { checkIfMatch, etag } from './versions.js';
 import { type ListParams, toListQuery } from './users.js';
@@ -74,7 +78,7 @@ export class GroupDirectory {
   /** With exclusive groups a user belongs to one group at most: joining a second is a conflict. */
   /** Runs after checkMembers, which has locked the users. */
   private async checkExclusive(trx: Trx, groupId: string, ids: string[]): Promise<void> {
-    const taken = await groupsStore.otherGroupsOf(trx, ids, groupId);
+    const taken = await memberships.otherGroupsOf(trx, ids, groupId);
     if (!taken.length) return;
     const t = taken[0];
     throw fail(
@@ -104,16 +108,16 @@ export class GroupDirectory {
       if (op.op === 'removeAll' && next?.op === 'add') {
         // A whole-list replace (Okta sends one with every group push): only the
         // difference changes, so unchanged members keep their rows and versions.
-        const existing = await groupsStore.memberIds(trx, groupId);
+        const existing = await memberships.memberIds(trx, groupId);
         const wanted = new Set(next.members.map((m) => m.value));
         const gone = [...existing].filter((id) => !wanted.has(id));
-        if (gone.length) touched.push(...removed(await groupsStore.removeMembers(trx, groupId, gone)));
+        if (gone.length) touched.push(...removed(await memberships.removeMembers(trx, groupId, gone)));
         ops = [...ops];
         ops[i + 1] = { op: 'add', members: next.members.filter((m) => !existing.has(m.value)) };
         continue;
       }
-      if (op.op === 'removeAll') touched.push(...removed(await groupsStore.removeAllMembers(trx, groupId)));
-      else if (op.op === 'remove') touched.push(...removed(await groupsStore.removeMembers(trx, groupId, op.ids)));
+      if (op.op === 'removeAll') touched.push(...removed(await memberships.removeAllMembers(trx, groupId)));
+      else if (op.op === 'remove') touched.push(...removed(await memberships.removeMembers(trx, groupId, op.ids)));
       else {
         for (const m of op.members) {
           if (m.type && m.type.toLowerCase() === 'group') {
@@ -123,14 +127,14 @@ export class GroupDirectory {
         const ids = op.members.map((m: { value: string }) => m.value);
         await this.checkMembers(trx, ctx, ids);
         if (settingsOf(ctx).exclusiveGroups) await this.checkExclusive(trx, groupId, ids);
-        touched.push(...added(await groupsStore.addMembers(trx, ctx.connectionId, groupId, ids, now)));
+        touched.push(...added(await memberships.addMembers(trx, ctx.connectionId, groupId, ids, now)));
       }
     }
     if (!touched.length) return 0;
     const unique = [...new Set(touched)];
     // Removed members were not locked yet: in id order, like every lock on users.
-    if (this.dialect.lockRows) await groupsStore.lockUsers(trx, unique);
-    await groupsStore.touchUsers(trx, unique, now);
+    if (this.dialect.lockRows) await memberships.lockUsers(trx, unique);
+    await memberships.touchUsers(trx, unique, now);
     const refs = await memberRefs(trx, unique);
     for (const [type, ids] of events) {
       for (const id of ids) {
@@ -213,8 +217,8 @@ export class GroupDirectory {
         this.emitUpdate(ctx, current, { ...current.row, ...values }, doc, now, emit);
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
         if (!ok) throw fail('ROLLCALL_CONCURRENT_CHANGE', `Group '${id}' changed concurrently; retry the request.`);
-        if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now, this.dialect.lockRows);
-        const existing = await groupsStore.memberIds(trx, id);
+        if (values.display_name !== current.row.display_name) await memberships.touchMembersOf(trx, id, now, this.dialect.lockRows);
+        const existing = await memberships.memberIds(trx, id);
         const wanted = new Set(members.map((m) => m.value));
         const toRemove = [...existing].filter((m) => !wanted.has(m));
         const toAdd = members.filter((m) => !existing.has(m.value));
@@ -243,7 +247,7 @@ export class GroupDirectory {
         const values = { ...columnsOf(result.doc, result.externalId), version: current.row.version + 1, updated_at: now };
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
         if (!ok) throw fail('ROLLCALL_CONCURRENT_CHANGE', `Group '${id}' changed concurrently; retry the request.`);
-        if (values.display_name !== current.row.display_name) await groupsStore.touchMembersOf(trx, id, now, this.dialect.lockRows);
+        if (values.display_name !== current.row.display_name) await memberships.touchMembersOf(trx, id, now, this.dialect.lockRows);
         this.emitUpdate(ctx, current, { ...current.row, ...values }, result.doc, now, emit);
         return { row: { ...current.row, ...values }, doc: result.doc };
       });
@@ -277,7 +281,7 @@ export class GroupDirectory {
   }
 
   membersOf(groupIds: string[]) {
-    return groupsStore.membersOf(this.readDb, groupIds);
+    return memberships.membersOf(this.readDb, groupIds);
   }
 }
 

@@ -17,9 +17,8 @@ import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation, uniqueViolationOf } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
 import type { UserRow } from '../store/users.js';
-import * as groupsStore from '../store/groups.js';
+import * as memberships from '../store/memberships.js';
 import * as connectionsStore from '../store/connections.js';
-import { touchGroupsOf } from '../store/groups.js';
 import { type Clock, type RequestContext, daysBefore, settingsOf } from './context.js';
 import { applyUserPolicies } from './policies/index.js';
 import { applyGroupRules } from './group-rules.js';
@@ -221,10 +220,10 @@ export class UserDirectory {
           if (other && other.id !== current.id) throw fail('ROLLCALL_EXTERNAL_ID_TAKEN', `externalId '${cols.external_id}' already belongs to user ${other.id} in this connection.`);
         }
         // Groups before users (see lockGroupsOf): a rename moves the versions of the user's groups.
-        if (renamed && this.dialect.lockRows) await groupsStore.lockGroupsOf(trx, [current.id]);
+        if (renamed && this.dialect.lockRows) await memberships.lockGroupsOf(trx, [current.id]);
         const done = await usersStore.updateUser(trx, ctx.connectionId, current.id, current.version, values, emailRows(doc));
         if (!done) return false;
-        if (renamed) await touchGroupsOf(trx, current.id, now);
+        if (renamed) await memberships.touchGroupsOf(trx, current.id, now);
         const row = { ...current, ...values } as UserRow;
         this.emitUpdate(ctx, current, row, doc, now, emit);
         await applyGroupRules(trx, this.dialect, ctx, row, doc, now, emit);
@@ -283,7 +282,7 @@ export class UserDirectory {
     checkIfMatch(ifMatch, current.row.version);
     const now = this.clock().toISOString();
     const ok = await this.writes.run(async (trx, emit) => {
-      if (this.dialect.lockRows) await groupsStore.lockGroupsOf(trx, [id]);
+      if (this.dialect.lockRows) await memberships.lockGroupsOf(trx, [id]);
       const left = await usersStore.softDeleteUser(trx, ctx.connectionId, id, ifMatch ? current.row.version : undefined, now);
       if (!left) return false;
       // The events describe the user as deleted, not as read before the transaction.
@@ -308,7 +307,7 @@ export class UserDirectory {
   }
 
   groupsOf(userIds: string[]) {
-    return usersStore.groupsOfUsers(this.readDb, userIds);
+    return memberships.groupsOfUsers(this.readDb, userIds);
   }
 }
 

@@ -20,7 +20,7 @@ import { parseListRequest } from '../http/list-params.js';
 import { type GroupRef, type UserRecord, userToScim } from '../directory/users.js';
 import { type GroupRecord, groupToScim } from '../directory/groups.js';
 import { groupView, userView } from '../directory/emitted-events.js';
-import type { MemberView } from '../store/groups.js';
+import type { MemberView } from '../directory/groups.js';
 import type { Doc } from '../scim/resource.js';
 import { DEFAULT_SCIM_PREFIX, scimBaseUrl } from '../directory/scim-url.js';
 import type { GroupView, UserView } from './views.js';

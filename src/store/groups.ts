@@ -118,6 +118,3 @@ export async function touchGroup(db: Kysely<DB>, groupId: string, now: string): 
     .where('id', '=', groupId)
     .execute();
 }
-
-// Membership helpers live in memberships.ts; re-exported until directory/ imports them from there.
-export { addMembers, lockGroupsOf, lockUsers, memberIds, membersOf, otherGroupsOf, removeAllMembers, removeMembers, touchGroupsOf, touchMembersOf, touchUsers, type MemberView } from './memberships.js';

@@ -347,6 +347,3 @@ export async function purgeUsers(
   await db.deleteFrom('users').where('id', 'in', ids).execute();
   return { rows, memberships, last };
 }
-
-// groupsOfUsers lives in memberships.ts; re-exported until directory/ imports it from there.
-export { groupsOfUsers } from './memberships.js';
