@@ -9,11 +9,22 @@ import type { ResourceTypeDef } from '../scim/schemas.js';
 import type { AttributeChange, EventType, NewEvent } from '../events/types.js';
 import type { UserRow } from '../store/users.js';
 import type { GroupRow } from '../store/groups.js';
+import type { GroupView, UserView } from './views.js';
 import type { RequestContext } from './context.js';
 
 /** A user for the host app: identity, state, the SCIM attributes, and what the policies resolved. */
-export function userView(ctx: RequestContext, row: UserRow, doc: Doc): Record<string, unknown> {
-  const app = JSON.parse(row.app || '{}') as Record<string, unknown>;
+/** What the policies resolved for the host application, stored with the user (users.app). */
+interface ResolvedApp {
+  workspace?: string;
+  role?: string | null;
+  language?: string | null;
+  primaryLanguage?: string | null;
+  profile?: Record<string, unknown>;
+  flags?: string[];
+}
+
+export function userView(ctx: RequestContext, row: UserRow, doc: Doc): UserView {
+  const app = JSON.parse(row.app || '{}') as ResolvedApp;
   return {
     id: row.id,
     externalId: row.external_id,
@@ -43,7 +54,7 @@ function primaryEmail(doc: Doc): string | null {
   return (pick?.value as string | undefined) ?? (typeof doc.userName === 'string' && doc.userName.includes('@') ? doc.userName : null);
 }
 
-export function groupView(row: GroupRow): Record<string, unknown> {
+export function groupView(row: GroupRow): GroupView {
   return {
     id: row.id,
     externalId: row.external_id,
@@ -66,7 +77,7 @@ export function event(
   ctx: RequestContext,
   type: EventType,
   resource: { type: 'User' | 'Group' | 'Connection'; id: string },
-  data: Record<string, unknown>,
+  data: object,
   occurredAt: string,
 ): NewEvent {
   return {
@@ -76,7 +87,7 @@ export function event(
     resourceType: resource.type,
     resourceId: resource.id,
     occurredAt,
-    data,
+    data: data as Record<string, unknown>,
   };
 }
 

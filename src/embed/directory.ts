@@ -147,11 +147,11 @@ export function rollcallDirectory(rollcall: Rollcall, opts: RollcallDirectoryOpt
   const context = (connectionId: string) => connectionContext(rollcall, connectionId, scimUrl(connectionId));
 
   const userOf = (ctx: RequestContext, rec: UserRecord): DirectoryUser => ({
-    ...(userView(ctx, rec.row, rec.doc as Doc) as unknown as UserView),
+    ...userView(ctx, rec.row, rec.doc as Doc),
     groups: groupsOfUser(rec.groups),
   });
   const groupOf = (rec: GroupRecord, members: MemberView[] | undefined): DirectoryGroup => ({
-    ...(groupView(rec.row) as unknown as GroupView),
+    ...groupView(rec.row),
     members: membersOfGroup(members),
   });
   const page = <T>(total: number, startIndex: number, items: T[]): Page<T> => ({ totalResults: total, startIndex, itemsPerPage: items.length, items });
