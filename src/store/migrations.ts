@@ -2,8 +2,9 @@
  * Schema migrations, written once with Kysely's schema builder for every dialect.
  * Add a new entry for every change; never edit a migration that has shipped.
  */
-import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { SqlDialect } from './dialect.js';
+import type { DB } from './types.js';
 
 /** Every migration by name; `dialect` supplies the few column types that differ. */
 const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
@@ -251,4 +252,14 @@ export function migrationProvider(dialect: SqlDialect): MigrationProvider {
       return migrationsFor(dialect);
     },
   };
+}
+
+/** Applies every pending migration; a failure names the migration. */
+export async function migrate(db: Kysely<DB>, dialect: SqlDialect): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
 }

@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openDatabase, retryWhileBusy } from '../../src/store/db.js';
+import { openDatabase } from '../../src/store/db.js';
+import { retryWhileBusy } from '../../src/store/sqlite-connections.js';
 import { onPostgres } from '../support/databases.js';
 
 const dirs: string[] = [];

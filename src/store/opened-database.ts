@@ -1,0 +1,36 @@
+/** What opening a database gives the composition root, whichever the backend. */
+import type { Kysely } from 'kysely';
+import type { WriteBatcher } from './batch.js';
+import type { DB } from './types.js';
+import type { SqlDialect } from './dialect.js';
+
+/** `Emitted` is what writes emit for the outbox (the events layer's type; the store only carries it). */
+export interface OpenedDatabase<Emitted = unknown> {
+  /** Writes, and reads that belong to a write (inside its transaction). */
+  db: Kysely<DB>;
+  /** Group commit of SCIM writes on `db`; what they emit goes to the outbox (see rollcall.ts). */
+  writes: WriteBatcher<Emitted>;
+  /** Reads on their own (auth, GET, lists): may lag another process's commits by READ_SNAPSHOT_MS. */
+  readDb: Kysely<DB>;
+  /**
+   * The number of readDb's current snapshot. Two reads under the same number see
+   * the same data, so a result computed from readDb may be reused while it holds.
+   */
+  readSnapshot(): number;
+  dialect: SqlDialect;
+  /** Refreshes planner statistics where they are stale; cheap, run it periodically. */
+  optimize(): void;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Run the migrations before answering (default true). */
+  migrate?: boolean;
+}
+
+/**
+ * How long a read on its own may lag another process's commits: the SQLite reader
+ * renews its snapshot at least this often, PostgreSQL's readSnapshot number moves
+ * this often.
+ */
+export const READ_SNAPSHOT_MS = 50;

@@ -1,0 +1,86 @@
+/**
+ * SQLite: one file, a writer connection and a reader connection (see
+ * sqlite-connections.ts), migrations under the write lock, and the WAL kept short.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kysely, sql } from 'kysely';
+import { QueueingSqliteDialect } from './sqlite-driver.js';
+import { WriteBatcher } from './batch.js';
+import type { DB } from './types.js';
+import { migrate } from './migrations.js';
+import { sqliteDialect } from './dialect.js';
+import type { OpenedDatabase, OpenOptions } from './opened-database.js';
+import { type WriteClock, openSqlite, readerConnection, writerConnection } from './sqlite-connections.js';
+
+/** How often, at most, the WAL is checkpointed and emptied while writes go on. */
+export const WAL_CHECKPOINT_MS = 1000;
+
+/** `file` is a path or ':memory:'. */
+export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Promise<OpenedDatabase<E>> {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const clock: WriteClock = { generation: 0 };
+  const sqlite = openSqlite(file);
+  const db = new Kysely<DB>({ dialect: new QueueingSqliteDialect(writerConnection(sqlite, clock) as never) });
+  if (opts.migrate !== false) {
+    // Kysely takes no migration lock on SQLite; two processes starting together on
+    // one file would both run a migration. Holding the write lock for the whole
+    // run makes the second wait and then find nothing left to do.
+    await db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        await migrate(conn, sqliteDialect);
+        await sql`commit`.execute(conn);
+      } catch (e) {
+        await sql`rollback`.execute(conn);
+        throw e;
+      }
+    });
+  }
+  // An in-memory database exists once per connection: it reads through the writer.
+  const reader = file === ':memory:' ? undefined : readerConnection(openSqlite(file), clock);
+  const readDb = reader ? new Kysely<DB>({ dialect: new QueueingSqliteDialect(reader as never) }) : db;
+  // Planner statistics let e-mail and membership filters start from their indexes;
+  // a sampled ANALYZE of tables that have none or grew, kept cheap by the limit.
+  sqlite.pragma('analysis_limit = 1000');
+  const optimize = () => void sqlite.pragma('optimize=0x10002');
+  optimize();
+  /**
+   * A reader that always holds a snapshot keeps SQLite from ever resetting the WAL,
+   * which then grows without bound under steady writes. So, at most every
+   * WAL_CHECKPOINT_MS and only between write transactions, the reader lets go and
+   * a TRUNCATE checkpoint copies the WAL into the database and empties it. With
+   * no waiting: if another process is reading at that moment, it is tried later.
+   */
+  let lastCheckpoint = Date.now();
+  const maintainWal = (force = false) => {
+    const now = Date.now();
+    if (sqlite.inTransaction || (!force && now - lastCheckpoint < WAL_CHECKPOINT_MS)) return;
+    lastCheckpoint = now;
+    reader?.release();
+    sqlite.pragma('busy_timeout = 0');
+    try {
+      sqlite.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // busy or locked by another process: the next round tries again
+    } finally {
+      sqlite.pragma('busy_timeout = 10000');
+    }
+  };
+  const walTimer = setInterval(() => maintainWal(), WAL_CHECKPOINT_MS * 5);
+  walTimer.unref();
+  return {
+    db,
+    writes: new WriteBatcher<E>(db, { afterCommit: () => maintainWal() }),
+    readDb,
+    // Without a reader every read goes to the writer: no snapshot to key a cache on.
+    readSnapshot: reader ? reader.snapshot : () => clock.generation,
+    dialect: sqliteDialect,
+    optimize,
+    close: async () => {
+      clearInterval(walTimer);
+      if (readDb !== db) await readDb.destroy();
+      await db.destroy();
+    },
+  };
+}
