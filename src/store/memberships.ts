@@ -7,6 +7,13 @@ import type { Kysely } from 'kysely';
 import type { DB } from './types.js';
 import { chunks } from './chunks.js';
 
+/** One user's membership of one group, with the group's name. */
+export interface Membership {
+  member_id: string;
+  group_id: string;
+  display_name: string;
+}
+
 /**
  * Locks these users' rows (in id order, so two writers never wait on each other in
  * a cycle). Taken before the exclusive-group check, so a concurrent change of the
@@ -36,18 +43,16 @@ export async function lockGroupsOf(db: Kysely<DB>, userIds: string[]): Promise<v
 }
 
 /** The members of these groups with the group's name: who leaves which group when users go for good. */
-export async function membershipsOf(db: Kysely<DB>, userIds: string[]): Promise<{ member_id: string; group_id: string; display_name: string }[]> {
-  const out: { member_id: string; group_id: string; display_name: string }[] = [];
+export async function membershipsOf(db: Kysely<DB>, userIds: string[], exceptGroupId: string | null = null): Promise<Membership[]> {
+  const out: Membership[] = [];
   for (const part of chunks([...new Set(userIds)])) {
-    out.push(
-      ...(await db
-        .selectFrom('memberships')
-        .innerJoin('groups', 'groups.id', 'memberships.group_id')
-        .select(['memberships.member_id as member_id', 'groups.id as group_id', 'groups.display_name as display_name'])
-        .where('memberships.member_id', 'in', part)
-        .orderBy('groups.id')
-        .execute()),
-    );
+    let q = db
+      .selectFrom('memberships')
+      .innerJoin('groups', 'groups.id', 'memberships.group_id')
+      .select(['memberships.member_id as member_id', 'groups.id as group_id', 'groups.display_name as display_name'])
+      .where('memberships.member_id', 'in', part);
+    if (exceptGroupId) q = q.where('memberships.group_id', '<>', exceptGroupId);
+    out.push(...(await q.orderBy('groups.id').execute()));
   }
   return out;
 }
@@ -156,18 +161,8 @@ export async function memberIds(db: Kysely<DB>, groupId: string): Promise<Set<st
 }
 
 /** The groups (other than `exceptGroupId`) that these users already belong to: for exclusive groups. */
-export async function otherGroupsOf(db: Kysely<DB>, userIds: string[], exceptGroupId: string | null): Promise<{ member_id: string; group_id: string; display_name: string }[]> {
-  const out: { member_id: string; group_id: string; display_name: string }[] = [];
-  for (const part of chunks([...new Set(userIds)])) {
-    let q = db
-      .selectFrom('memberships')
-      .innerJoin('groups', 'groups.id', 'memberships.group_id')
-      .select(['memberships.member_id as member_id', 'groups.id as group_id', 'groups.display_name as display_name'])
-      .where('memberships.member_id', 'in', part);
-    if (exceptGroupId) q = q.where('memberships.group_id', '<>', exceptGroupId);
-    out.push(...(await q.execute()));
-  }
-  return out;
+export function otherGroupsOf(db: Kysely<DB>, userIds: string[], exceptGroupId: string | null): Promise<Membership[]> {
+  return membershipsOf(db, userIds, exceptGroupId);
 }
 
 /** The groups each user belongs to, for the read-only User `groups` attribute. */

@@ -284,10 +284,12 @@ describe('webhook delivery', () => {
     const N = 2_500;
     await Promise.all(Array.from({ length: 25 }, (_, w) => emitEvents(t.rc, Array.from({ length: 100 }, (_, i) => newEvent(o, { resourceId: `u${w}-${i}` })))));
     t.rc.startDelivery({ ...FAST, concurrency: 16 });
-    await settled(hook.id, N, t.rc, 60_000);
+    await settled(hook.id, N, t.rc, 170_000);
     expect(new Set(r.delivered()).size).toBe(N);
     expect(r.requests).toHaveLength(N);
-  });
+    // 2,500 signed POSTs take ~5 s alone but over 60 s on a loaded CI machine
+    // beside the other PostgreSQL files; this checks completeness, not speed.
+  }, 180_000);
 
   it('skips events that are gone from the outbox instead of waiting for them', async () => {
     const o = await org('Gap Corp');
