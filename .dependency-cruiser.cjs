@@ -1,5 +1,5 @@
 /**
- * The layer rules of docs/architecture.md, checked by test/structure/layers.test.ts
+ * The layer rules of docs/architecture.md, checked by test/unit/layers.test.ts
  * (and by hand: `npx depcruise src`).
  *
  *   index → embed, cli → http → rollcall.ts → directory, sources → events → store → scim
