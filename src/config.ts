@@ -5,7 +5,10 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  /** PUBLIC_URL, or http://localhost:PORT when unset (see publicUrlSet). */
   publicUrl: string;
+  /** PUBLIC_URL was set: it wins over the URL a server recorded in the database. */
+  publicUrlSet: boolean;
   logLevel: string;
   /** Largest request body accepted (bytes); larger bodies get SCIM 413. */
   bodyLimit: number;
@@ -19,6 +22,10 @@ export interface Config {
   eventRetentionDays: number;
   /** ROLLCALL_RATE_LIMIT: SCIM requests per connection per minute over all instances (0: no limit). */
   rateLimitPerMinute: number;
+  /** ROLLCALL_MIGRATE=on (default): apply pending migrations on start; off: refuse to start while any are pending. */
+  migrate: 'apply' | 'check';
+  /** LOG_FORMAT: pretty lines for people, JSON lines for machines; unset, pretty on a terminal. */
+  logFormat: 'json' | 'pretty';
   /** Webhook delivery (ROLLCALL_WEBHOOK_*). */
   webhooks: {
     backoffMs: number;
@@ -38,6 +45,9 @@ export class ConfigError extends RollcallError {
   }
 }
 
+/** Where the server's log lines go (stdout) is a terminal a person reads. */
+const isTty = () => process.stdout.isTTY === true;
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
@@ -54,7 +64,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = (env.HOST ?? '127.0.0.1').trim() || '127.0.0.1';
   const databaseUrl = (env.DATABASE_URL ?? 'sqlite:./data/rollcall.db').trim();
   if (!databaseUrl) throw new ConfigError('DATABASE_URL is empty; use e.g. sqlite:./data/rollcall.db');
-  let publicUrl = (env.PUBLIC_URL ?? `http://localhost:${port}`).trim();
+  const publicUrlSet = !!env.PUBLIC_URL?.trim();
+  let publicUrl = (publicUrlSet ? env.PUBLIC_URL! : `http://localhost:${port}`).trim();
   try {
     const u = new URL(publicUrl);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
@@ -80,6 +91,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const events = eventsSetting === 'on';
   const eventRetentionDays = int(env, 'ROLLCALL_EVENT_RETENTION_DAYS', 30, 0, 3650);
   const rateLimitPerMinute = int(env, 'ROLLCALL_RATE_LIMIT', 0, 0, MAX_PER_MINUTE);
+  const migrateSetting = (env.ROLLCALL_MIGRATE ?? 'on').trim().toLowerCase();
+  if (!['on', 'off'].includes(migrateSetting)) throw new ConfigError(`ROLLCALL_MIGRATE must be on or off, got '${env.ROLLCALL_MIGRATE}'`);
+  const migrate = migrateSetting === 'on' ? 'apply' : 'check';
+  const formatSetting = (env.LOG_FORMAT ?? '').trim().toLowerCase();
+  if (formatSetting && !['json', 'pretty'].includes(formatSetting)) throw new ConfigError(`LOG_FORMAT must be json or pretty, got '${env.LOG_FORMAT}'`);
+  const logFormat = (formatSetting || (isTty() ? 'pretty' : 'json')) as 'json' | 'pretty';
   const DAY = 24 * 60 * 60_000;
   const webhooks = {
     backoffMs: int(env, 'ROLLCALL_WEBHOOK_BACKOFF_MS', 10_000, 1, DAY),
@@ -94,5 +111,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
   }
-  return { port, host, databaseUrl, publicUrl, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, rateLimitPerMinute, webhooks };
+  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, rateLimitPerMinute, migrate, logFormat, webhooks };
 }

@@ -1,5 +1,8 @@
 /** The service object: one database, the directories on top of it. */
+import { sql } from 'kysely';
 import { openDatabase, type OpenedDatabase } from './store/db.js';
+import type { MigrateMode } from './store/migrations.js';
+import { readServerSetting, writeServerSetting } from './store/server-settings.js';
 import { ConnectionDirectory } from './directory/connections.js';
 import { UserDirectory } from './directory/users.js';
 import { GroupDirectory } from './directory/groups.js';
@@ -22,7 +25,21 @@ import { type Maintenance, type MaintenanceOptions, startMaintenance } from './d
 
 export interface RollcallOptions {
   databaseUrl: string;
-  publicUrl: string;
+  /**
+   * Where clients reach this server (SCIM locations, the URLs the CLI and admin
+   * API print). Unset: the one a server recorded (`recordPublicUrl`), else
+   * `defaultPublicUrl`.
+   */
+  publicUrl?: string;
+  /** The URL when none is given or recorded (default http://localhost:8080). */
+  defaultPublicUrl?: string;
+  /**
+   * This instance serves HTTP itself (`rollcall serve`): without an explicit
+   * publicUrl it prefers a recorded public address but not a recorded loopback
+   * one, which was some earlier run's default. It records its own with
+   * `recordPublicUrl` once it listens.
+   */
+  serving?: boolean;
   clock?: Clock;
   /** Plans whose organisations may use the SCIM API (default: enterprise). */
   scimPlans?: string[];
@@ -46,6 +63,12 @@ export interface RollcallOptions {
   rateLimitPerMinute?: number;
   /** Told about every SCIM request once it is answered (provisioning log, metrics). One that throws is logged. */
   observers?: RequestObserver[];
+  /**
+   * The schema on opening (ROLLCALL_MIGRATE): `apply` (default) runs pending
+   * migrations, `check` refuses to start while any are pending, false leaves the
+   * schema alone (`rollcall migrate` then applies or lists them).
+   */
+  migrate?: boolean | MigrateMode;
 }
 
 /** Events for a host application in the same process, and the feed. */
@@ -61,7 +84,13 @@ export interface RollcallEvents {
 }
 
 export interface Rollcall {
+  /** Where clients reach this server (see RollcallOptions.publicUrl). */
   readonly publicUrl: string;
+  /**
+   * Serve under `url` from now on and record it in the database, where the CLI and
+   * instances told no PUBLIC_URL find it (`rollcall serve` calls it once it listens).
+   */
+  recordPublicUrl(url: string): Promise<void>;
   readonly database: OpenedDatabase<NewEvent>;
   readonly connections: ConnectionDirectory;
   readonly users: UserDirectory;
@@ -93,15 +122,23 @@ export interface Rollcall {
    * call changes nothing; close() stops it.
    */
   startMaintenance(opts?: MaintenanceOptions): void;
+  /** Resolves when the database answers reads and writes' connection (for /readyz); rejects with the reason otherwise. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   checkRateLimit(opts.rateLimitPerMinute ?? 0);
-  const database = await openDatabase<NewEvent>(opts.databaseUrl);
+  const database = await openDatabase<NewEvent>(opts.databaseUrl, { migrate: opts.migrate ?? 'apply' });
   const clock = opts.clock ?? systemClock;
-  const publicUrl = opts.publicUrl.replace(/\/+$/, '');
-  const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, database.writes, clock, publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks);
+  let publicUrl: string;
+  try {
+    publicUrl = (await resolvePublicUrl(database, opts)).replace(/\/+$/, '');
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
+  const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, database.writes, clock, () => publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks);
   const users = new UserDirectory(database.db, database.writes, database.readDb, database.dialect, clock);
   const groups = new GroupDirectory(database.db, database.writes, database.readDb, database.dialect, clock);
 
@@ -126,7 +163,14 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   };
 
   return {
-    publicUrl,
+    get publicUrl() {
+      return publicUrl;
+    },
+    async recordPublicUrl(url: string) {
+      const clean = url.replace(/\/+$/, '');
+      await writeServerSetting(database.db, 'public_url', clean, clock().toISOString());
+      publicUrl = clean;
+    },
     database,
     events: {
       subscribe: (handler, o) => bus.subscribe(handler, o),
@@ -159,12 +203,37 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     connections,
     users,
     groups,
+    ready: async () => {
+      await sql`select 1`.execute(database.readDb);
+      if (database.readDb !== database.db) await sql`select 1`.execute(database.db);
+    },
     close: async () => {
       maintenance?.stop();
       await delivery?.stop();
       await database.close();
     },
   };
+}
+
+/** True for localhost, 127.0.0.0/8 and ::1: a URL no IdP in the cloud can reach. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '[::1]' || host === '::1';
+}
+
+async function resolvePublicUrl(database: OpenedDatabase<NewEvent>, opts: RollcallOptions): Promise<string> {
+  const fallback = opts.defaultPublicUrl ?? 'http://localhost:8080';
+  let url = opts.publicUrl;
+  if (url === undefined) {
+    const recorded = await readServerSetting(database.readDb, 'public_url');
+    url = recorded && !(opts.serving && isLoopbackUrl(recorded)) ? recorded : fallback;
+  }
+  return url;
 }
 
 /**

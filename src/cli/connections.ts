@@ -4,6 +4,7 @@ import { fail } from '../scim/errors.js';
 import { readJsonFile, nonNegativeInt } from './options.js';
 import { print } from './output.js';
 import { withRollcall } from './runtime.js';
+import { isLoopbackUrl } from '../rollcall.js';
 
 export function registerConnectionCommands(program: Command): void {
   const connection = program.command('connection').description('manage connections (one per customer IdP)');
@@ -40,6 +41,12 @@ export function registerConnectionCommands(program: Command): void {
             `The token is shown only this once; rotate it with: rollcall token rotate ${c.id}`,
           ].join('\n'),
         );
+        // On stderr, so --json output stays one document.
+        if (isLoopbackUrl(c.scimUrl)) {
+          process.stderr.write(
+            `warning: the SCIM URL is on a loopback address (${new URL(c.scimUrl).host}): an IdP in the cloud cannot reach it. Start the server with PUBLIC_URL set to its public https address.\n`,
+          );
+        }
       });
     });
   connection

@@ -5,6 +5,8 @@ import { registerConnectionCommands } from './connections.js';
 import { registerOrganizationCommands } from './organizations.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { registerMaintenanceCommands } from './maintenance.js';
+import { registerOperationCommands } from './operations.js';
+import { buildInfo, versionLine } from '../build-info.js';
 
 export function buildCli(): Command {
   const program = new Command();
@@ -12,11 +14,13 @@ export function buildCli(): Command {
   program
     .name('rollcall')
     .description('Self-hosted SCIM 2.0 provisioning server')
+    .version(`rollcall ${versionLine(buildInfo())}`, '-V, --version', 'print the version (and the commit when known)')
     .configureOutput({ outputError: (text, write) => write(`rollcall: ${text.replace(/^error: /, '').trim()} (see --help)\n`) });
   registerServe(program);
   registerConnectionCommands(program);
   registerOrganizationCommands(program);
   registerMaintenanceCommands(program);
   registerWebhookCommands(program);
+  registerOperationCommands(program);
   return program;
 }

@@ -14,26 +14,39 @@ export function config(): Config {
 }
 
 /** Opens the database (running migrations); a failure is one line for the operator. */
-export async function open(cfg: Config): Promise<Rollcall> {
+export interface OpenOverrides {
+  /** false: leave the schema alone (rollcall migrate). */
+  migrate?: boolean;
+  /** This process serves HTTP (rollcall serve; see RollcallOptions.serving). */
+  serving?: boolean;
+}
+
+export async function open(cfg: Config, overrides: OpenOverrides = {}): Promise<Rollcall> {
   try {
     return await createRollcall({
       databaseUrl: cfg.databaseUrl,
-      publicUrl: cfg.publicUrl,
+      // Unset PUBLIC_URL: the one `serve` recorded, so printed SCIM URLs match the server's.
+      publicUrl: cfg.publicUrlSet ? cfg.publicUrl : undefined,
+      defaultPublicUrl: cfg.publicUrl,
+      serving: overrides.serving,
       scimPlans: cfg.scimPlans,
       adminToken: cfg.adminToken,
       events: cfg.events,
       eventRetentionDays: cfg.eventRetentionDays,
       rateLimitPerMinute: cfg.rateLimitPerMinute,
       webhooks: cfg.webhooks,
+      migrate: overrides.migrate ?? cfg.migrate,
     });
   } catch (e) {
+    // A schema refusal keeps its own code: a deploy script tells them apart.
+    if (isRollcallError(e) && ['ROLLCALL_SCHEMA_NEWER', 'ROLLCALL_MIGRATIONS_PENDING', 'ROLLCALL_MIGRATION_FAILED'].includes(e.code)) throw e;
     throw fail('ROLLCALL_CLI_CANNOT_OPEN_DATABASE', (e as Error).message);
   }
 }
 
 /** Runs one command against the configured database and closes it whatever happens. */
-export async function withRollcall<T>(fn: (rc: Rollcall) => Promise<T>): Promise<T> {
-  const rc = await open(config());
+export async function withRollcall<T>(fn: (rc: Rollcall) => Promise<T>, overrides: OpenOverrides = {}): Promise<T> {
+  const rc = await open(config(), overrides);
   try {
     return await fn(rc);
   } finally {

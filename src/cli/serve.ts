@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { buildServer } from '../http/server.js';
 import { fail } from '../scim/errors.js';
-import type { Rollcall } from '../rollcall.js';
+import { type Rollcall, isLoopbackUrl } from '../rollcall.js';
 import { config, open } from './runtime.js';
+import { versionLine } from '../build-info.js';
 
 /** The admin key: from the environment, or generated on the first start and shown this once. */
 async function adminKeyLine(rc: Rollcall): Promise<string> {
@@ -16,8 +17,13 @@ async function adminKeyLine(rc: Rollcall): Promise<string> {
 
 async function serve() {
   const cfg = config();
-  const rc = await open(cfg);
-  const app = await buildServer(rc, { logger: { level: cfg.logLevel }, bodyLimit: cfg.bodyLimit });
+  const rc = await open(cfg, { serving: true });
+  // Pretty lines for a person at a terminal, JSON lines for a log collector (LOG_FORMAT).
+  const logger =
+    cfg.logFormat === 'pretty'
+      ? { level: cfg.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, colorize: !process.env.NO_COLOR } } }
+      : { level: cfg.logLevel };
+  const app = await buildServer(rc, { logger, bodyLimit: cfg.bodyLimit });
   try {
     await app.listen({ port: cfg.port, host: cfg.host });
   } catch (e) {
@@ -25,20 +31,28 @@ async function serve() {
     throw fail('ROLLCALL_CLI_CANNOT_START', `cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}`);
   }
   rc.setLogger(app.log);
+  const addr = app.server.address();
   let adminLine: string;
   try {
+    // Told no PUBLIC_URL and on a loopback default: the port it really got (PORT=0 picks one).
+    if (!cfg.publicUrlSet && isLoopbackUrl(rc.publicUrl) && typeof addr === 'object' && addr) {
+      const u = new URL(rc.publicUrl);
+      u.port = String(addr.port);
+      await rc.recordPublicUrl(u.origin + u.pathname);
+    } else {
+      await rc.recordPublicUrl(rc.publicUrl);
+    }
     adminLine = await adminKeyLine(rc);
   } catch (e) {
     await app.close();
     await rc.close();
-    throw fail('ROLLCALL_CLI_CANNOT_START', `cannot set up the admin API key: ${(e as Error).message}`);
+    throw fail('ROLLCALL_CLI_CANNOT_START', `cannot record the public URL or set up the admin API key: ${(e as Error).message}`);
   }
   rc.startDelivery();
-  const addr = app.server.address();
   const where = typeof addr === 'object' && addr ? `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   process.stdout.write(
     [
-      `Rollcall SCIM server listening on ${where} (public URL ${cfg.publicUrl}, database ${cfg.databaseUrl})`,
+      `Rollcall ${versionLine()} SCIM server listening on ${where} (public URL ${rc.publicUrl}, database ${cfg.databaseUrl})`,
       adminLine,
       `Create a connection for an identity provider with:`,
       `  npx rollcall connection create --name "Acme Entra ID"`,

@@ -58,7 +58,8 @@ export class ConnectionDirectory {
     /** Write transactions with the event outbox (token rotations are events). */
     writes: WriteBatcher<NewEvent>,
     private readonly clock: Clock,
-    private readonly publicUrl: string,
+    /** Read on every use: a server learns its URL once it listens (see Rollcall.recordPublicUrl). */
+    private readonly publicUrl: () => string,
     /** Plans whose organisations may use the SCIM API. */
     scimPlans: readonly string[] = ['enterprise'],
     /** Extra settings checks that need the SCIM schema (attribute paths, languages). */
@@ -77,7 +78,7 @@ export class ConnectionDirectory {
       workspace: row.workspace,
       status: row.status,
       createdAt: row.created_at,
-      scimUrl: scimUrl(this.publicUrl, row.id),
+      scimUrl: scimUrl(this.publicUrl(), row.id),
     };
   }
 

@@ -73,7 +73,6 @@ async function connectionRoutes(app: FastifyInstance, opts: { rollcall: Rollcall
 export const rollcallScim: FastifyPluginAsync<RollcallScimOptions> = async (app, opts) => {
   const rc = opts?.rollcall;
   if (!rc || typeof rc.users?.list !== 'function') throw new TypeError('rollcallScim: the `rollcall` option (from createRollcall) is required');
-  const publicUrl = opts.publicUrl ?? rc.publicUrl;
   // The full path the host mounted this plugin at, its own prefixes included.
   const mount = normalizePrefix(app.prefix);
   const bodyLimit = opts.bodyLimit ?? DEFAULT_SCIM_BODY_LIMIT;
@@ -88,6 +87,6 @@ export const rollcallScim: FastifyPluginAsync<RollcallScimOptions> = async (app,
   await app.register(connectionRoutes, {
     prefix: '/:connectionId',
     rollcall: rc,
-    baseUrlOf: (connectionId: string) => scimBaseUrl(publicUrl, mount, connectionId),
+    baseUrlOf: (connectionId: string) => scimBaseUrl(opts.publicUrl ?? rc.publicUrl, mount, connectionId),
   });
 };

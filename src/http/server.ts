@@ -1,6 +1,6 @@
 /**
  * The standalone Fastify application: SCIM error handling and JSON bodies for the
- * whole server (health check, 404s), and the SCIM API under /scim/v2/:connectionId
+ * whole server (health and readiness probes, metrics, 404s), and the SCIM API under /scim/v2/:connectionId
  * through the same encapsulated plugin a host application registers
  * (http/scim-plugin.ts, which embed/fastify.ts exports).
  */
@@ -12,6 +12,8 @@ import { DEFAULT_SCIM_BODY_LIMIT, SCIM_ROUTER_OPTIONS, rollcallScim, scimFramewo
 import { DEFAULT_SCIM_PREFIX } from '../directory/scim-url.js';
 import { ADMIN_API_PREFIX, adminPlugin } from './admin.js';
 import { sendAdminFrameworkError } from './admin-errors.js';
+import { registerHealth } from './health.js';
+import { registerMetrics } from './metrics.js';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
@@ -24,7 +26,7 @@ export const scimPlugin = rollcallScim;
 export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promise<FastifyInstance> {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_SCIM_BODY_LIMIT;
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: withoutPersonalData(opts.logger ?? false),
     bodyLimit,
     // Entra ID has been seen calling /users; SCIM paths are case-insensitive in practice.
     routerOptions: { ...SCIM_ROUTER_OPTIONS },
@@ -35,10 +37,26 @@ export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promi
   });
   registerErrorHandling(app);
   registerJsonBodies(app);
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  registerHealth(app, rc);
+  registerMetrics(app);
   await app.register(rollcallScim, { prefix: DEFAULT_SCIM_PREFIX, rollcall: rc, bodyLimit });
   await app.register(adminPlugin, { prefix: ADMIN_API_PREFIX, rollcall: rc });
   return app;
+}
+
+/**
+ * Request log lines name the method and path, never the query: a SCIM filter
+ * (`userName eq "jane@example.com"`) is personal data. Bodies are never logged.
+ */
+export function withoutPersonalData(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (!logger || typeof logger !== 'object' || 'child' in logger) return logger;
+  return {
+    ...logger,
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, path: req.url.split('?')[0], remoteAddress: req.ip }),
+      ...(logger as { serializers?: Record<string, unknown> }).serializers,
+    },
+  } as FastifyServerOptions['logger'];
 }
 
 /** True when `url` is `prefix` or below it (case-insensitive, as the router matches). */

@@ -154,6 +154,14 @@ export const CATALOGUE = {
   ROLLCALL_CLI_NOT_FOUND: def(404, 'A command names a connection or webhook id that does not exist.'),
   ROLLCALL_CLI_CANNOT_OPEN_DATABASE: def(503, 'The command cannot open or migrate the database at DATABASE_URL; the message says why.'),
   ROLLCALL_CLI_CANNOT_START: def(500, '`rollcall serve` cannot listen on HOST:PORT or set up the admin API key.'),
+  // --- operations: schema, backup, restore, export -------------------------------------
+  ROLLCALL_SCHEMA_NEWER: def(503, 'The database holds migrations this version of Rollcall does not know (a newer version migrated it); upgrade Rollcall or restore a backup.'),
+  ROLLCALL_MIGRATIONS_PENDING: def(503, 'ROLLCALL_MIGRATE=off and the database has migrations to apply; run `rollcall migrate` first.'),
+  ROLLCALL_MIGRATION_FAILED: def(503, 'A migration failed and was rolled back; the message names it and the database error.'),
+  ROLLCALL_BACKUP_UNSUPPORTED: def(400, '`rollcall backup` and `restore` work on SQLite; PostgreSQL is backed up with its own tools (pg_dump, pg_basebackup).'),
+  ROLLCALL_BACKUP_FAILED: def(500, 'The backup could not be written (target not writable, disk full); the message says why. A partial file is removed.'),
+  ROLLCALL_RESTORE_REFUSED: def(400, 'The file to restore is not a complete Rollcall SQLite database of a schema this version knows; the current database is untouched.'),
+  ROLLCALL_RESTORE_SERVER_RUNNING: def(409, 'The database to replace is in use by a running server (its write lock is held); stop the server before `rollcall restore`.'),
 } satisfies Record<string, Definition>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

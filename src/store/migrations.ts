@@ -5,6 +5,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { SqlDialect } from './dialect.js';
 import type { DB } from './types.js';
+import { fail } from '../scim/errors.js';
 
 /** Every migration by name; `dialect` supplies the few column types that differ. */
 const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
@@ -244,6 +245,17 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0006_server_settings': {
+    async up(db: Kysely<any>) {
+      // What a server was told (its public URL), for the CLI and other instances that were not.
+      await db.schema
+        .createTable('server_settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
@@ -254,12 +266,62 @@ export function migrationProvider(dialect: SqlDialect): MigrationProvider {
   };
 }
 
-/** Applies every pending migration; a failure names the migration. */
-export async function migrate(db: Kysely<DB>, dialect: SqlDialect): Promise<void> {
+/** Where a database's schema stands against the migrations this version knows. */
+export interface MigrationStatus {
+  /** Known migrations already applied, oldest first. */
+  applied: { name: string; executedAt: string }[];
+  /** Known migrations not applied yet, in the order they would run. */
+  pending: string[];
+  /** Applied migrations this version does not know: a newer Rollcall migrated the database. */
+  unknown: string[];
+}
+
+/** The names every database of this version ends up with, in order. */
+export function knownMigrations(dialect: SqlDialect): string[] {
+  return Object.keys(migrationsFor(dialect)).sort();
+}
+
+export async function migrationStatus(db: Kysely<DB>, dialect: SqlDialect): Promise<MigrationStatus> {
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
+  const known = await migrator.getMigrations();
+  const names = new Set(known.map((m) => m.name));
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  const recorded = tables.some((t) => t.name === 'kysely_migration')
+    ? await (db as Kysely<any>).selectFrom('kysely_migration').select('name').orderBy('name').execute()
+    : [];
+  return {
+    applied: known.filter((m) => m.executedAt).map((m) => ({ name: m.name, executedAt: m.executedAt!.toISOString() })),
+    pending: known.filter((m) => !m.executedAt).map((m) => m.name),
+    unknown: recorded.map((r) => String(r.name)).filter((n) => !names.has(n)),
+  };
+}
+
+/** How opening a database treats its schema (ROLLCALL_MIGRATE). */
+export type MigrateMode = 'apply' | 'check';
+
+/**
+ * Brings the schema to this version's (`apply`), or only checks that it is there
+ * (`check`: pending migrations refuse, for deploys whose pipeline migrates first).
+ * Either way a schema newer than this version knows is refused: serving it could
+ * write rows a newer version no longer reads. Returns the migrations applied.
+ */
+export async function migrate(db: Kysely<DB>, dialect: SqlDialect, mode: MigrateMode = 'apply'): Promise<string[]> {
+  const status = await migrationStatus(db, dialect);
+  if (status.unknown.length) {
+    throw fail(
+      'ROLLCALL_SCHEMA_NEWER',
+      `the database was migrated by a newer Rollcall (migrations ${status.unknown.join(', ')} are unknown to this version); upgrade Rollcall or restore a backup taken before that upgrade`,
+    );
+  }
+  if (!status.pending.length) return [];
+  if (mode === 'check') {
+    throw fail('ROLLCALL_MIGRATIONS_PENDING', `ROLLCALL_MIGRATE=off and ${status.pending.length} migration(s) are pending (${status.pending.join(', ')}); run \`rollcall migrate\` first`);
+  }
   const migrator = new Migrator({ db, provider: migrationProvider(dialect) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+    throw fail('ROLLCALL_MIGRATION_FAILED', `database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
   }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { WriteBatcher } from './batch.js';
 import type { DB } from './types.js';
 import type { SqlDialect } from './dialect.js';
+import type { MigrateMode, MigrationStatus } from './migrations.js';
 
 /** `Emitted` is what writes emit for the outbox (the events layer's type; the store only carries it). */
 export interface OpenedDatabase<Emitted = unknown> {
@@ -20,12 +21,20 @@ export interface OpenedDatabase<Emitted = unknown> {
   dialect: SqlDialect;
   /** Refreshes planner statistics where they are stale; cheap, run it periodically. */
   optimize(): void;
+  /** Applies pending migrations (or, `check`, refuses when there are any) under the backend's migration lock; returns those applied. */
+  migrate(mode?: MigrateMode): Promise<string[]>;
+  /** Applied, pending and unknown (newer) migrations. */
+  migrationStatus(): Promise<MigrationStatus>;
   close(): Promise<void>;
 }
 
 export interface OpenOptions {
-  /** Run the migrations before answering (default true). */
-  migrate?: boolean;
+  /**
+   * The schema on opening: `apply` (or true, the default) runs pending migrations,
+   * `check` refuses to open while any are pending, false leaves it alone. A schema
+   * newer than this version knows is refused unless false.
+   */
+  migrate?: boolean | MigrateMode;
 }
 
 /**

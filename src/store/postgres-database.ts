@@ -4,7 +4,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { WriteBatcher } from './batch.js';
 import type { DB } from './types.js';
-import { migrate } from './migrations.js';
+import { type MigrateMode, migrate, migrationStatus } from './migrations.js';
 import { postgresDialect } from './dialect.js';
 import { redactUrl } from './database-url.js';
 import { READ_SNAPSHOT_MS, type OpenedDatabase, type OpenOptions } from './opened-database.js';
@@ -54,15 +54,15 @@ export async function openPostgres<E>(url: string, opts: OpenOptions): Promise<O
   } catch (e) {
     throw new Error(`cannot connect to PostgreSQL at ${redactUrl(url)}${tls.mode ? ` (sslmode=${tls.mode})` : ''}: ${(e as Error).message}`);
   }
-  if (opts.migrate !== false) {
-    await db.connection().execute(async (conn) => {
+  const migrateLocked = (mode: MigrateMode = 'apply') =>
+    db.connection().execute(async (conn) => {
       // Waiting for another instance's migration, or a migration rewriting a large
       // table, may take longer than a request may: no statement timeout here.
       await sql`set statement_timeout = 0`.execute(conn);
       try {
         await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
         try {
-          await migrate(conn, postgresDialect);
+          return await migrate(conn, postgresDialect, mode);
         } finally {
           await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
         }
@@ -71,6 +71,13 @@ export async function openPostgres<E>(url: string, opts: OpenOptions): Promise<O
         await sql`reset statement_timeout`.execute(conn);
       }
     });
+  if (opts.migrate !== false) {
+    try {
+      await migrateLocked(opts.migrate === 'check' ? 'check' : 'apply');
+    } catch (e) {
+      await db.destroy();
+      throw e;
+    }
   }
   return {
     db,
@@ -80,6 +87,8 @@ export async function openPostgres<E>(url: string, opts: OpenOptions): Promise<O
     readSnapshot: () => Math.floor(Date.now() / READ_SNAPSHOT_MS),
     dialect: postgresDialect,
     optimize: () => {},
+    migrate: migrateLocked,
+    migrationStatus: () => migrationStatus(db, postgresDialect),
     close: () => db.destroy(),
   };
 }

@@ -8,7 +8,7 @@ import { Kysely, sql } from 'kysely';
 import { QueueingSqliteDialect } from './sqlite-driver.js';
 import { WriteBatcher } from './batch.js';
 import type { DB } from './types.js';
-import { migrate } from './migrations.js';
+import { type MigrateMode, migrate, migrationStatus } from './migrations.js';
 import { sqliteDialect } from './dialect.js';
 import type { OpenedDatabase, OpenOptions } from './opened-database.js';
 import { type WriteClock, openSqlite, readerConnection, writerConnection } from './sqlite-connections.js';
@@ -22,20 +22,28 @@ export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Pr
   const clock: WriteClock = { generation: 0 };
   const sqlite = openSqlite(file);
   const db = new Kysely<DB>({ dialect: new QueueingSqliteDialect(writerConnection(sqlite, clock) as never) });
-  if (opts.migrate !== false) {
-    // Kysely takes no migration lock on SQLite; two processes starting together on
-    // one file would both run a migration. Holding the write lock for the whole
-    // run makes the second wait and then find nothing left to do.
-    await db.connection().execute(async (conn) => {
+  // Kysely takes no migration lock on SQLite; two processes starting together on
+  // one file would both run a migration. Holding the write lock for the whole
+  // run makes the second wait and then find nothing left to do.
+  const migrateLocked = (mode: MigrateMode = 'apply') =>
+    db.connection().execute(async (conn) => {
       await sql`begin immediate`.execute(conn);
       try {
-        await migrate(conn, sqliteDialect);
+        const applied = await migrate(conn, sqliteDialect, mode);
         await sql`commit`.execute(conn);
+        return applied;
       } catch (e) {
         await sql`rollback`.execute(conn);
         throw e;
       }
     });
+  if (opts.migrate !== false) {
+    try {
+      await migrateLocked(opts.migrate === 'check' ? 'check' : 'apply');
+    } catch (e) {
+      await db.destroy();
+      throw e;
+    }
   }
   // An in-memory database exists once per connection: it reads through the writer.
   const reader = file === ':memory:' ? undefined : readerConnection(openSqlite(file), clock);
@@ -77,6 +85,8 @@ export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Pr
     readSnapshot: reader ? reader.snapshot : () => clock.generation,
     dialect: sqliteDialect,
     optimize,
+    migrate: migrateLocked,
+    migrationStatus: () => migrationStatus(db, sqliteDialect),
     close: async () => {
       clearInterval(walTimer);
       if (readDb !== db) await readDb.destroy();

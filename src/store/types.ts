@@ -179,4 +179,11 @@ export interface DB {
   webhook_deliveries: WebhookDeliveriesTable;
   admin_tokens: AdminTokensTable;
   rate_windows: RateWindowsTable;
+  server_settings: ServerSettingsTable;
+}
+
+export interface ServerSettingsTable {
+  key: string;
+  value: string;
+  updated_at: string;
 }

@@ -22,7 +22,7 @@ import { createPgDatabase, dropPgDatabase, testDatabase } from '../support/fresh
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
 
-const LISTENING = /Rollcall SCIM server listening on (https?:\/\/\S+)/;
+const LISTENING = /Rollcall .*SCIM server listening on (https?:\/\/\S+)/;
 
 // Ctrl-C or a SIGTERM to the runner must not leave servers behind: turn the signal
 // into a normal exit so the 'exit' hooks below kill the children.
