@@ -3,10 +3,14 @@ import { sql } from 'kysely';
 import { openDatabase, type OpenedDatabase } from './store/db.js';
 import type { MigrateMode } from './store/migrations.js';
 import { readServerSetting, writeServerSetting } from './store/server-settings.js';
+import { parseDatabaseUrl } from './store/database-url.js';
+import { type BackupReport, type RestoreReport, backupSqlite, restoreSqlite } from './store/sqlite-backup.js';
+import { fail } from './scim/errors.js';
 import { ConnectionDirectory } from './directory/connections.js';
 import { UserDirectory } from './directory/users.js';
 import { GroupDirectory } from './directory/groups.js';
-import { type Clock, daysBefore, systemClock } from './directory/context.js';
+import { type Clock, daysBefore, requestContext, systemClock } from './directory/context.js';
+import { type ExportedResource, exportConnection } from './directory/export.js';
 import { type PurgeReport, purgeExpired } from './directory/lifecycle.js';
 import { type ImportReport, importCsv } from './directory/import.js';
 import { settingsChecks } from './directory/policies/index.js';
@@ -122,6 +126,11 @@ export interface Rollcall {
    * call changes nothing; close() stops it.
    */
   startMaintenance(opts?: MaintenanceOptions): void;
+  /**
+   * The connection's users, then its groups, as SCIM resources (JSON text, one per
+   * item), read page by page: memory stays bounded at any size. Unknown id: CONNECTION_NOT_FOUND.
+   */
+  exportConnection(connectionId: string): AsyncGenerator<ExportedResource>;
   /** Resolves when the database answers reads and writes' connection (for /readyz); rejects with the reason otherwise. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -203,6 +212,11 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     connections,
     users,
     groups,
+    async *exportConnection(connectionId: string) {
+      const c = await connections.show(connectionId);
+      if (!c) throw fail('ROLLCALL_CONNECTION_NOT_FOUND', `Connection '${connectionId}' not found.`);
+      yield* exportConnection(users, groups, requestContext(c.id, c, c.scimUrl));
+    },
     ready: async () => {
       await sql`select 1`.execute(database.readDb);
       if (database.readDb !== database.db) await sql`select 1`.execute(database.db);
@@ -213,6 +227,29 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
       await database.close();
     },
   };
+}
+
+/** The SQLite file DATABASE_URL names; PostgreSQL has its own backup tools. */
+function sqliteFileFor(databaseUrl: string, command: string): string {
+  const loc = parseDatabaseUrl(databaseUrl);
+  if (loc.kind === 'postgres') {
+    throw fail(
+      'ROLLCALL_BACKUP_UNSUPPORTED',
+      `rollcall ${command} works on SQLite; on PostgreSQL use its own tools: pg_dump -Fc (restore with pg_restore) for logical backups, pg_basebackup with WAL archiving for point-in-time recovery (see docs/operations.md)`,
+    );
+  }
+  if (loc.file === ':memory:') throw fail('ROLLCALL_BACKUP_UNSUPPORTED', `rollcall ${command} needs a database file; DATABASE_URL names an in-memory database`);
+  return loc.file;
+}
+
+/** A consistent copy of the SQLite database at `databaseUrl` in the new file `file`, taken while servers keep writing. */
+export function backupDatabase(databaseUrl: string, file: string): BackupReport {
+  return backupSqlite(sqliteFileFor(databaseUrl, 'backup'), file);
+}
+
+/** Replaces the (stopped) SQLite database at `databaseUrl` by the backup `file`, after checking it; the replaced file is kept beside it. */
+export function restoreDatabase(databaseUrl: string, file: string, now: Date = new Date()): RestoreReport {
+  return restoreSqlite(file, sqliteFileFor(databaseUrl, 'restore'), now);
 }
 
 /** True for localhost, 127.0.0.0/8 and ::1: a URL no IdP in the cloud can reach. */

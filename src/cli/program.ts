@@ -5,7 +5,7 @@ import { registerConnectionCommands } from './connections.js';
 import { registerOrganizationCommands } from './organizations.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { registerMaintenanceCommands } from './maintenance.js';
-import { registerOperationCommands } from './operations.js';
+import { registerBackupCommands, registerOperationCommands } from './operations.js';
 import { buildInfo, versionLine } from '../build-info.js';
 
 export function buildCli(): Command {
@@ -22,5 +22,6 @@ export function buildCli(): Command {
   registerMaintenanceCommands(program);
   registerWebhookCommands(program);
   registerOperationCommands(program);
+  registerBackupCommands(program);
   return program;
 }

@@ -280,6 +280,16 @@ export class GroupDirectory {
     return { total, records: rows.map((row) => ({ row, doc: JSON.parse(row.doc) as Doc })) };
   }
 
+  /** Up to `limit` groups after `afterId` in id order with all their members, as SCIM JSON text. */
+  async scimPageAfter(ctx: RequestContext, afterId: string, limit: number): Promise<{ lastId?: string; lines: string[] }> {
+    const rows = await groupsStore.groupsAfter(this.readDb, ctx.connectionId, afterId, limit);
+    const members = rows.length ? await memberships.membersOf(this.readDb, rows.map((r) => r.id)) : new Map();
+    return {
+      lastId: rows.length ? rows[rows.length - 1].id : undefined,
+      lines: rows.map((row) => JSON.stringify(groupToScim(ctx, { row, doc: JSON.parse(row.doc) as Doc }, members.get(row.id) ?? []))),
+    };
+  }
+
   membersOf(groupIds: string[]) {
     return memberships.membersOf(this.readDb, groupIds);
   }

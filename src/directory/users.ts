@@ -306,6 +306,15 @@ export class UserDirectory {
     };
   }
 
+  /** Up to `limit` live users after `afterId` in id order, as SCIM JSON text (a full export, page by page). */
+  async scimPageAfter(ctx: RequestContext, afterId: string, limit: number): Promise<{ lastId?: string; lines: string[] }> {
+    const rows = await usersStore.usersAfter(this.readDb, this.dialect, ctx.connectionId, afterId, limit);
+    return {
+      lastId: rows.length ? rows[rows.length - 1].id : undefined,
+      lines: rows.map(({ groups_json, ...row }) => userToScimJson(ctx, row, groups_json ? (JSON.parse(groups_json) as GroupRef[]) : [])),
+    };
+  }
+
   groupsOf(userIds: string[]) {
     return memberships.groupsOfUsers(this.readDb, userIds);
   }

@@ -94,6 +94,11 @@ export async function listGroups(db: Kysely<DB>, dialect: SqlDialect, connection
   return { total, rows };
 }
 
+/** Groups of a connection after `afterId` in id order: pages for a full export. */
+export function groupsAfter(db: Kysely<DB>, connectionId: string, afterId: string, limit: number): Promise<GroupRow[]> {
+  return db.selectFrom('groups').selectAll('groups').where('groups.connection_id', '=', connectionId).where('groups.id', '>', afterId).orderBy('groups.id').limit(limit).execute();
+}
+
 /** Ids among `ids` that are groups of this connection (to refuse nested groups clearly). */
 export async function existingGroupIds(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<Set<string>> {
   const found = new Set<string>();

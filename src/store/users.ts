@@ -220,6 +220,20 @@ export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionI
   return { total, rows };
 }
 
+/** Live users of a connection after `afterId` in id order, with their groups: pages for a full export (no count, no offset). */
+export async function usersAfter(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, afterId: string, limit: number) {
+  return (await db
+    .selectFrom('users')
+    .selectAll('users')
+    .select(dialect.userGroupsJson(sql.ref('users.id')).as('groups_json'))
+    .where('users.connection_id', '=', connectionId)
+    .where('users.state', '<>', 'deleted')
+    .where('users.id', '>', afterId)
+    .orderBy('users.id')
+    .limit(limit)
+    .execute()) as (UserRow & { groups_json?: string | null })[];
+}
+
 /** Existing live user ids among `ids` in a connection (membership checks). */
 export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids: string[], lock = false): Promise<Set<string>> {
   const found = new Set<string>();
