@@ -22,6 +22,12 @@ export interface Config {
   eventRetentionDays: number;
   /** ROLLCALL_RATE_LIMIT: SCIM requests per connection per minute over all instances (0: no limit). */
   rateLimitPerMinute: number;
+  /**
+   * ROLLCALL_TRUST_PROXY: whose X-Forwarded-For/-Proto to believe (Fastify's
+   * trustProxy): false (default), true (any: only behind a proxy that overwrites
+   * them), a hop count, or addresses/CIDRs of the proxies.
+   */
+  trustProxy: boolean | number | string[];
   /** ROLLCALL_MIGRATE=on (default): apply pending migrations on start; off: refuse to start while any are pending. */
   migrate: 'apply' | 'check';
   /** LOG_FORMAT: pretty lines for people, JSON lines for machines; unset, pretty on a terminal. */
@@ -97,6 +103,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const formatSetting = (env.LOG_FORMAT ?? '').trim().toLowerCase();
   if (formatSetting && !['json', 'pretty'].includes(formatSetting)) throw new ConfigError(`LOG_FORMAT must be json or pretty, got '${env.LOG_FORMAT}'`);
   const logFormat = (formatSetting || (isTty() ? 'pretty' : 'json')) as 'json' | 'pretty';
+  const trustRaw = (env.ROLLCALL_TRUST_PROXY ?? '').trim();
+  let trustProxy: boolean | number | string[] = false;
+  if (/^(true|on)$/i.test(trustRaw)) trustProxy = true;
+  else if (/^\d+$/.test(trustRaw)) trustProxy = Number(trustRaw);
+  else if (trustRaw && !/^(false|off)$/i.test(trustRaw)) {
+    trustProxy = trustRaw.split(',').map((x) => x.trim()).filter(Boolean);
+    for (const a of trustProxy) {
+      if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a)) throw new ConfigError(`ROLLCALL_TRUST_PROXY must be true, false, a hop count or proxy addresses/CIDRs, got '${a}'`);
+    }
+  }
   const DAY = 24 * 60 * 60_000;
   const webhooks = {
     backoffMs: int(env, 'ROLLCALL_WEBHOOK_BACKOFF_MS', 10_000, 1, DAY),
@@ -111,5 +127,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
   }
-  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, rateLimitPerMinute, migrate, logFormat, webhooks };
+  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, rateLimitPerMinute, migrate, logFormat, trustProxy, webhooks };
 }

@@ -23,7 +23,7 @@ async function serve() {
     cfg.logFormat === 'pretty'
       ? { level: cfg.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, colorize: !process.env.NO_COLOR } } }
       : { level: cfg.logLevel };
-  const app = await buildServer(rc, { logger, bodyLimit: cfg.bodyLimit });
+  const app = await buildServer(rc, { logger, bodyLimit: cfg.bodyLimit, trustProxy: cfg.trustProxy });
   try {
     await app.listen({ port: cfg.port, host: cfg.host });
   } catch (e) {

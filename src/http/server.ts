@@ -18,6 +18,8 @@ import { registerMetrics } from './metrics.js';
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
   bodyLimit?: number;
+  /** Whose forwarded headers to believe (ROLLCALL_TRUST_PROXY; default none): the client address logs show. */
+  trustProxy?: boolean | number | string[];
 }
 
 /** The SCIM API as a plugin a host application mounts under its own prefix (the same as `rollcallScim`). */
@@ -27,6 +29,8 @@ export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promi
   const bodyLimit = opts.bodyLimit ?? DEFAULT_SCIM_BODY_LIMIT;
   const app = Fastify({
     logger: withoutPersonalData(opts.logger ?? false),
+    // A hop count is valid at runtime (Fastify docs) though not in every overload of its types.
+    trustProxy: (opts.trustProxy ?? false) as boolean,
     bodyLimit,
     // Entra ID has been seen calling /users; SCIM paths are case-insensitive in practice.
     routerOptions: { ...SCIM_ROUTER_OPTIONS },
