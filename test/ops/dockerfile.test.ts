@@ -77,6 +77,24 @@ for (const name of ['nodedir', 'registry']) {
   if (v) npmEnv[`npm_config_${name}`] = v;
 }
 
+/**
+ * Runs a shell command without blocking this worker: `npm ci` takes minutes, and
+ * a synchronous child would starve Vitest's worker RPC (it times out after 60 s).
+ */
+function run(command: string, options: { cwd: string; env: NodeJS.ProcessEnv; uid?: number; gid?: number }): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', command], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-256 * 1024);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
 const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-dockerfile-'));
 let server: ReturnType<typeof spawn> | undefined;
 
@@ -134,8 +152,8 @@ describe.skipIf(onPostgres)('Dockerfile, replayed outside a container', () => {
             .filter((c) => !/^(apt-get|rm -rf \/var\/lib\/apt)/.test(c));
           if (!commands.length) continue;
           if (asRoot) spawnSync('chown', ['-R', `${uid}:${gid}`, workRoot]);
-          const r = spawnSync('sh', ['-c', mapped(commands.join(' && '))], { cwd, env, uid: user === 'root' && !asRoot ? undefined : uid, gid: user === 'root' && !asRoot ? undefined : gid, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-          expect(r.status, `RUN ${a}\n${r.stdout}\n${r.stderr}`).toBe(0);
+          const r = await run(mapped(commands.join(' && ')), { cwd, env, uid: user === 'root' && !asRoot ? undefined : uid, gid: user === 'root' && !asRoot ? undefined : gid });
+          expect(r.status, `RUN ${a}\n${r.output}`).toBe(0);
         } else if (op === 'USER') {
           user = a;
         } else if (op === 'CMD') {
