@@ -125,11 +125,11 @@ export async function runBackend(backend, run) {
       let store;
       if (pgDb) {
         const [{ bytes }] = (await pgDb.admin.query('select pg_database_size($1)::bigint as bytes', [pgDb.dbName])).rows;
-        store = `${backend.label}: store at ${fmtInt(created)} users: database ${(Number(bytes) / 2 ** 20).toFixed(0)} MiB (pg_database_size), server RSS ${rss ? rss.toFixed(0) : '?'} MiB.`;
+        store = `${backend.label}: store at ${fmtInt(created)} users: database ${(Number(bytes) / 2 ** 20).toFixed(0)} MiB (pg_database_size, ${fmtInt(Math.round(Number(bytes) / created))} B per user), server RSS ${rss ? rss.toFixed(0) : '?'} MiB.`;
       } else {
         const dbMiB = fileSize(server.dbPath) / 2 ** 20;
         const walMiB = fileSize(`${server.dbPath}-wal`) / 2 ** 20;
-        store = `${backend.label}: store at ${fmtInt(created)} users: database file ${dbMiB.toFixed(0)} MiB + WAL ${walMiB.toFixed(0)} MiB, server RSS ${rss ? rss.toFixed(0) : '?'} MiB.`;
+        store = `${backend.label}: store at ${fmtInt(created)} users: database file ${dbMiB.toFixed(0)} MiB (${fmtInt(Math.round(fileSize(server.dbPath) / created))} B per user) + WAL ${walMiB.toFixed(0)} MiB, server RSS ${rss ? rss.toFixed(0) : '?'} MiB.`;
         // A WAL far larger than the database means checkpoints cannot recycle it (a reader holding a snapshot?).
         if (walMiB > 64 && walMiB > 2 * dbMiB) {
           notes.push(`WARNING: the WAL (${walMiB.toFixed(0)} MiB) is ${(walMiB / Math.max(dbMiB, 1)).toFixed(0)}× the database file at ${fmtInt(created)} users: it is not being checkpointed/reset while the server runs.`);

@@ -13,6 +13,7 @@
  * each other instead of deadlocking.
  *
  * Cost per batch (any number of events): one counter upsert, one multi-row insert.
+ * `data` is stored compressed where the backend allows (event-data.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
@@ -20,6 +21,7 @@ import type { SqlDialect } from '../store/dialect.js';
 import type { DB, EventsTable } from '../store/types.js';
 import { chunks } from '../store/chunks.js';
 import type { EventType, NewEvent, RollcallEvent } from './types.js';
+import { decodeEventData, encodeEventData } from './event-data.js';
 
 /** Counter key of events without an organisation. */
 export const NO_ORGANIZATION_COUNTER = '';
@@ -143,7 +145,7 @@ export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[], 
       resource_type: e.resourceType,
       resource_id: e.resourceId,
       occurred_at: e.occurredAt,
-      data: JSON.stringify(e.data ?? {}),
+      data: encodeEventData(e.data ?? {}, dialect.storesBytesInTextColumns),
     });
     out.push({
       id,
@@ -172,6 +174,6 @@ export function eventFromRow(row: Pick<EventsTable, 'id' | 'type' | 'occurred_at
     organizationId: row.organization_id,
     connectionId: row.connection_id,
     sequence: Number(row.sequence),
-    data: JSON.parse(row.data) as Record<string, unknown>,
+    data: decodeEventData(row.data),
   };
 }

@@ -42,6 +42,11 @@ export interface SqlDialect {
   placeholder(n: number): string;
   /** The column type of 64-bit positions (SQLite's INTEGER PRIMARY KEY is the rowid itself). */
   bigIntType: 'integer' | 'bigint';
+  /**
+   * Whether a column declared text also keeps bytes (SQLite's columns are
+   * dynamically typed; PostgreSQL's are not): compressed event data goes there.
+   */
+  storesBytesInTextColumns: boolean;
 }
 
 /** SQLite JSON path: `$."urn:…:User"."department"` — quoting every label keeps colons and dots safe. */
@@ -70,6 +75,7 @@ export const sqliteDialect: SqlDialect = {
   skipLocked: () => sql``,
   placeholder: () => '?',
   bigIntType: 'integer',
+  storesBytesInTextColumns: true,
 };
 
 /**
@@ -95,4 +101,5 @@ export const postgresDialect: SqlDialect = {
   skipLocked: (alias) => sql`for update of ${sql.ref(alias)} skip locked`,
   placeholder: (n) => `$${n}`,
   bigIntType: 'bigint',
+  storesBytesInTextColumns: false,
 };

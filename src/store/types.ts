@@ -100,8 +100,8 @@ export interface EventsTable {
   resource_type: string;
   resource_id: string;
   occurred_at: string;
-  /** JSON text. */
-  data: string;
+  /** JSON text, or on SQLite a compressed BLOB (events/event-data.ts). */
+  data: string | Uint8Array;
 }
 
 /** Per-organisation (and one global) event counters, incremented once per batch. */

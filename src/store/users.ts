@@ -327,6 +327,8 @@ export async function purgeUsers(
     let query = db
       .selectFrom('users')
       .where('connection_id', '=', q.connectionId)
+      // Implied by the terms below; stated so the planner may use users_inactive.
+      .where('state', '<>', 'active')
       .where((eb) => {
         const deleted = eb.and([eb('state', '=', 'deleted'), eb('deleted_at', '<=', q.deletedBefore)]);
         if (q.deactivatedBefore === null) return deleted;

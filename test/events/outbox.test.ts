@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { onPostgres } from '../support/databases.js';
 import { writeEvents, uuidv7 } from '../../src/events/outbox.js';
+import { decodeEventData } from '../../src/events/event-data.js';
 import type { RollcallEvent } from '../../src/events/types.js';
 import { emitEvents, newEvent, waitFor } from './helpers.js';
 
@@ -34,7 +35,7 @@ describe('outbox', () => {
     expect(a.map((r) => Number(r.sequence))).toEqual([1, 2]);
     expect(b.map((r) => Number(r.sequence))).toEqual([1]);
     expect(a[0].id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    expect(JSON.parse(a[0].data)).toEqual({ hello: 'world' });
+    expect(decodeEventData(a[0].data)).toEqual({ hello: 'world' });
     expect(a[0].resource_type).toBe('User');
     const page = await t.rc.events.feed({ organizationId: 'org-a' });
     expect(Object.keys(page.events[0])).toEqual(['id', 'type', 'occurredAt', 'organizationId', 'connectionId', 'sequence', 'data']);
@@ -67,7 +68,7 @@ describe('outbox', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     const rows = await stored('org-batch');
-    expect(rows.map((r) => JSON.parse(r.data).w)).toEqual([1, 3]);
+    expect(rows.map((r) => decodeEventData(r.data).w)).toEqual([1, 3]);
     // No gap where the failed write's events would have been.
     expect(rows.map((r) => Number(r.sequence))).toEqual([1, 2]);
   });

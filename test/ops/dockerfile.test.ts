@@ -176,10 +176,11 @@ describe.skipIf(onPostgres)('Dockerfile, replayed outside a container', () => {
     let out = '';
     server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const url = await waitFor(() => {
+    // waitFor returns only a truthy value.
+    const url = (await waitFor(() => {
       if (server!.exitCode !== null) throw new Error(`the server exited: ${out}`);
       return /listening on (http:\/\/\S+)/.exec(out)?.[1];
-    }, 'the server to start', 60_000);
+    }, 'the server to start', 60_000)) as string;
     const port = new URL(url).port;
     expect(new URL(url).hostname).toBe('0.0.0.0');
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
