@@ -125,7 +125,8 @@ describe.skipIf(onPostgres)('Dockerfile, replayed outside a container', () => {
       const mapped = (s: string) => s.replace(/(^|[\s:=])\/(app|data)\b/g, (_m, pre: string, dir: string) => `${pre}${root}/${dir}`).replace(/\bnode:node\b/g, `${uid}:${gid}`);
       let cwd = root;
       let user = 'root';
-      const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, npm_config_cache: path.join(home, '.npm'), npm_config_update_notifier: 'false', CI: 'true', ...npmEnv };
+      // The Node that runs these tests first (CI also runs them on a fetched Node 24).
+      const env: NodeJS.ProcessEnv = { PATH: [path.dirname(process.execPath), process.env.PATH].join(path.delimiter), HOME: home, npm_config_cache: path.join(home, '.npm'), npm_config_update_notifier: 'false', CI: 'true', ...npmEnv };
       const args: Record<string, string> = {};
       for (const { op, args: a } of stage.steps) {
         if (op === 'ARG') {
