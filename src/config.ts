@@ -20,6 +20,8 @@ export interface Config {
   events: boolean;
   /** ROLLCALL_EVENT_RETENTION_DAYS: events older than this are pruned once no endpoint needs them (0: kept forever). */
   eventRetentionDays: number;
+  /** ROLLCALL_REQUEST_LOG=on|off and ROLLCALL_REQUEST_LOG_DAYS: the provisioning log and how long it keeps requests. */
+  requestLog: { enabled: boolean; days: number };
   /** ROLLCALL_RATE_LIMIT: SCIM requests per connection per minute over all instances (0: no limit). */
   rateLimitPerMinute: number;
   /**
@@ -96,6 +98,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!['on', 'off'].includes(eventsSetting)) throw new ConfigError(`ROLLCALL_EVENTS must be on or off, got '${env.ROLLCALL_EVENTS}'`);
   const events = eventsSetting === 'on';
   const eventRetentionDays = int(env, 'ROLLCALL_EVENT_RETENTION_DAYS', 30, 0, 3650);
+  const requestLogSetting = (env.ROLLCALL_REQUEST_LOG ?? 'on').trim().toLowerCase();
+  if (!['on', 'off'].includes(requestLogSetting)) throw new ConfigError(`ROLLCALL_REQUEST_LOG must be on or off, got '${env.ROLLCALL_REQUEST_LOG}'`);
+  const requestLog = { enabled: requestLogSetting === 'on', days: int(env, 'ROLLCALL_REQUEST_LOG_DAYS', 14, 1, 3650) };
   const rateLimitPerMinute = int(env, 'ROLLCALL_RATE_LIMIT', 0, 0, MAX_PER_MINUTE);
   const migrateSetting = (env.ROLLCALL_MIGRATE ?? 'on').trim().toLowerCase();
   if (!['on', 'off'].includes(migrateSetting)) throw new ConfigError(`ROLLCALL_MIGRATE must be on or off, got '${env.ROLLCALL_MIGRATE}'`);
@@ -127,5 +132,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
   }
-  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, rateLimitPerMinute, migrate, logFormat, trustProxy, webhooks };
+  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, requestLog, rateLimitPerMinute, migrate, logFormat, trustProxy, webhooks };
 }

@@ -25,6 +25,7 @@ import { AdminTokens } from './directory/admin-keys.js';
 import { pruneEvents } from './events/retention.js';
 import { RateLimiter, checkRateLimit } from './directory/rate-limit.js';
 import { type RequestObserver, fanOutObservers } from './directory/observer.js';
+import { ProvisioningLog, type RequestLogOptions } from './directory/provisioning-log.js';
 import { type Maintenance, type MaintenanceOptions, startMaintenance } from './directory/maintenance.js';
 
 export interface RollcallOptions {
@@ -65,8 +66,10 @@ export interface RollcallOptions {
    * (ROLLCALL_RATE_LIMIT); more get 429 with Retry-After. Default 0: no limit.
    */
   rateLimitPerMinute?: number;
-  /** Told about every SCIM request once it is answered (provisioning log, metrics). One that throws is logged. */
+  /** Told about every SCIM request once it is answered (metrics, the host's own log), after the provisioning log. One that throws is logged. */
   observers?: RequestObserver[];
+  /** The provisioning log of SCIM requests per connection (default on, 14 days). */
+  requestLog?: RequestLogOptions;
   /**
    * The schema on opening (ROLLCALL_MIGRATE): `apply` (default) runs pending
    * migrations, `check` refuses to start while any are pending, false leaves the
@@ -106,8 +109,10 @@ export interface Rollcall {
   readonly admin: AdminTokens;
   /** Requests per connection per minute (see RollcallOptions.rateLimitPerMinute). */
   readonly rateLimit: RateLimiter;
-  /** All of `RollcallOptions.observers` as one; the HTTP layer calls it once per SCIM request. */
+  /** The provisioning log and `RollcallOptions.observers` as one; the HTTP layer calls it once per SCIM request. */
   readonly requestObserver: RequestObserver;
+  /** Every SCIM request per connection, and connection health (see directory/provisioning-log.ts). */
+  readonly requestLog: ProvisioningLog;
   /** The delivery worker, when started. */
   readonly delivery: DeliveryWorker | undefined;
   /** Starts delivering webhooks from this process (options over those given at creation). */
@@ -118,7 +123,7 @@ export interface Rollcall {
   setLogger(logger: Logger): void;
   /** Imports users from CSV text into an organisation without a SCIM connection. */
   importCsv(organizationId: string, csvText: string): Promise<ImportReport>;
-  /** Purges users past their connection's retention window, and events past eventRetentionDays, treating `asOf` as now. */
+  /** Purges users past their connection's retention window, events past eventRetentionDays and logged requests past the request log's days, treating `asOf` as now. */
   purge(asOf?: Date): Promise<PurgeReport>;
   /**
    * Starts what a long-running server does on its own: planner statistics every
@@ -163,11 +168,13 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     delivery?.nudge();
   };
   if (opts.events !== false) wireOutbox(database, afterCommit);
+  const requestLog = new ProvisioningLog(database.db, database.readDb, database.dialect, clock, log, opts.requestLog);
   const purge = async (asOf?: Date): Promise<PurgeReport> => {
     const at = asOf ?? clock();
     const report = await purgeExpired(database, connections, at);
     const days = opts.eventRetentionDays ?? 30;
     if (days > 0) report.events = await pruneEvents(database.db, daysBefore(at, days));
+    if (requestLog.enabled) report.requests = await requestLog.prune(at);
     return report;
   };
 
@@ -187,7 +194,8 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     },
     webhooks,
     admin: new AdminTokens(database.db, database.readDb, opts.adminToken || undefined, clock),
-    requestObserver: fanOutObservers(opts.observers ?? [], (err) => logger.error({ err }, 'request observer failed; the request was answered')),
+    requestLog,
+    requestObserver: fanOutObservers([requestLog, ...(opts.observers ?? [])], (err) => logger.error({ err }, 'request observer failed; the request was answered')),
     rateLimit: new RateLimiter(database.db, database.dialect, opts.rateLimitPerMinute ?? 0, clock, (err) => logger.error({ err }, 'rate limit: cannot claim requests; letting them through')),
     get delivery() {
       return delivery;
@@ -224,6 +232,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     close: async () => {
       maintenance?.stop();
       await delivery?.stop();
+      await requestLog.close();
       await database.close();
     },
   };

@@ -33,6 +33,7 @@ export async function open(cfg: Config, overrides: OpenOverrides = {}): Promise<
       adminToken: cfg.adminToken,
       events: cfg.events,
       eventRetentionDays: cfg.eventRetentionDays,
+      requestLog: cfg.requestLog,
       rateLimitPerMinute: cfg.rateLimitPerMinute,
       webhooks: cfg.webhooks,
       migrate: overrides.migrate ?? cfg.migrate,

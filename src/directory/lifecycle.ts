@@ -19,6 +19,8 @@ export interface PurgeReport {
   connections: { id: string; name: string; purged: number }[];
   /** Events and finished webhook deliveries past the event retention window (when it is on). */
   events?: { events: number; deliveries: number };
+  /** Logged SCIM requests past the request log's retention (when the log is on). */
+  requests?: number;
 }
 
 /** Users purged per transaction: bounded work per write, several rounds when there is more. */

@@ -12,10 +12,16 @@ export interface ObservedRequest {
   route: string;
   /** The path as requested, without the query string. */
   path: string;
+  /** Path and query string as requested (the provisioning log shows lookups' filters). */
+  url?: string;
   status: number;
   durationMs: number;
   /** The connection the request authenticated as (absent when authentication failed). */
   connectionId?: string;
+  /** The connection id the URL names, authenticated or not (a failed "Test connection" is logged under it). */
+  urlConnectionId?: string;
+  /** The parsed request body of a write (POST, PUT, PATCH), as the client sent it. */
+  body?: unknown;
   /** `User` or `Group` for the /Users and /Groups endpoints. */
   resourceType?: 'User' | 'Group';
   /** The resource the URL names, or the one a create made. */

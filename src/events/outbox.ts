@@ -38,10 +38,41 @@ export function counterKey(organizationId: string | null): string {
  * ordered by time, so inserting into the unique index on events.id touches the
  * index's right edge instead of a random page.
  */
-export function uuidv7(now = Date.now()): string {
+export function uuidv7(now = Date.now(), seq?: number): string {
   const ts = now.toString(16).padStart(12, '0').slice(-12);
   const r = randomUUID(); // xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx, variant bits already set
-  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${r.slice(15)}`;
+  // With `seq`, its 12 bits replace the first random ones (RFC 9562's counter method).
+  const next = seq === undefined ? r.slice(15) : `${(seq & 0xfff).toString(16).padStart(3, '0')}${r.slice(18)}`;
+  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${next}`;
+}
+
+/**
+ * UUIDv7s that increase strictly in the order they are made by this generator,
+ * also within one millisecond (a counter) and when the clock steps back (the
+ * last millisecond is kept).
+ */
+export function monotonicUuidv7(): (now: number) => string {
+  let lastMs = -1;
+  let seq = 0;
+  return (now) => {
+    if (now > lastMs) {
+      lastMs = now;
+      seq = 0;
+    } else if (++seq > 0xfff) {
+      lastMs++;
+      seq = 0;
+    }
+    return uuidv7(lastMs, seq);
+  };
+}
+
+/**
+ * The smallest UUIDv7 string of millisecond `ms`: every id made at or after `ms`
+ * compares >= it, every earlier one < (the time prefix is fixed-width hex).
+ */
+export function uuidv7Floor(ms: number): string {
+  const ts = Math.max(0, ms).toString(16).padStart(12, '0').slice(-12);
+  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-0000-0000-000000000000`;
 }
 
 /** 10 columns per row: far below both dialects' parameter limits. */

@@ -1,6 +1,6 @@
 /**
  * The JSON admin API under /api/v1: organisations, webhook endpoints and their
- * deliveries, the events feed. One bearer admin key (`rollcall.admin`); every error
+ * deliveries, the events feed, each connection's provisioning log and health. One bearer admin key (`rollcall.admin`); every error
  * in the shape of admin-errors.ts.
  */
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Rollcall } from '../rollcall.js';
 import { fail } from '../scim/errors.js';
 import { MAX_FEED_LIMIT } from '../events/feed.js';
+import { MAX_REQUEST_PAGE } from '../directory/provisioning-log.js';
 import { checkEventTypes, checkWebhookUrl } from '../events/webhooks.js';
 import { sendAdminError, toAdminError } from './admin-errors.js';
 
@@ -53,6 +54,20 @@ const DeliveriesQuery = z
   .object({
     status: z.enum(['pending', 'delivered', 'failed']).optional(),
     limit: intParam('limit', 1, 1000).optional(),
+  })
+  .strict();
+
+const RequestsQuery = z
+  .object({
+    limit: intParam('limit', 1, MAX_REQUEST_PAGE).optional(),
+    before: z.string().regex(/^[0-9a-f-]{36}$/, "must be the 'next' of an earlier page").optional(),
+    status: z.string().regex(/^(?:[1-5]\d\d|[1-5]xx|error)$/i, "must be a status code (201), a class (4xx) or 'error'").optional(),
+    method: z
+      .string()
+      .transform((m) => m.toUpperCase())
+      .pipe(z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], { errorMap: () => ({ message: 'must be GET, POST, PUT, PATCH or DELETE' }) }))
+      .optional(),
+    resource: z.string().min(1).max(200).optional(),
   })
   .strict();
 
@@ -134,6 +149,28 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
     const delivery = await rc.webhooks.redeliver(id(req.params.id, 'webhook'), id(req.params.eventId, 'event'));
     return reply.status(202).send({ delivery });
   });
+
+  /** The connection's id, or 404 when there is none. */
+  const connectionOf = async (value: string | undefined): Promise<string> => {
+    const connectionId = id(value, 'connection');
+    if (!(await rc.connections.get(connectionId))) throw notFound(`no connection with id '${connectionId}'`);
+    return connectionId;
+  };
+
+  app.get<{ Params: { id: string } }>('/connections/:id/requests', async (req) => {
+    const connectionId = await connectionOf(req.params.id);
+    const q = parse(RequestsQuery, req.query ?? {}, 'the query');
+    return rc.requestLog.list(connectionId, q);
+  });
+
+  app.get<{ Params: { id: string; requestId: string } }>('/connections/:id/requests/:requestId', async (req) => {
+    const connectionId = await connectionOf(req.params.id);
+    const entry = await rc.requestLog.get(connectionId, id(req.params.requestId, 'request'));
+    if (!entry) throw notFound(`no request with id '${req.params.requestId}' in connection '${connectionId}'`);
+    return entry;
+  });
+
+  app.get<{ Params: { id: string } }>('/connections/:id/health', async (req) => rc.requestLog.health(await connectionOf(req.params.id)));
 
   app.get('/events', async (req) => {
     const q = parse(EventsQuery, req.query ?? {}, 'the query');

@@ -20,15 +20,23 @@ export function observedRequest(req: FastifyRequest, reply: FastifyReply): Obser
     method: req.method,
     route,
     path: req.url.split('?')[0],
+    url: req.url,
     status: reply.statusCode,
     durationMs: reply.elapsedTime,
     connectionId: req.scim?.connectionId,
+    urlConnectionId: urlConnectionId(req),
+    body: req.method === 'GET' || req.method === 'DELETE' ? undefined : req.body,
     resourceType: RESOURCE_ROUTES.find(([pattern]) => pattern.test(route))?.[1],
     resourceId: resourceIdOf(req, reply),
     error: error && { code: error.code, scimType: error.scimType, detail: error.detail },
     userAgent: typeof userAgent === 'string' ? userAgent : undefined,
     requestId: req.id,
   };
+}
+
+function urlConnectionId(req: FastifyRequest): string | undefined {
+  const id = (req.params as { connectionId?: unknown } | undefined)?.connectionId;
+  return typeof id === 'string' && /^[A-Za-z0-9_-]{1,100}$/.test(id) ? id : undefined;
 }
 
 /** The id in the URL, or for a create the one its Location names. */

@@ -270,6 +270,52 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
       await db.schema.dropIndex('users_state').execute();
     },
   },
+  '0008_request_log': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('request_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('method', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('duration_ms', 'real', (c) => c.notNull())
+        .addColumn('client', 'text', (c) => c.notNull())
+        .addColumn('user_agent', 'text')
+        .addColumn('resource_type', 'text')
+        .addColumn('resource_id', 'text')
+        .addColumn('error_code', 'text')
+        .addColumn('scim_type', 'text')
+        .addColumn('error_detail', 'text')
+        .addColumn('body', 'text') // SQLite keeps compressed bytes here too (see storesBytesInTextColumns)
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .execute();
+      // Newest first per connection; the error and resource filters have their own
+      // (partial) indexes so a rare match is not found by reading every row.
+      await db.schema.createIndex('request_log_connection').on('request_log').columns(['connection_id', 'id']).execute();
+      await db.schema
+        .createIndex('request_log_errors')
+        .on('request_log')
+        .columns(['connection_id', 'id'])
+        .where(sql.ref('status'), '>=', sql.lit(400))
+        .execute();
+      await db.schema
+        .createIndex('request_log_resource')
+        .on('request_log')
+        .columns(['connection_id', 'resource_id', 'id'])
+        .where(sql.ref('resource_id'), 'is not', null)
+        .execute();
+      await db.schema
+        .createTable('request_days')
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addColumn('requests', 'integer', (c) => c.notNull())
+        .addColumn('errors', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('request_days_pk', ['connection_id', 'day'])
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {

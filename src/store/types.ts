@@ -180,6 +180,41 @@ export interface DB {
   admin_tokens: AdminTokensTable;
   rate_windows: RateWindowsTable;
   server_settings: ServerSettingsTable;
+  request_log: RequestLogTable;
+  request_days: RequestDaysTable;
+}
+
+/** The provisioning log: one row per SCIM request a connection made (directory/provisioning-log.ts). */
+export interface RequestLogTable {
+  /** UUIDv7 taken when the request was answered: time-ordered, the list's cursor. */
+  id: string;
+  connection_id: string;
+  at: string;
+  method: string;
+  path: string;
+  status: number;
+  duration_ms: number;
+  /** entra-id, okta or other. */
+  client: string;
+  user_agent: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  error_code: string | null;
+  scim_type: string | null;
+  error_detail: string | null;
+  /** The request body, secrets removed and bounded: JSON text, or on SQLite a compressed BLOB. */
+  body: string | Uint8Array | null;
+  /** The server's id of the request (Fastify's request id, also in its log lines). */
+  request_id: string;
+}
+
+/** Requests and errors per connection and UTC day, kept longer than the log (connection health). */
+export interface RequestDaysTable {
+  connection_id: string;
+  /** YYYY-MM-DD (UTC). */
+  day: string;
+  requests: number;
+  errors: number;
 }
 
 export interface ServerSettingsTable {
