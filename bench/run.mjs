@@ -45,6 +45,8 @@
  *   BENCH_SCALE_USERS  users created by POST /Users in each scaling configuration (default 10000)
  *   BENCH_OUTBOX=0     skip the outbox cost run (SQLite: POST /Users with ROLLCALL_EVENTS=off vs on)
  *   BENCH_OUTBOX_USERS users created per outbox configuration and round (default 20000; 2 rounds)
+ *   BENCH_REQUEST_LOG=0 skip the provisioning log cost run (SQLite: POST /Users with ROLLCALL_REQUEST_LOG
+ *                      off vs on, BENCH_OUTBOX_USERS users per configuration and round)
  *   BENCH_RATE=0       skip the rate-limit cost run (SQLite: GET /Users/{id} with ROLLCALL_RATE_LIMIT
  *                      off vs a limit this load never reaches, so every request is counted, none refused)
  *   BENCH_CPU_PROF=1   afterwards, restart the server with --cpu-prof, profile GET /Users/{id}
@@ -62,13 +64,14 @@
  * servers, PostgreSQL, /proc, test users) and the results' output are in lib/.
  */
 import os from 'node:os';
-import { BACKEND_LABELS, BACKENDS, CONNECTIONS, DURATION, KEEP_DB, OUTBOX, RATE, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
+import { BACKEND_LABELS, BACKENDS, CONNECTIONS, DURATION, KEEP_DB, OUTBOX, RATE, REQUEST_LOG, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
 import { fmtInt, log, redact } from './lib/format.mjs';
 import { preparePostgres, resolvePostgres } from './lib/postgres.mjs';
 import { report } from './lib/report.mjs';
 import { codeRevision, machine } from './lib/system.mjs';
 import { runBackend } from './workloads/backend.mjs';
 import { outboxRun } from './workloads/outbox.mjs';
+import { requestLogRun } from './workloads/request-log.mjs';
 import { rateLimitRun } from './workloads/rate-limit.mjs';
 
 async function main() {
@@ -131,6 +134,14 @@ async function main() {
       } catch (e) {
         run.outboxFailed = e?.message ?? String(e);
         console.error(`\noutbox run failed: ${run.outboxFailed}`);
+      }
+    }
+    if (REQUEST_LOG && BACKENDS.includes('sqlite')) {
+      try {
+        run.requestLog = await requestLogRun();
+      } catch (e) {
+        run.requestLogFailed = e?.message ?? String(e);
+        console.error(`\nprovisioning log run failed: ${run.requestLogFailed}`);
       }
     }
   } finally {

@@ -34,11 +34,13 @@ export const KEEP_DB = env.BENCH_KEEP_DB === '1';
 export const OUTBOX = env.BENCH_OUTBOX !== '0';
 export const OUTBOX_USERS = posInt(env.BENCH_OUTBOX_USERS, 20000);
 export const OUTBOX_ROUNDS = 2;
+export const REQUEST_LOG = env.BENCH_REQUEST_LOG !== '0';
 export const RATE = env.BENCH_RATE !== '0';
 export const RATE_ROUNDS = 2;
 export const RATE_USERS = 2000;
 export const RATE_LIMIT_ON = 100_000_000; // per minute: counted, never reached by this load
 export const TARGET_OUTBOX_COST = 0.2; // issue 5: the outbox costs at most 20% of POST /Users throughput
+export const TARGET_REQUEST_LOG_COST = 0.1; // issue 11: the provisioning log costs at most 10% of POST /Users throughput
 export const WARMUP_S = 2;
 export const PROF_RATE = Number(env.BENCH_PROF_RATE) > 0 ? Number(env.BENCH_PROF_RATE) : 0;
 // BENCH_CPU_PROF: 1 (= get) or a comma list of get, filter, post.

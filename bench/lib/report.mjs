@@ -14,6 +14,7 @@ import {
   TARGET_FILTER_GROWTH,
   TARGET_GET_RATIO,
   TARGET_OUTBOX_COST,
+  TARGET_REQUEST_LOG_COST,
   WARMUP_S,
 } from './config.mjs';
 import { fmtInt, fmtMs, fmtPct, fmtUs, log } from './format.mjs';
@@ -39,6 +40,18 @@ function outboxLines(run) {
   return [
     `Outbox cost (SQLite, ${fmtInt(o.users)} creates on a fresh database per configuration, median of ${o.rounds} alternating rounds): events off ${fmtInt(o.off.perSec)} users/s at ${fmtUs(o.off.cpuUsPerReq)} µs server CPU per create; events on ${fmtInt(o.on.perSec)} users/s at ${fmtUs(o.on.cpuUsPerReq)} µs. ` +
       `Throughput ${throughputCost >= 0 ? 'cost' : 'difference'} ${(100 * throughputCost).toFixed(0)}%, CPU per create +${(100 * cpuCost).toFixed(0)}%: target ≤ ${(100 * TARGET_OUTBOX_COST).toFixed(0)}% ${met ? 'met' : 'missed'}.`,
+  ];
+}
+
+function requestLogLines(run) {
+  const o = run.requestLog;
+  if (!o) return [];
+  const throughputCost = 1 - o.on.perSec / o.off.perSec;
+  const cpuCost = o.on.cpuUsPerReq / o.off.cpuUsPerReq - 1;
+  const met = throughputCost <= TARGET_REQUEST_LOG_COST;
+  return [
+    `Provisioning log cost (SQLite, ${fmtInt(o.users)} creates on a fresh database per configuration, events on, median of ${o.rounds} alternating rounds): log off ${fmtInt(o.off.perSec)} users/s at ${fmtUs(o.off.cpuUsPerReq)} µs server CPU per create; log on ${fmtInt(o.on.perSec)} users/s at ${fmtUs(o.on.cpuUsPerReq)} µs. ` +
+      `Throughput ${throughputCost >= 0 ? 'cost' : 'difference'} ${(100 * Math.abs(throughputCost)).toFixed(0)}%, CPU per create ${cpuCost >= 0 ? '+' : ''}${(100 * cpuCost).toFixed(0)}%: target ≤ ${(100 * TARGET_REQUEST_LOG_COST).toFixed(0)}% ${met ? 'met' : 'missed'}.`,
   ];
 }
 
@@ -164,9 +177,11 @@ function markdown(run) {
   lines.push('');
   for (const v of verdicts(run)) lines.push(`- ${v}`);
   for (const v of outboxLines(run)) lines.push(`- ${v}`);
+  for (const v of requestLogLines(run)) lines.push(`- ${v}`);
   for (const v of rateLimitLines(run)) lines.push(`- ${v}`);
   if (run.rateLimitFailed) lines.push(`- Rate limit cost run FAILED: ${run.rateLimitFailed.split('\n')[0]}`);
   if (run.outboxFailed) lines.push(`- Outbox cost run FAILED: ${run.outboxFailed.split('\n')[0]}`);
+  if (run.requestLogFailed) lines.push(`- Provisioning log cost run FAILED: ${run.requestLogFailed.split('\n')[0]}`);
   for (const n of allNotes(run)) lines.push(`- ${n}`);
   for (const b of run.backends) {
     for (const p of b.profiles) {
@@ -210,6 +225,7 @@ export function report(run) {
   log('');
   for (const v of verdicts(run)) log(`- ${v}`);
   for (const v of outboxLines(run)) log(`- ${v}`);
+  for (const v of requestLogLines(run)) log(`- ${v}`);
   for (const v of rateLimitLines(run)) log(`- ${v}`);
   for (const n of allNotes(run)) log(`- ${n}`);
   log(`\nThe run took ${run.elapsedMin.toFixed(1)} min.`);

@@ -19,7 +19,8 @@ export function registerMaintenanceCommands(program: Command): void {
       await withRollcall(async (rc) => {
         const r = await rc.purge(asOf);
         const pruned = r.events ? `; pruned ${plural(r.events.events, 'event', 'events')} and ${plural(r.events.deliveries, 'finished delivery', 'finished deliveries')}` : '';
-        print(opts.json, r, `Purged ${plural(r.purged, 'user', 'users')}${pruned} (as of ${r.asOf}).`);
+        const requests = r.requests ? `; pruned ${plural(r.requests, 'logged request', 'logged requests')}` : '';
+        print(opts.json, r, `Purged ${plural(r.purged, 'user', 'users')}${pruned}${requests} (as of ${r.asOf}).`);
       });
     });
 

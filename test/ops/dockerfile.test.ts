@@ -72,9 +72,13 @@ function npmSetting(name: string): string | undefined {
   return r.status === 0 && v && v !== 'undefined' && v !== 'null' ? v : undefined;
 }
 const npmEnv: NodeJS.ProcessEnv = {};
-for (const name of ['nodedir', 'registry']) {
+for (const name of ['nodedir', 'registry', 'cafile']) {
   const v = npmSetting(name);
   if (v) npmEnv[`npm_config_${name}`] = v;
+}
+// How this machine reaches the registry (a proxy, its CA): a build host would be told the same.
+for (const name of ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'https_proxy', 'http_proxy', 'no_proxy']) {
+  if (process.env[name]) npmEnv[name] = process.env[name];
 }
 
 /**
