@@ -19,6 +19,8 @@ export interface ConnectionGrant {
   organizationId: string | null;
   plan: string | null;
   scimAllowed: boolean;
+  /** An administrator disabled the connection: authenticated, but refused. */
+  disabled: boolean;
   workspace: string;
   settings: ConnectionSettings;
 }
@@ -101,6 +103,7 @@ export class ConnectionTokens {
       organizationId: access.organization_id,
       plan: access.plan,
       scimAllowed: access.plan === null || this.scimPlans.includes(access.plan),
+      disabled: access.status === 'disabled',
       workspace: access.workspace,
       settings,
     };

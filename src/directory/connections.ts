@@ -82,12 +82,20 @@ export class ConnectionDirectory {
     };
   }
 
-  createOrganization(name: string, plan: string): Promise<OrganizationInfo> {
+  createOrganization(name: string, plan?: string): Promise<OrganizationInfo> {
     return this.organizations.create(name, plan);
   }
 
   setPlan(id: string, plan: string): Promise<OrganizationInfo> {
     return this.organizations.setPlan(id, plan);
+  }
+
+  renameOrganization(id: string, name: string): Promise<OrganizationInfo> {
+    return this.organizations.rename(id, name);
+  }
+
+  removeOrganization(id: string): Promise<void> {
+    return this.organizations.remove(id);
   }
 
   getOrganization(id: string): Promise<OrganizationInfo | undefined> {
@@ -225,6 +233,32 @@ export class ConnectionDirectory {
     if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' holds CSV-imported users and has no token`);
     const info = this.info(row);
     return { ...info, ...(await this.tokens.rotate(info, graceSeconds)) };
+  }
+
+  /**
+   * Disables a connection (its SCIM requests are refused with 403, its data and
+   * tokens stay) or enables it again.
+   */
+  async setStatus(id: string, status: 'active' | 'disabled'): Promise<ConnectionInfo> {
+    if (!(await connectionsStore.setConnectionStatus(this.db, id, status))) throw fail('ROLLCALL_CONNECTION_NOT_FOUND', `no connection with id '${id}'`);
+    this.tokens.forget();
+    return (await this.get(id))!;
+  }
+
+  /**
+   * Deletes a connection with its users, groups, tokens and logged requests, a
+   * chunk per transaction so other connections' writes interleave. Its events stay
+   * until their retention ends (the feed and webhooks may still need them).
+   */
+  async remove(id: string): Promise<void> {
+    if (!(await connectionsStore.getConnection(this.db, id))) throw fail('ROLLCALL_CONNECTION_NOT_FOUND', `no connection with id '${id}'`);
+    // Refused at once: nothing it sends from now on is accepted while the rest goes.
+    await connectionsStore.setConnectionStatus(this.db, id, 'disabled');
+    this.tokens.forget();
+    while (!(await this.db.transaction().execute((trx) => connectionsStore.deleteConnectionChunk(trx, id)))) {
+      await new Promise((r) => setImmediate(r));
+    }
+    this.tokens.forget();
   }
 
   /** See ConnectionTokens.authenticate. */

@@ -43,10 +43,11 @@ export class OrganizationDirectory {
     return { id: randomUUID(), name, plan: this.scimPlans[0] ?? 'enterprise', created_at: now };
   }
 
-  async create(name: string, plan: string): Promise<OrganizationInfo> {
+  /** Without a plan: the first SCIM plan, like an organisation a connection creates. */
+  async create(name: string, plan?: string): Promise<OrganizationInfo> {
     const trimmed = name.trim();
     if (!trimmed) throw fail('ROLLCALL_NAME_REQUIRED', 'an organisation needs a non-empty name');
-    const row: OrganizationRow = { id: randomUUID(), name: trimmed, plan: this.checkPlan(plan), created_at: this.clock().toISOString() };
+    const row: OrganizationRow = { id: randomUUID(), name: trimmed, plan: this.checkPlan(plan ?? this.scimPlans[0] ?? 'enterprise'), created_at: this.clock().toISOString() };
     await connectionsStore.insertOrganization(this.db, row);
     return this.info(row);
   }
@@ -56,6 +57,20 @@ export class OrganizationDirectory {
     if (!(await connectionsStore.setPlan(this.db, id, p))) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${id}'`);
     this.onPlanChange();
     return this.info((await connectionsStore.getOrganization(this.db, id))!);
+  }
+
+  async rename(id: string, name: string): Promise<OrganizationInfo> {
+    const trimmed = name.trim();
+    if (!trimmed) throw fail('ROLLCALL_NAME_REQUIRED', 'an organisation needs a non-empty name');
+    if (!(await connectionsStore.renameOrganization(this.db, id, trimmed))) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${id}'`);
+    return this.info((await connectionsStore.getOrganization(this.db, id))!);
+  }
+
+  /** Deletes an organisation that has no connections left (and its webhooks). */
+  async remove(id: string): Promise<void> {
+    if (await connectionsStore.deleteEmptyOrganization(this.db, id)) return;
+    if (!(await connectionsStore.getOrganization(this.db, id))) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${id}'`);
+    throw fail('ROLLCALL_ORGANIZATION_NOT_EMPTY', `organisation '${id}' still has connections; delete them first`);
   }
 
   async get(id: string): Promise<OrganizationInfo | undefined> {

@@ -1,6 +1,8 @@
 /**
  * The JSON admin API under /api/v1: organisations, webhook endpoints and their
- * deliveries, the events feed, each connection's provisioning log and health. One bearer admin key (`rollcall.admin`); every error
+ * deliveries, the events feed; organisations and their connections (create,
+ * settings, token rotation, disable, delete), each connection's provisioning log
+ * and health. One bearer admin key (`rollcall.admin`); every error
  * in the shape of admin-errors.ts.
  */
 import type { FastifyInstance } from 'fastify';
@@ -57,6 +59,30 @@ const DeliveriesQuery = z
   })
   .strict();
 
+const name = (what: string) => z.string({ required_error: `required: the ${what}'s name`, invalid_type_error: 'must be a string' }).min(1, 'must not be empty').max(200);
+const plan = z.string({ invalid_type_error: 'must be a string' }).min(1).max(64);
+
+const OrganizationBody = z.object({ name: name('organisation'), plan: plan.optional() }).strict();
+const OrganizationPatch = z
+  .object({ name: name('organisation').optional(), plan: plan.optional() })
+  .strict()
+  .refine((b) => b.name !== undefined || b.plan !== undefined, 'send "name", "plan" or both');
+const ConnectionBody = z
+  .object({
+    name: name('connection'),
+    workspace: z.string({ invalid_type_error: 'must be a string' }).min(1).max(200).optional(),
+    settings: z.record(z.unknown(), { invalid_type_error: 'must be an object of connection settings' }).optional(),
+  })
+  .strict();
+const RotateBody = z.object({ graceSeconds: z.number({ invalid_type_error: 'must be a number of seconds' }).int().min(0).max(30 * 86_400).optional() }).strict();
+
+/** The body as an object (an empty body counts as {} where `empty` allows it). */
+function objectBody(body: unknown, example: string, empty = false): Record<string, unknown> {
+  if ((body === undefined || body === null || body === '') && empty) return {};
+  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) throw bad(`send a JSON object: ${example}`);
+  return body as Record<string, unknown>;
+}
+
 const RequestsQuery = z
   .object({
     limit: intParam('limit', 1, MAX_REQUEST_PAGE).optional(),
@@ -102,7 +128,77 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
     }
   });
 
+  /** The connection's id, or 404 when there is none. */
+  const connectionOf = async (value: string | undefined): Promise<string> => {
+    const connectionId = id(value, 'connection');
+    if (!(await rc.connections.get(connectionId))) throw notFound(`no connection with id '${connectionId}'`);
+    return connectionId;
+  };
+
   app.get('/organizations', async () => ({ organizations: await rc.connections.listOrganizations() }));
+
+  app.post('/organizations', async (req, reply) => {
+    const body = parse(OrganizationBody, objectBody(req.body, '{"name": "Example Ltd", "plan": "enterprise"}'), 'the organisation');
+    const org = await rc.connections.createOrganization(body.name, body.plan);
+    return reply.status(201).header('location', `/api/v1/organizations/${org.id}`).send(org);
+  });
+
+  app.patch<{ Params: { id: string } }>('/organizations/:id', async (req) => {
+    const orgId = id(req.params.id, 'organisation');
+    const body = parse(OrganizationPatch, objectBody(req.body, '{"name": "…"} or {"plan": "…"}'), 'the change');
+    let org = await rc.connections.getOrganization(orgId);
+    if (!org) throw notFound(`no organisation with id '${orgId}'`);
+    if (body.name !== undefined) org = await rc.connections.renameOrganization(orgId, body.name);
+    if (body.plan !== undefined) org = await rc.connections.setPlan(orgId, body.plan);
+    return org;
+  });
+
+  app.delete<{ Params: { id: string } }>('/organizations/:id', async (req, reply) => {
+    await rc.connections.removeOrganization(id(req.params.id, 'organisation'));
+    return reply.status(204).send();
+  });
+
+  app.get<{ Params: { id: string } }>('/organizations/:id/connections', async (req) => {
+    const orgId = id(req.params.id, 'organisation');
+    if (!(await rc.connections.getOrganization(orgId))) throw notFound(`no organisation with id '${orgId}'`);
+    return { connections: await rc.connections.connectionsOf(orgId) };
+  });
+
+  app.post<{ Params: { id: string } }>('/organizations/:id/connections', async (req, reply) => {
+    const orgId = id(req.params.id, 'organisation');
+    const body = parse(ConnectionBody, objectBody(req.body, '{"name": "Entra ID", "workspace": "default", "settings": {…}}'), 'the connection');
+    if (!(await rc.connections.getOrganization(orgId))) throw notFound(`no organisation with id '${orgId}'`);
+    const created = await rc.connections.create({ name: body.name, workspace: body.workspace, settings: body.settings, organizationId: orgId });
+    // The only answer that holds the token.
+    return reply.status(201).header('location', `/api/v1/connections/${created.id}`).header('cache-control', 'no-store').send(created);
+  });
+
+  app.get<{ Params: { id: string } }>('/connections/:id', async (req) => {
+    const c = await rc.connections.show(id(req.params.id, 'connection'));
+    if (!c) throw notFound(`no connection with id '${req.params.id}'`);
+    return c;
+  });
+
+  app.patch<{ Params: { id: string } }>('/connections/:id/settings', async (req) => {
+    const connectionId = await connectionOf(req.params.id);
+    await rc.connections.configure(connectionId, objectBody(req.body, '{"domains": ["example.com"], …}'));
+    return rc.connections.show(connectionId);
+  });
+
+  app.post<{ Params: { id: string } }>('/connections/:id/token', async (req, reply) => {
+    const connectionId = await connectionOf(req.params.id);
+    const body = parse(RotateBody, objectBody(req.body, '{"graceSeconds": 3600}', true), 'the rotation');
+    const rotated = await rc.connections.rotateToken(connectionId, body.graceSeconds ?? 0);
+    return reply.header('cache-control', 'no-store').send(rotated);
+  });
+
+  app.post<{ Params: { id: string } }>('/connections/:id/disable', async (req) => rc.connections.setStatus(await connectionOf(req.params.id), 'disabled'));
+  app.post<{ Params: { id: string } }>('/connections/:id/enable', async (req) => rc.connections.setStatus(await connectionOf(req.params.id), 'active'));
+
+  app.delete<{ Params: { id: string } }>('/connections/:id', async (req, reply) => {
+    await rc.connections.remove(await connectionOf(req.params.id));
+    return reply.status(204).send();
+  });
 
   app.get<{ Params: { id: string } }>('/organizations/:id', async (req) => {
     const org = await rc.connections.getOrganization(id(req.params.id, 'organisation'));
@@ -149,13 +245,6 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
     const delivery = await rc.webhooks.redeliver(id(req.params.id, 'webhook'), id(req.params.eventId, 'event'));
     return reply.status(202).send({ delivery });
   });
-
-  /** The connection's id, or 404 when there is none. */
-  const connectionOf = async (value: string | undefined): Promise<string> => {
-    const connectionId = id(value, 'connection');
-    if (!(await rc.connections.get(connectionId))) throw notFound(`no connection with id '${connectionId}'`);
-    return connectionId;
-  };
 
   app.get<{ Params: { id: string } }>('/connections/:id/requests', async (req) => {
     const connectionId = await connectionOf(req.params.id);

@@ -27,6 +27,7 @@ export function registerScimAuth(app: FastifyInstance, rc: Rollcall, baseUrlOf: 
     const grant = UUIDISH.test(connectionId) ? await rc.connections.authenticate(connectionId, match[1]) : undefined;
     // Same answer for an unknown connection and a wrong token: no probing for ids.
     if (!grant) throw fail('ROLLCALL_TOKEN_INVALID', 'The bearer token is not valid for this connection.', { ...BEARER_CHALLENGE });
+    if (grant.disabled) throw fail('ROLLCALL_CONNECTION_DISABLED', 'This connection is disabled in Rollcall; an administrator can enable it again.');
     if (!grant.scimAllowed) {
       throw fail('ROLLCALL_SCIM_NOT_IN_PLAN', `Automatic provisioning (SCIM) is not included in this organisation's plan '${grant.plan}'; upgrade the plan to use it.`);
     }

@@ -23,6 +23,57 @@ export async function setPlan(db: Kysely<DB>, id: string, plan: string): Promise
   return Number(res.numUpdatedRows) === 1;
 }
 
+export async function renameOrganization(db: Kysely<DB>, id: string, name: string): Promise<boolean> {
+  const res = await db.updateTable('organizations').set({ name }).where('id', '=', id).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** Deletes an organisation without connections (its webhooks go with it); false when it has some or does not exist. */
+export async function deleteEmptyOrganization(db: Kysely<DB>, id: string): Promise<boolean> {
+  const res = await db
+    .deleteFrom('organizations')
+    .where('id', '=', id)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('connections').select('id').where('organization_id', '=', id))))
+    .executeTakeFirst();
+  return Number(res.numDeletedRows) === 1;
+}
+
+export async function setConnectionStatus(db: Kysely<DB>, id: string, status: 'active' | 'disabled'): Promise<boolean> {
+  const res = await db.updateTable('connections').set({ status }).where('id', '=', id).executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/** Rows deleted per statement when a connection goes: each transaction stays short. */
+const DELETE_CHUNK = 1000;
+
+/**
+ * Deletes one chunk of a connection's data (users with their e-mails and
+ * memberships, then groups, then logged requests) and, once none is left, the
+ * connection with its tokens. True when the connection is gone.
+ */
+export async function deleteConnectionChunk(db: Kysely<DB>, id: string): Promise<boolean> {
+  const users = await db
+    .deleteFrom('users')
+    .where('id', 'in', (eb) => eb.selectFrom('users').select('id').where('connection_id', '=', id).limit(DELETE_CHUNK))
+    .executeTakeFirst();
+  if (Number(users.numDeletedRows) > 0) return false;
+  const groups = await db
+    .deleteFrom('groups')
+    .where('id', 'in', (eb) => eb.selectFrom('groups').select('id').where('connection_id', '=', id).limit(DELETE_CHUNK))
+    .executeTakeFirst();
+  if (Number(groups.numDeletedRows) > 0) return false;
+  const requests = await db
+    .deleteFrom('request_log')
+    .where('id', 'in', (eb) => eb.selectFrom('request_log').select('id').where('connection_id', '=', id).limit(DELETE_CHUNK * 5))
+    .executeTakeFirst();
+  if (Number(requests.numDeletedRows) > 0) return false;
+  await db.deleteFrom('request_days').where('connection_id', '=', id).execute();
+  await db.deleteFrom('rate_windows').where('connection_id', '=', id).execute();
+  await db.deleteFrom('connection_tokens').where('connection_id', '=', id).execute();
+  await db.deleteFrom('connections').where('id', '=', id).execute();
+  return true;
+}
+
 export async function insertConnection(db: Kysely<DB>, row: ConnectionRow, token?: ConnectionTokensTable): Promise<void> {
   await db.insertInto('connections').values(row).execute();
   if (token) await db.insertInto('connection_tokens').values(token).execute();
