@@ -26,6 +26,7 @@ import { pruneEvents } from './events/retention.js';
 import { RateLimiter, checkRateLimit } from './directory/rate-limit.js';
 import { type RequestObserver, fanOutObservers } from './directory/observer.js';
 import { ProvisioningLog, type RequestLogOptions } from './directory/provisioning-log.js';
+import { DirectoryBrowser } from './directory/browse.js';
 import { type Maintenance, type MaintenanceOptions, startMaintenance } from './directory/maintenance.js';
 
 export interface RollcallOptions {
@@ -113,6 +114,8 @@ export interface Rollcall {
   readonly requestObserver: RequestObserver;
   /** Every SCIM request per connection, and connection health (see directory/provisioning-log.ts). */
   readonly requestLog: ProvisioningLog;
+  /** Users and groups as the admin API lists them, one user in any state, a user's history. */
+  readonly browse: DirectoryBrowser;
   /** The delivery worker, when started. */
   readonly delivery: DeliveryWorker | undefined;
   /** Starts delivering webhooks from this process (options over those given at creation). */
@@ -195,6 +198,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     webhooks,
     admin: new AdminTokens(database.db, database.readDb, opts.adminToken || undefined, clock),
     requestLog,
+    browse: new DirectoryBrowser(database.readDb, connections),
     requestObserver: fanOutObservers([requestLog, ...(opts.observers ?? [])], (err) => logger.error({ err }, 'request observer failed; the request was answered')),
     rateLimit: new RateLimiter(database.db, database.dialect, opts.rateLimitPerMinute ?? 0, clock, (err) => logger.error({ err }, 'rate limit: cannot claim requests; letting them through')),
     get delivery() {

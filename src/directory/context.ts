@@ -14,6 +14,8 @@ export interface RequestContext {
   readonly workspace?: string;
   /** The connection's provisioning settings (defaults when absent). */
   readonly settings?: ConnectionSettings;
+  /** The provisioning log's id of the SCIM request (its events name it). */
+  readonly requestId?: string;
 }
 
 /** What a context takes from its connection (a token's grant or the connection's record). */
@@ -27,8 +29,8 @@ export interface ConnectionScope {
  * The one place a RequestContext is made: for a SCIM request (from the token's
  * grant), for the embedded directory, the CSV import, the purge and token events.
  */
-export function requestContext(connectionId: string, scope: ConnectionScope, baseUrl: string): RequestContext {
-  return { connectionId, baseUrl, organizationId: scope.organizationId, workspace: scope.workspace, settings: scope.settings };
+export function requestContext(connectionId: string, scope: ConnectionScope, baseUrl: string, requestId?: string): RequestContext {
+  return { connectionId, baseUrl, organizationId: scope.organizationId, workspace: scope.workspace, settings: scope.settings, requestId };
 }
 
 export function settingsOf(ctx: RequestContext): ConnectionSettings {

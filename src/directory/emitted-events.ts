@@ -88,6 +88,7 @@ export function event(
     resourceId: resource.id,
     occurredAt,
     data: data as Record<string, unknown>,
+    ...(ctx.requestId ? { requestId: ctx.requestId } : {}),
   };
 }
 
@@ -99,7 +100,7 @@ export function membershipEvent(
   occurredAt: string,
 ): NewEvent {
   // Ordered with the group's other events: a remove never overtakes the add before it.
-  return event(ctx, type, { type: 'Group', id: group.id }, { group, user: member }, occurredAt);
+  return { ...event(ctx, type, { type: 'Group', id: group.id }, { group, user: member }, occurredAt), memberId: member.id };
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);

@@ -30,6 +30,8 @@ export interface ObservedRequest {
   error?: { code: ErrorCode; scimType?: ScimType; detail: string };
   userAgent?: string;
   requestId: string;
+  /** The provisioning log's id for the request, taken when it arrived (its events carry it). */
+  logId?: string;
 }
 
 export interface RequestObserver {

@@ -220,6 +220,11 @@ export class ProvisioningLog implements RequestObserver {
     }
   }
 
+  /** A new log id, time-ordered after every one this log made before (the HTTP layer takes one per request on arrival). */
+  newId(): string {
+    return this.nextId(this.clock().getTime());
+  }
+
   onRequest(r: ObservedRequest): void {
     const connectionId = r.connectionId ?? r.urlConnectionId;
     if (!this.enabled || !connectionId) return;
@@ -234,7 +239,8 @@ export class ProvisioningLog implements RequestObserver {
       // Only an authenticated request's body: anyone can send one with a wrong token.
       body: authenticated ? loggedBody(r.body) : undefined,
       row: {
-        id: this.nextId(now.getTime()),
+        // The id the request got on arrival (its events name it), else one now.
+        id: r.logId ?? this.nextId(now.getTime()),
         connection_id: connectionId,
         at: now.toISOString(),
         method: r.method,

@@ -75,10 +75,10 @@ export function uuidv7Floor(ms: number): string {
   return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-0000-0000-000000000000`;
 }
 
-/** 10 columns per row: far below both dialects' parameter limits. */
+/** 12 columns per row: far below both dialects' parameter limits. */
 const INSERT_CHUNK = 500;
 
-const EVENT_COLUMNS = ['pos', 'id', 'organization_id', 'sequence', 'connection_id', 'type', 'resource_type', 'resource_id', 'occurred_at', 'data'] as const;
+const EVENT_COLUMNS = ['pos', 'id', 'organization_id', 'sequence', 'connection_id', 'type', 'resource_type', 'resource_id', 'occurred_at', 'data', 'request_id', 'member_id'] as const;
 
 /**
  * The two statements as SQL text, built once per dialect and row count. They are
@@ -177,6 +177,8 @@ export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[], 
       resource_id: e.resourceId,
       occurred_at: e.occurredAt,
       data: encodeEventData(e.data ?? {}, dialect.storesBytesInTextColumns),
+      request_id: e.requestId ?? null,
+      member_id: e.memberId ?? null,
     });
     out.push({
       id,

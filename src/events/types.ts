@@ -39,6 +39,10 @@ export interface NewEvent {
   occurredAt: string;
   /** The resource as the host app sees it; for user.updated also `changes`. */
   data: Record<string, unknown>;
+  /** The SCIM request that caused it (its provisioning log id), when one did. */
+  requestId?: string;
+  /** For membership events: the member's id. */
+  memberId?: string;
 }
 
 /** The stored, published form (webhook body, feed entry, in-process subscribers). */

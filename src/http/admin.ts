@@ -11,6 +11,7 @@ import type { Rollcall } from '../rollcall.js';
 import { fail } from '../scim/errors.js';
 import { MAX_FEED_LIMIT } from '../events/feed.js';
 import { MAX_REQUEST_PAGE } from '../directory/provisioning-log.js';
+import { MAX_BROWSE_PAGE } from '../directory/browse.js';
 import { checkEventTypes, checkWebhookUrl } from '../events/webhooks.js';
 import { sendAdminError, toAdminError } from './admin-errors.js';
 
@@ -96,6 +97,17 @@ const RequestsQuery = z
     resource: z.string().min(1).max(200).optional(),
   })
   .strict();
+
+const BrowseQuery = z
+  .object({
+    limit: intParam('limit', 1, MAX_BROWSE_PAGE).optional(),
+    cursor: z.string().min(1).max(500).optional(),
+    search: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+const UsersQuery = BrowseQuery.extend({
+  state: z.enum(['active', 'deactivated', 'deleted'], { errorMap: () => ({ message: 'must be active, deactivated or deleted' }) }).optional(),
+}).strict();
 
 const ID = /^[A-Za-z0-9_-]{1,100}$/;
 
@@ -260,6 +272,28 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
   });
 
   app.get<{ Params: { id: string } }>('/connections/:id/health', async (req) => rc.requestLog.health(await connectionOf(req.params.id)));
+
+  app.get<{ Params: { id: string } }>('/connections/:id/users', async (req) => {
+    const q = parse(UsersQuery, req.query ?? {}, 'the query');
+    return rc.browse.users(await connectionOf(req.params.id), q);
+  });
+
+  app.get<{ Params: { id: string } }>('/connections/:id/groups', async (req) => {
+    const q = parse(BrowseQuery, req.query ?? {}, 'the query');
+    return rc.browse.groups(await connectionOf(req.params.id), q);
+  });
+
+  app.get<{ Params: { id: string } }>('/users/:id', async (req) => {
+    const user = await rc.browse.user(id(req.params.id, 'user'));
+    if (!user) throw notFound(`no user with id '${req.params.id}'`);
+    return user;
+  });
+
+  app.get<{ Params: { id: string } }>('/users/:id/history', async (req) => {
+    const history = await rc.browse.history(id(req.params.id, 'user'));
+    if (!history) throw notFound(`no user with id '${req.params.id}'`);
+    return { history };
+  });
 
   app.get('/events', async (req) => {
     const q = parse(EventsQuery, req.query ?? {}, 'the query');

@@ -39,7 +39,7 @@ export function registerScimAuth(app: FastifyInstance, rc: Rollcall, baseUrlOf: 
         retryAfter(rate.retryAfterSeconds),
       );
     }
-    req.scim = requestContext(connectionId, grant, baseUrlOf(connectionId));
+    req.scim = requestContext(connectionId, grant, baseUrlOf(connectionId), req.provisioningId || undefined);
   });
 }
 

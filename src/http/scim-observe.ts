@@ -6,6 +6,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ObservedRequest, RequestObserver } from '../directory/observer.js';
 import { answeredError } from './errors.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The provisioning log's id of this SCIM request, taken on arrival (empty before). */
+    provisioningId: string;
+  }
+}
+
 const RESOURCE_ROUTES: ReadonlyArray<[RegExp, 'User' | 'Group']> = [
   [/\/Users(\/|$)/, 'User'],
   [/\/Groups(\/|$)/, 'Group'],
@@ -31,6 +38,7 @@ export function observedRequest(req: FastifyRequest, reply: FastifyReply): Obser
     error: error && { code: error.code, scimType: error.scimType, detail: error.detail },
     userAgent: typeof userAgent === 'string' ? userAgent : undefined,
     requestId: req.id,
+    logId: req.provisioningId || undefined,
   };
 }
 
@@ -47,8 +55,13 @@ function resourceIdOf(req: FastifyRequest, reply: FastifyReply): string | undefi
   return reply.statusCode === 201 && typeof location === 'string' ? decodeURIComponent(location.slice(location.lastIndexOf('/') + 1)) : undefined;
 }
 
-/** Calls `observer` once per request the routes of `app` (and its 404 handler) answer. */
-export function registerScimObserver(app: FastifyInstance, observer: RequestObserver): void {
+/** Gives each request its provisioning log id on arrival; calls `observer` once per request the routes of `app` (and its 404 handler) answer. */
+export function registerScimObserver(app: FastifyInstance, observer: RequestObserver, newId: () => string): void {
+  // One time-ordered id per request, before authentication: a refused request has one too.
+  app.decorateRequest('provisioningId', '');
+  app.addHook('onRequest', async (req) => {
+    req.provisioningId = newId();
+  });
   app.addHook('onResponse', async (req, reply) => {
     observer.onRequest(observedRequest(req, reply));
   });

@@ -81,7 +81,7 @@ export const rollcallScim: FastifyPluginAsync<RollcallScimOptions> = async (app,
   });
   registerJsonBodies(app);
   // Before the 404 handler is set, so that unknown URLs under the mount are observed too.
-  registerScimObserver(app, rc.requestObserver);
+  registerScimObserver(app, rc.requestObserver, () => rc.requestLog?.newId() ?? '');
   if (mount) registerErrorHandling(app);
   else app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => sendScimError(reply, toScimError(err, req)));
   await app.register(connectionRoutes, {

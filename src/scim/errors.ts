@@ -144,7 +144,7 @@ export const CATALOGUE = {
   ROLLCALL_ADMIN_BAD_INPUT: def(400, "An admin API body or query does not fit the endpoint's schema; the message names the field."),
   ROLLCALL_ADMIN_NOT_FOUND: def(404, 'No organisation, webhook or event has the id in the admin API URL.'),
   // --- events/: feed and webhooks -----------------------------------------------
-  ROLLCALL_INVALID_CURSOR: def(400, "'after' is not a cursor this feed returned, or one of another organisation's feed."),
+  ROLLCALL_INVALID_CURSOR: def(400, "'after' or 'cursor' is not one this list returned (for the feed: or one of another organisation's feed)."),
   ROLLCALL_INVALID_LIMIT: def(400, "'limit' of the events feed or of a webhook's deliveries is out of range."),
   ROLLCALL_INVALID_WEBHOOK_URL: def(400, "A webhook's 'url' is missing, too long, not absolute http(s), or has a #fragment."),
   ROLLCALL_INVALID_EVENT_TYPES: def(400, "A webhook's 'events' is not a non-empty array of known event types."),

@@ -316,6 +316,26 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0009_event_history': {
+    async up(db: Kysely<any>) {
+      // A user's history is its events and the membership events naming it; each
+      // links to the logged SCIM request that caused it.
+      await db.schema.alterTable('events').addColumn('request_id', 'text').execute();
+      await db.schema.alterTable('events').addColumn('member_id', 'text').execute();
+      await db.schema
+        .createIndex('events_user')
+        .on('events')
+        .columns(['resource_id', 'pos'])
+        .where(sql.ref('resource_type'), '=', sql.lit('User'))
+        .execute();
+      await db.schema
+        .createIndex('events_member')
+        .on('events')
+        .columns(['member_id', 'pos'])
+        .where(sql.ref('member_id'), 'is not', null)
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {

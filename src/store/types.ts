@@ -102,6 +102,10 @@ export interface EventsTable {
   occurred_at: string;
   /** JSON text, or on SQLite a compressed BLOB (events/event-data.ts). */
   data: string | Uint8Array;
+  /** The provisioning log's id of the SCIM request that caused it (null outside SCIM requests). */
+  request_id: string | null;
+  /** For membership events, the member (a user's history finds them by it); else null. */
+  member_id: string | null;
 }
 
 /** Per-organisation (and one global) event counters, incremented once per batch. */
