@@ -22,6 +22,8 @@ export interface Config {
   eventRetentionDays: number;
   /** ROLLCALL_REQUEST_LOG=on|off and ROLLCALL_REQUEST_LOG_DAYS: the provisioning log and how long it keeps requests. */
   requestLog: { enabled: boolean; days: number };
+  /** ROLLCALL_SESSION_HOURS: how long a console session lasts. */
+  sessionHours: number;
   /** ROLLCALL_RATE_LIMIT: SCIM requests per connection per minute over all instances (0: no limit). */
   rateLimitPerMinute: number;
   /**
@@ -101,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const requestLogSetting = (env.ROLLCALL_REQUEST_LOG ?? 'on').trim().toLowerCase();
   if (!['on', 'off'].includes(requestLogSetting)) throw new ConfigError(`ROLLCALL_REQUEST_LOG must be on or off, got '${env.ROLLCALL_REQUEST_LOG}'`);
   const requestLog = { enabled: requestLogSetting === 'on', days: int(env, 'ROLLCALL_REQUEST_LOG_DAYS', 14, 1, 3650) };
+  const sessionHours = int(env, 'ROLLCALL_SESSION_HOURS', 12, 1, 720);
   const rateLimitPerMinute = int(env, 'ROLLCALL_RATE_LIMIT', 0, 0, MAX_PER_MINUTE);
   const migrateSetting = (env.ROLLCALL_MIGRATE ?? 'on').trim().toLowerCase();
   if (!['on', 'off'].includes(migrateSetting)) throw new ConfigError(`ROLLCALL_MIGRATE must be on or off, got '${env.ROLLCALL_MIGRATE}'`);
@@ -132,5 +135,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
   }
-  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, requestLog, rateLimitPerMinute, migrate, logFormat, trustProxy, webhooks };
+  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, requestLog, sessionHours, rateLimitPerMinute, migrate, logFormat, trustProxy, webhooks };
 }

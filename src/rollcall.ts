@@ -27,6 +27,7 @@ import { RateLimiter, checkRateLimit } from './directory/rate-limit.js';
 import { type RequestObserver, fanOutObservers } from './directory/observer.js';
 import { ProvisioningLog, type RequestLogOptions } from './directory/provisioning-log.js';
 import { DirectoryBrowser } from './directory/browse.js';
+import { ConsoleAccess } from './directory/console-access.js';
 import { type Maintenance, type MaintenanceOptions, startMaintenance } from './directory/maintenance.js';
 
 export interface RollcallOptions {
@@ -71,6 +72,8 @@ export interface RollcallOptions {
   observers?: RequestObserver[];
   /** The provisioning log of SCIM requests per connection (default on, 14 days). */
   requestLog?: RequestLogOptions;
+  /** Hours a console session lasts (ROLLCALL_SESSION_HOURS, default 12); a setup link's ends with the link at the latest. */
+  sessionHours?: number;
   /**
    * The schema on opening (ROLLCALL_MIGRATE): `apply` (default) runs pending
    * migrations, `check` refuses to start while any are pending, false leaves the
@@ -116,6 +119,8 @@ export interface Rollcall {
   readonly requestLog: ProvisioningLog;
   /** Users and groups as the admin API lists them, one user in any state, a user's history. */
   readonly browse: DirectoryBrowser;
+  /** Console sessions, setup links and the organisations' audit trail. */
+  readonly console: ConsoleAccess;
   /** The delivery worker, when started. */
   readonly delivery: DeliveryWorker | undefined;
   /** Starts delivering webhooks from this process (options over those given at creation). */
@@ -171,6 +176,8 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     delivery?.nudge();
   };
   if (opts.events !== false) wireOutbox(database, afterCommit);
+  const adminTokens = new AdminTokens(database.db, database.readDb, opts.adminToken || undefined, clock);
+  const consoleAccess = new ConsoleAccess(database.db, adminTokens, connections, clock, () => `${publicUrl}/admin`, opts.sessionHours);
   const requestLog = new ProvisioningLog(database.db, database.readDb, database.dialect, clock, log, opts.requestLog);
   const purge = async (asOf?: Date): Promise<PurgeReport> => {
     const at = asOf ?? clock();
@@ -178,6 +185,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     const days = opts.eventRetentionDays ?? 30;
     if (days > 0) report.events = await pruneEvents(database.db, daysBefore(at, days));
     if (requestLog.enabled) report.requests = await requestLog.prune(at);
+    await consoleAccess.pruneSessions(at);
     return report;
   };
 
@@ -196,7 +204,8 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
       feed: (o) => readFeed(database.readDb, o),
     },
     webhooks,
-    admin: new AdminTokens(database.db, database.readDb, opts.adminToken || undefined, clock),
+    admin: adminTokens,
+    console: consoleAccess,
     requestLog,
     browse: new DirectoryBrowser(database.readDb, connections),
     requestObserver: fanOutObservers([requestLog, ...(opts.observers ?? [])], (err) => logger.error({ err }, 'request observer failed; the request was answered')),

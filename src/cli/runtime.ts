@@ -34,6 +34,7 @@ export async function open(cfg: Config, overrides: OpenOverrides = {}): Promise<
       events: cfg.events,
       eventRetentionDays: cfg.eventRetentionDays,
       requestLog: cfg.requestLog,
+      sessionHours: cfg.sessionHours,
       rateLimitPerMinute: cfg.rateLimitPerMinute,
       webhooks: cfg.webhooks,
       migrate: overrides.migrate ?? cfg.migrate,

@@ -186,6 +186,46 @@ export interface DB {
   server_settings: ServerSettingsTable;
   request_log: RequestLogTable;
   request_days: RequestDaysTable;
+  console_sessions: ConsoleSessionsTable;
+  setup_links: SetupLinksTable;
+  audit_log: AuditLogTable;
+}
+
+/** A signed-in console: the cookie's token is stored as its SHA-256 only. */
+export interface ConsoleSessionsTable {
+  /** SHA-256 (hex) of the session token. */
+  hash: string;
+  /** Null: the admin's session (everything); else only this organisation (a setup link's). */
+  organization_id: string | null;
+  setup_link_id: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** A link an organisation's IT admin opens to set up its SCIM connection without the admin key. */
+export interface SetupLinksTable {
+  id: string;
+  organization_id: string;
+  /** SHA-256 (hex) of the link's secret. */
+  hash: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  uses: number;
+  last_used_at: string | null;
+}
+
+/** What was done to an organisation through the console and its setup links. */
+export interface AuditLogTable {
+  /** UUIDv7 (time-ordered). */
+  id: string;
+  organization_id: string;
+  at: string;
+  /** `admin` or `setup-link:<id>`. */
+  actor: string;
+  action: string;
+  /** JSON object. */
+  detail: string;
 }
 
 /** The provisioning log: one row per SCIM request a connection made (directory/provisioning-log.ts). */

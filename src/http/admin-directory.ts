@@ -1,0 +1,154 @@
+/**
+ * Admin API routes over the directory: organisations, their connections (create
+ * with settings, token issue and rotation, disable, delete), each connection's
+ * users, groups, provisioning log and health, one user and its history. Every
+ * route asks the access guard what the caller may see.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Rollcall } from '../rollcall.js';
+import type { AccessGuard } from './admin-access.js';
+import {
+  BrowseQuery,
+  ConnectionBody,
+  OrganizationBody,
+  OrganizationPatch,
+  RequestsQuery,
+  RotateBody,
+  UsersQuery,
+  id,
+  notFound,
+  objectBody,
+  parse,
+} from './admin-input.js';
+
+export function registerDirectoryRoutes(app: FastifyInstance, rc: Rollcall, guard: AccessGuard): void {
+  app.get('/organizations', async (req) => {
+    const scope = req.adminScope;
+    if (scope?.kind === 'organization') {
+      const own = await rc.connections.getOrganization(scope.organizationId);
+      return { organizations: own ? [own] : [] };
+    }
+    return { organizations: await rc.connections.listOrganizations() };
+  });
+
+  app.post('/organizations', async (req, reply) => {
+    guard.adminOnly(req);
+    const body = parse(OrganizationBody, objectBody(req.body, '{"name": "Example Ltd", "plan": "enterprise"}'), 'the organisation');
+    const org = await rc.connections.createOrganization(body.name, body.plan);
+    return reply.status(201).header('location', `/api/v1/organizations/${org.id}`).send(org);
+  });
+
+  app.get<{ Params: { id: string } }>('/organizations/:id', async (req) => {
+    const org = await rc.connections.getOrganization(guard.organization(req, id(req.params.id, 'organisation')));
+    if (!org) throw notFound(`no organisation with id '${req.params.id}'`);
+    return org;
+  });
+
+  app.patch<{ Params: { id: string } }>('/organizations/:id', async (req) => {
+    guard.adminOnly(req);
+    const orgId = id(req.params.id, 'organisation');
+    const body = parse(OrganizationPatch, objectBody(req.body, '{"name": "…"} or {"plan": "…"}'), 'the change');
+    let org = await rc.connections.getOrganization(orgId);
+    if (!org) throw notFound(`no organisation with id '${orgId}'`);
+    if (body.name !== undefined) org = await rc.connections.renameOrganization(orgId, body.name);
+    if (body.plan !== undefined) org = await rc.connections.setPlan(orgId, body.plan);
+    return org;
+  });
+
+  app.delete<{ Params: { id: string } }>('/organizations/:id', async (req, reply) => {
+    guard.adminOnly(req);
+    await rc.connections.removeOrganization(id(req.params.id, 'organisation'));
+    return reply.status(204).send();
+  });
+
+  app.get<{ Params: { id: string } }>('/organizations/:id/connections', async (req) => {
+    const orgId = guard.organization(req, id(req.params.id, 'organisation'));
+    if (!(await rc.connections.getOrganization(orgId))) throw notFound(`no organisation with id '${orgId}'`);
+    return { connections: await rc.connections.connectionsOf(orgId) };
+  });
+
+  app.post<{ Params: { id: string } }>('/organizations/:id/connections', async (req, reply) => {
+    const orgId = guard.organization(req, id(req.params.id, 'organisation'));
+    const body = parse(ConnectionBody, objectBody(req.body, '{"name": "Entra ID", "workspace": "default", "settings": {…}}'), 'the connection');
+    if (!(await rc.connections.getOrganization(orgId))) throw notFound(`no organisation with id '${orgId}'`);
+    const created = await rc.connections.create({ name: body.name, workspace: body.workspace, settings: body.settings, organizationId: orgId });
+    // The only answer that holds the token.
+    return reply.status(201).header('location', `/api/v1/connections/${created.id}`).header('cache-control', 'no-store').send(created);
+  });
+
+  app.get<{ Params: { id: string } }>('/connections/:id', async (req) => {
+    const c = await rc.connections.show((await guard.connection(req, req.params.id)).id);
+    if (!c) throw notFound(`no connection with id '${req.params.id}'`);
+    return c;
+  });
+
+  app.patch<{ Params: { id: string } }>('/connections/:id/settings', async (req) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    await rc.connections.configure(connectionId, objectBody(req.body, '{"domains": ["example.com"], …}'));
+    return rc.connections.show(connectionId);
+  });
+
+  app.post<{ Params: { id: string } }>('/connections/:id/token', async (req, reply) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    const body = parse(RotateBody, objectBody(req.body, '{"graceSeconds": 3600}', true), 'the rotation');
+    const rotated = await rc.connections.rotateToken(connectionId, body.graceSeconds ?? 0);
+    return reply.header('cache-control', 'no-store').send(rotated);
+  });
+
+  app.post<{ Params: { id: string } }>('/connections/:id/disable', async (req) => rc.connections.setStatus((await guard.connection(req, req.params.id)).id, 'disabled'));
+  app.post<{ Params: { id: string } }>('/connections/:id/enable', async (req) => rc.connections.setStatus((await guard.connection(req, req.params.id)).id, 'active'));
+
+  app.delete<{ Params: { id: string } }>('/connections/:id', async (req, reply) => {
+    guard.adminOnly(req);
+    await rc.connections.remove((await guard.connection(req, req.params.id)).id);
+    return reply.status(204).send();
+  });
+
+  app.get<{ Params: { id: string } }>('/connections/:id/requests', async (req) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    const q = parse(RequestsQuery, req.query ?? {}, 'the query');
+    return rc.requestLog.list(connectionId, q);
+  });
+
+  app.get<{ Params: { id: string; requestId: string } }>('/connections/:id/requests/:requestId', async (req) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    const entry = await rc.requestLog.get(connectionId, id(req.params.requestId, 'request'));
+    if (!entry) throw notFound(`no request with id '${req.params.requestId}' in connection '${connectionId}'`);
+    return entry;
+  });
+
+  app.get<{ Params: { id: string } }>('/connections/:id/health', async (req) => rc.requestLog.health((await guard.connection(req, req.params.id)).id));
+
+  app.get<{ Params: { id: string } }>('/connections/:id/users', async (req) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    return rc.browse.users(connectionId, parse(UsersQuery, req.query ?? {}, 'the query'));
+  });
+
+  app.get<{ Params: { id: string } }>('/connections/:id/groups', async (req) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    return rc.browse.groups(connectionId, parse(BrowseQuery, req.query ?? {}, 'the query'));
+  });
+
+  /** The user, if the caller may see its connection. */
+  const visibleUser = async (req: Parameters<AccessGuard['adminOnly']>[0], userId: string) => {
+    const user = await rc.browse.user(id(userId, 'user'));
+    if (user) await guard.connection(req, user.connectionId).catch(() => {
+      throw notFound(`no user with id '${userId}'`);
+    });
+    return user;
+  };
+
+  app.get<{ Params: { id: string } }>('/users/:id', async (req) => {
+    const user = await visibleUser(req, req.params.id);
+    if (!user) throw notFound(`no user with id '${req.params.id}'`);
+    return user;
+  });
+
+  app.get<{ Params: { id: string } }>('/users/:id/history', async (req) => {
+    // A setup link's session sees the history of its own users while they exist; a purged one's only the admin.
+    if (req.adminScope?.kind === 'organization' && !(await visibleUser(req, req.params.id))) throw notFound(`no user with id '${req.params.id}'`);
+    const history = await rc.browse.history(id(req.params.id, 'user'));
+    if (!history) throw notFound(`no user with id '${req.params.id}'`);
+    return { history };
+  });
+}
