@@ -4,6 +4,7 @@ import { registerServe } from './serve.js';
 import { registerConnectionCommands } from './connections.js';
 import { registerOrganizationCommands } from './organizations.js';
 import { registerWebhookCommands } from './webhooks.js';
+import { registerSetupLinkCommands } from './setup-links.js';
 import { registerMaintenanceCommands } from './maintenance.js';
 import { registerBackupCommands, registerOperationCommands } from './operations.js';
 import { buildInfo, versionLine } from '../build-info.js';
@@ -21,6 +22,7 @@ export function buildCli(): Command {
   registerOrganizationCommands(program);
   registerMaintenanceCommands(program);
   registerWebhookCommands(program);
+  registerSetupLinkCommands(program);
   registerOperationCommands(program);
   registerBackupCommands(program);
   return program;

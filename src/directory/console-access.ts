@@ -8,7 +8,7 @@
  * browsers send to no server. Every use of a link, and everything done through
  * it, goes to the organisation's audit trail.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB, SetupLinksTable } from '../store/types.js';
 import * as store from '../store/console-access.js';
@@ -103,15 +103,6 @@ export class ConsoleAccess {
     return this.newSession(null, null, Number.MAX_SAFE_INTEGER);
   }
 
-  /** What a link's secret opens, without using it (the console's landing page says why a link does not work). */
-  async inspectSetupLink(linkSecret: string): Promise<{ status: SetupLinkInfo['status'] | 'unknown'; organization?: { id: string; name: string }; expiresAt?: string }> {
-    const row = await store.setupLinkByHash(this.db, sha256(linkSecret));
-    if (!row) return { status: 'unknown' };
-    const info = linkInfo(row, this.clock().toISOString());
-    const org = await this.connections.getOrganization(row.organization_id);
-    return { status: info.status, organization: org && { id: org.id, name: org.name }, expiresAt: info.expiresAt };
-  }
-
   /** A session limited to the link's organisation, ending when the link expires at the latest. */
   async openSetupLink(linkSecret: string): Promise<{ token: string; expiresAt: string; organizationId: string }> {
     const now = this.clock().toISOString();
@@ -150,7 +141,7 @@ export class ConsoleAccess {
     const now = this.clock();
     const linkSecret = secret('rcl_');
     const row: SetupLinksTable = {
-      id: randomUUID(),
+      id: this.nextId(now.getTime()),
       organization_id: organizationId,
       hash: sha256(linkSecret),
       created_at: now.toISOString(),
