@@ -54,7 +54,8 @@ async function serve() {
     [
       `Rollcall ${versionLine()} SCIM server listening on ${where} (public URL ${rc.publicUrl}, database ${cfg.databaseUrl})`,
       adminLine,
-      `Create a connection for an identity provider with:`,
+      `Admin console: ${rc.publicUrl}/admin (sign in with the admin key; connect an organisation's Entra ID or Okta there)`,
+      `Or create a connection for an identity provider with:`,
       `  npx rollcall connection create --name "Acme Entra ID"`,
       `and paste the SCIM URL and token it prints into the IdP's provisioning settings.`,
       '',

@@ -14,6 +14,7 @@ import { ADMIN_API_PREFIX, adminPlugin } from './admin.js';
 import { sendAdminFrameworkError } from './admin-errors.js';
 import { registerHealth } from './health.js';
 import { registerMetrics } from './metrics.js';
+import { registerConsole } from './console.js';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
@@ -45,6 +46,7 @@ export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promi
   registerMetrics(app);
   await app.register(rollcallScim, { prefix: DEFAULT_SCIM_PREFIX, rollcall: rc, bodyLimit });
   await app.register(adminPlugin, { prefix: ADMIN_API_PREFIX, rollcall: rc });
+  await registerConsole(app);
   return app;
 }
 

@@ -54,7 +54,7 @@ async function serve(extraEnv: Record<string, string> = {}, db: TestDatabase = d
     return /listening on (http:\/\/\S+)/.exec(out)?.[1];
   }, 'the server to listen');
   // the startup block is written at once; give the line after it a moment
-  await waitFor(() => out.includes('Create a connection'), 'the startup text');
+  await waitFor(() => out.includes('create a connection'), 'the startup text');
   const s: Server = {
     url: url!,
     out: () => out,
