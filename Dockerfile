@@ -19,7 +19,8 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
-# npm ci runs `prepare`, which builds dist/.
+COPY web ./web
+# npm ci runs `prepare`, which builds dist/ (the server, and the console from web/ into dist/console).
 RUN npm ci --no-audit --no-fund
 RUN npm prune --omit=dev --no-audit --no-fund
 
