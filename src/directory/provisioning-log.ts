@@ -24,7 +24,7 @@ import {
   requestDayRows,
 } from '../store/request-log.js';
 import { monotonicUuidv7, uuidv7Floor } from '../events/outbox.js';
-import { decodeEventData, encodeEventData } from '../events/event-data.js';
+import { decodeEventData, encodeRequestBody } from '../events/event-data.js';
 import type { Logger } from '../events/logger.js';
 import type { ObservedRequest, RequestObserver } from './observer.js';
 import { type Clock, DAY_MS } from './context.js';
@@ -285,7 +285,7 @@ export class ProvisioningLog implements RequestObserver {
       for (const q of batch) {
         if (q.unverified && !known.has(q.row.connection_id)) continue;
         const row = q.row;
-        row.body = q.body === undefined ? null : encodeEventData(q.body as Record<string, unknown>, this.dialect.storesBytesInTextColumns);
+        row.body = q.body === undefined ? null : encodeRequestBody(q.body, this.dialect.storesBytesInTextColumns);
         rows.push(row);
         const day = row.at.slice(0, 10);
         const key = `${row.connection_id} ${day}`;
