@@ -13,6 +13,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import type { Rollcall } from '../rollcall.js';
+import { doc } from './admin-openapi.js';
 import { fail } from '../scim/errors.js';
 import type { ConnectionInfo } from '../directory/connections.js';
 import type { ConsoleScope } from '../directory/console-access.js';
@@ -119,14 +120,14 @@ export async function registerAdminAccess(app: FastifyInstance, rc: Rollcall): P
     }
   });
 
-  app.post('/session', { config: { public: true } }, async (req, reply) => {
+  app.post('/session', { ...doc({ summary: 'Sign the console in with the admin key', tags: ['session'], body: SignInBody }), config: { public: true } }, async (req, reply) => {
     const body = parse(SignInBody, objectBody(req.body, '{"adminKey": "rca_…"}'), 'the sign-in');
     const s = await rc.console.signIn(body.adminKey);
     setSessionCookie(reply, s.token, s.expiresAt, secure());
     return { scope: 'admin', expiresAt: s.expiresAt };
   });
 
-  app.post('/session/setup', { config: { public: true } }, async (req, reply) => {
+  app.post('/session/setup', { ...doc({ summary: 'Open a setup link: a session for its organisation', tags: ['session'], body: SetupSessionBody }), config: { public: true } }, async (req, reply) => {
     const body = parse(SetupSessionBody, objectBody(req.body, '{"secret": "rcl_…"}'), 'the setup link');
     const s = await rc.console.openSetupLink(body.secret);
     setSessionCookie(reply, s.token, s.expiresAt, secure());
@@ -134,13 +135,13 @@ export async function registerAdminAccess(app: FastifyInstance, rc: Rollcall): P
     return { scope: 'organization', organization: org, expiresAt: s.expiresAt };
   });
 
-  app.get('/session', async (req) => {
+  app.get('/session', doc({ summary: 'Who is signed in', tags: ['session'] }), async (req) => {
     const scope = req.adminScope ?? { kind: 'admin' as const };
     if (scope.kind === 'admin') return { scope: 'admin' };
     return { scope: 'organization', organization: await rc.connections.getOrganization(scope.organizationId) };
   });
 
-  app.delete('/session', async (req, reply) => {
+  app.delete('/session', doc({ summary: 'Sign out', tags: ['session'] }), async (req, reply) => {
     const token = req.cookies?.[SESSION_COOKIE];
     if (token) await rc.console.signOut(token);
     reply.clearCookie(SESSION_COOKIE, { path: '/api' });

@@ -15,6 +15,7 @@ import { sendAdminFrameworkError } from './admin-errors.js';
 import { registerHealth } from './health.js';
 import { registerMetrics } from './metrics.js';
 import { registerConsole } from './console.js';
+import { registerOpenApi } from './admin-openapi.js';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
@@ -45,6 +46,7 @@ export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promi
   registerHealth(app, rc);
   registerMetrics(app);
   await app.register(rollcallScim, { prefix: DEFAULT_SCIM_PREFIX, rollcall: rc, bodyLimit });
+  await registerOpenApi(app, ADMIN_API_PREFIX);
   await app.register(adminPlugin, { prefix: ADMIN_API_PREFIX, rollcall: rc });
   await registerConsole(app);
   return app;
