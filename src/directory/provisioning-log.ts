@@ -24,7 +24,7 @@ import {
   requestDayRows,
 } from '../store/request-log.js';
 import { monotonicUuidv7, uuidv7Floor } from '../events/outbox.js';
-import { decodeEventData, encodeRequestBody } from '../events/event-data.js';
+import { RequestBodyCompressor, decodeEventData } from '../events/event-data.js';
 import type { Logger } from '../events/logger.js';
 import type { ObservedRequest, RequestObserver } from './observer.js';
 import { type Clock, DAY_MS } from './context.js';
@@ -132,10 +132,23 @@ function bounded(value: unknown, depth: number): unknown {
  * of JSON (else a note of the size). Undefined for no body.
  */
 export function loggedBody(body: unknown): unknown {
+  const json = loggedJson(body);
+  return json === undefined ? undefined : JSON.parse(json);
+}
+
+/** Words that may name a secret somewhere in a body; without any, no key or PATCH path does. */
+const MAYBE_SECRET = /passw|secret|token|credential|api[-_]?key|private[-_]?key/i;
+/** Long enough to hold a string that must be cut. */
+const MAYBE_LONG = MAX_STRING;
+
+/** loggedBody's JSON text. Most bodies (small, nothing secret, short lists) are kept as sent without a walk. */
+function loggedJson(body: unknown): string | undefined {
   if (body === undefined || body === null || (typeof body === 'string' && body === '')) return undefined;
-  const kept = bounded(body, 0);
-  const bytes = Buffer.byteLength(JSON.stringify(kept));
-  return bytes > MAX_LOGGED_BODY ? { truncated: true, bytes, note: `the body was larger than ${MAX_LOGGED_BODY} bytes after shortening; not kept` } : kept;
+  const sent = JSON.stringify(body);
+  if (sent.length <= MAYBE_LONG && !MAYBE_SECRET.test(sent)) return sent;
+  const kept = JSON.stringify(bounded(body, 0));
+  const bytes = Buffer.byteLength(kept);
+  return bytes > MAX_LOGGED_BODY ? JSON.stringify({ truncated: true, bytes, note: `the body was larger than ${MAX_LOGGED_BODY} bytes after shortening; not kept` }) : kept;
 }
 
 /**
@@ -159,8 +172,8 @@ interface Queued {
   row: RequestLogTable;
   /** The connection id only the URL named (authentication failed): kept if the connection exists. */
   unverified: boolean;
-  /** The bounded body, encoded at flush time. */
-  body: unknown;
+  /** The bounded body's JSON text, encoded at flush time. */
+  body: string | undefined;
 }
 
 function view(row: RequestSummaryRow): RequestView {
@@ -200,6 +213,7 @@ export class ProvisioningLog implements RequestObserver {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private readonly maxQueued: number;
+  private readonly compressor = new RequestBodyCompressor();
   /** Ids in the order requests were answered here, also within a millisecond. */
   private readonly nextId = monotonicUuidv7();
 
@@ -237,7 +251,7 @@ export class ProvisioningLog implements RequestObserver {
     this.queue.push({
       unverified: !authenticated,
       // Only an authenticated request's body: anyone can send one with a wrong token.
-      body: authenticated ? loggedBody(r.body) : undefined,
+      body: authenticated ? loggedJson(r.body) : undefined,
       row: {
         // The id the request got on arrival (its events name it), else one now.
         id: r.logId ?? this.nextId(now.getTime()),
@@ -282,10 +296,14 @@ export class ProvisioningLog implements RequestObserver {
       }
       const rows: RequestLogTable[] = [];
       const days = new Map<string, RequestDaysTable>();
-      for (const q of batch) {
-        if (q.unverified && !known.has(q.row.connection_id)) continue;
+      const kept = batch.filter((q) => !q.unverified || known.has(q.row.connection_id));
+      const bodies = await this.compressor.encode(
+        kept.map((q) => q.body ?? null),
+        this.dialect.storesBytesInTextColumns,
+      );
+      for (const [i, q] of kept.entries()) {
         const row = q.row;
-        row.body = q.body === undefined ? null : encodeRequestBody(q.body, this.dialect.storesBytesInTextColumns);
+        row.body = bodies[i];
         rows.push(row);
         const day = row.at.slice(0, 10);
         const key = `${row.connection_id} ${day}`;
@@ -296,7 +314,7 @@ export class ProvisioningLog implements RequestObserver {
       }
       if (!rows.length) return;
       await this.db.transaction().execute(async (trx) => {
-        await insertRequestRows(trx, rows);
+        await insertRequestRows(trx, this.dialect, rows);
         await addRequestDays(trx, [...days.values()]);
       });
     } catch (err) {
@@ -353,5 +371,6 @@ export class ProvisioningLog implements RequestObserver {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.flush();
+    await this.compressor.close();
   }
 }

@@ -64,6 +64,7 @@ export async function deleteConnectionChunk(db: Kysely<DB>, id: string): Promise
   if (Number(groups.numDeletedRows) > 0) return false;
   const requests = await db
     .deleteFrom('request_log')
+    .where('connection_id', '=', id)
     .where('id', 'in', (eb) => eb.selectFrom('request_log').select('id').where('connection_id', '=', id).limit(DELETE_CHUNK * 5))
     .executeTakeFirst();
   if (Number(requests.numDeletedRows) > 0) return false;

@@ -274,7 +274,9 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
     async up(db: Kysely<any>) {
       await db.schema
         .createTable('request_log')
-        .addColumn('id', 'text', (c) => c.primaryKey())
+        // No primary key of its own: rows are appended (SQLite's rowid) and found by
+        // connection and id through one index, which also serves paging and pruning.
+        .addColumn('id', 'text', (c) => c.notNull())
         .addColumn('connection_id', 'text', (c) => c.notNull())
         .addColumn('at', 'text', (c) => c.notNull())
         .addColumn('method', 'text', (c) => c.notNull())
@@ -293,7 +295,7 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
       // Newest first per connection; the error and resource filters have their own
       // (partial) indexes so a rare match is not found by reading every row.
-      await db.schema.createIndex('request_log_connection').on('request_log').columns(['connection_id', 'id']).execute();
+      await db.schema.createIndex('request_log_connection').unique().on('request_log').columns(['connection_id', 'id']).execute();
       await db.schema
         .createIndex('request_log_errors')
         .on('request_log')

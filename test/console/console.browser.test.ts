@@ -4,14 +4,16 @@
  * sign in; run the wizard; copy the SCIM URL and the token; provision users and a
  * group through the SCIM API with that token as an IdP would; see them in the
  * console and in the provisioning log; open a user's history; run the wizard again
- * through a setup link without the admin key; switch to German and Dutch. Saves
- * screenshots of the main pages to docs/screenshots/.
+ * through a setup link without the admin key; switch to German and Dutch. Every
+ * form control must have a label. Screenshots of the main pages go to a temporary
+ * folder, or with ROLLCALL_SCREENSHOTS=docs to docs/screenshots/ (the README's).
  *
  * Needs /usr/bin/chromium (`.ci/run` installs it); without it the test is skipped
  * locally and fails in CI.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -22,7 +24,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
 const onPostgres = process.env.ROLLCALL_TEST_DATABASE === 'postgres';
 const repo = path.resolve(__dirname, '../..');
-const SCREENSHOTS = path.join(repo, 'docs/screenshots');
+// ROLLCALL_SCREENSHOTS=docs refreshes the README's screenshots; otherwise they go to a temporary folder.
+const SCREENSHOTS = process.env.ROLLCALL_SCREENSHOTS === 'docs' ? path.join(repo, 'docs/screenshots') : path.join(os.tmpdir(), 'rollcall-console-screenshots');
 const ADMIN_KEY = 'console-test-admin-key-0123456789';
 
 let database: TestDatabase;
@@ -33,7 +36,16 @@ let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
 
+/** Every form control on the page has a name a screen reader announces (a label or aria-label). */
+async function expectLabelled(p: Page) {
+  const unnamed = await p.locator('input, select, textarea').evaluateAll((els) =>
+    els.filter((e) => !(e as HTMLInputElement).labels?.length && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')).map((e) => e.outerHTML),
+  );
+  expect(unnamed).toEqual([]);
+}
+
 async function shot(name: string) {
+  await expectLabelled(page);
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
@@ -49,12 +61,15 @@ async function scim(token: string, connectionUrl: string, method: string, sub: s
 
 /** Runs the wizard from its first step, filling what an IT admin would; returns the URL and token it shows. */
 async function runWizard(p: Page, name: string): Promise<{ url: string; token: string }> {
+  await expectLabelled(p);
   await p.getByLabel('Connection name').fill(name);
   await p.getByLabel('Default role').fill('learner');
   await p.getByRole('button', { name: 'Next' }).click();
+  await expectLabelled(p);
   await p.getByLabel('Verified e-mail domains').fill('contoso.example');
   await p.getByLabel('Default language').fill('de-DE');
   await p.getByRole('button', { name: 'Next' }).click();
+  await expectLabelled(p);
   await p.getByLabel(/Gender values/).fill('m = male\nw = female');
   await p.getByLabel(/Group rules/).fill('title = Engineer -> Engineering');
   await p.getByRole('button', { name: 'Next' }).click();
