@@ -4,7 +4,8 @@
  * stored as a SHA-256 hash (a slow password hash adds nothing for a random key).
  * Comparisons are of hashes, in constant time.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { newSecret } from './secrets.js';
 import type { Kysely } from 'kysely';
 import type { DB } from '../store/types.js';
 import { adminKeyHash, insertAdminKeyIfAbsent, replaceAdminKey } from '../store/admin-keys.js';
@@ -16,7 +17,7 @@ function sha256(text: string): Buffer {
 }
 
 function newAdminToken(): string {
-  return 'rca_' + randomBytes(32).toString('base64url');
+  return newSecret('rca_');
 }
 
 export interface AdminTokenStatus {

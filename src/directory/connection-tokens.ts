@@ -3,7 +3,8 @@
  * Tokens are shown once and stored only as a SHA-256 hash; they are 256-bit random
  * values, so a slow password hash would add latency without adding safety.
  */
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { newSecret, sha256Hex } from './secrets.js';
 import type { Kysely } from 'kysely';
 import type { DB, ConnectionTokensTable } from '../store/types.js';
 import * as connectionsStore from '../store/connections.js';
@@ -40,12 +41,12 @@ export interface RotatedConnection {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return sha256Hex(token);
 }
 
 /** A new token and the row that stores its hash for `connectionId`. */
 export function issueToken(connectionId: string, now: string): IssuedToken & { row: ConnectionTokensTable } {
-  const token = 'rcl_' + randomBytes(32).toString('base64url');
+  const token = newSecret('rcl_');
   const tokenId = randomUUID();
   return { token, tokenId, row: { id: tokenId, connection_id: connectionId, hash: hashToken(token), created_at: now, expires_at: null } };
 }

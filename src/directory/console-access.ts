@@ -8,7 +8,6 @@
  * browsers send to no server. Every use of a link, and everything done through
  * it, goes to the organisation's audit trail.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB, SetupLinksTable } from '../store/types.js';
 import * as store from '../store/console-access.js';
@@ -17,6 +16,7 @@ import { fail } from '../scim/errors.js';
 import type { AdminTokens } from './admin-keys.js';
 import type { ConnectionDirectory } from './connections.js';
 import type { Clock } from './context.js';
+import { newSecret, sha256Hex } from './secrets.js';
 
 export type ConsoleScope = { kind: 'admin' } | { kind: 'organization'; organizationId: string; setupLinkId: string };
 
@@ -49,8 +49,6 @@ const MIN_LINK_SECONDS = 5 * 60;
 const MAX_LINK_SECONDS = 30 * 86_400;
 export const DEFAULT_SETUP_LINK_EXPIRY = '7d';
 
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
-const secret = (prefix: string) => prefix + randomBytes(32).toString('base64url');
 
 /** `7d`, `24h`, `90m`, `3600s` (or plain seconds) in seconds, between 5 minutes and 30 days. */
 export function parseExpiry(text: string): number {
@@ -91,9 +89,9 @@ export class ConsoleAccess {
 
   private async newSession(organizationId: string | null, setupLinkId: string | null, until: number): Promise<{ token: string; expiresAt: string }> {
     const now = this.clock();
-    const token = secret('rcs_');
+    const token = newSecret('rcs_');
     const expiresAt = new Date(Math.min(until, now.getTime() + this.sessionHours * 3_600_000)).toISOString();
-    await store.insertSession(this.db, { hash: sha256(token), organization_id: organizationId, setup_link_id: setupLinkId, created_at: now.toISOString(), expires_at: expiresAt });
+    await store.insertSession(this.db, { hash: sha256Hex(token), organization_id: organizationId, setup_link_id: setupLinkId, created_at: now.toISOString(), expires_at: expiresAt });
     return { token, expiresAt };
   }
 
@@ -106,7 +104,7 @@ export class ConsoleAccess {
   /** A session limited to the link's organisation, ending when the link expires at the latest. */
   async openSetupLink(linkSecret: string): Promise<{ token: string; expiresAt: string; organizationId: string }> {
     const now = this.clock().toISOString();
-    const row = await store.setupLinkByHash(this.db, sha256(linkSecret));
+    const row = await store.setupLinkByHash(this.db, sha256Hex(linkSecret));
     if (!row) throw fail('ROLLCALL_SETUP_LINK_INVALID', 'This setup link is not valid. Ask for a new one.');
     const info = linkInfo(row, now);
     if (info.status === 'revoked') throw fail('ROLLCALL_SETUP_LINK_REVOKED', 'This setup link was revoked. Ask for a new one.');
@@ -119,14 +117,14 @@ export class ConsoleAccess {
 
   /** The session a cookie's token opens now; undefined when it is unknown or expired. */
   async session(token: string): Promise<ConsoleSession | undefined> {
-    const row = await store.liveSession(this.db, sha256(token), this.clock().toISOString());
+    const row = await store.liveSession(this.db, sha256Hex(token), this.clock().toISOString());
     if (!row) return undefined;
     const scope: ConsoleScope = row.organization_id ? { kind: 'organization', organizationId: row.organization_id, setupLinkId: row.setup_link_id ?? '' } : { kind: 'admin' };
     return { scope, expiresAt: row.expires_at };
   }
 
   async signOut(token: string): Promise<void> {
-    await store.deleteSession(this.db, sha256(token));
+    await store.deleteSession(this.db, sha256Hex(token));
   }
 
   /** Removes expired sessions (the purge calls it). */
@@ -139,11 +137,11 @@ export class ConsoleAccess {
     const seconds = parseExpiry(expiresIn);
     if (!(await this.connections.getOrganization(organizationId))) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${organizationId}'`);
     const now = this.clock();
-    const linkSecret = secret('rcl_');
+    const linkSecret = newSecret('rcl_');
     const row: SetupLinksTable = {
       id: this.nextId(now.getTime()),
       organization_id: organizationId,
-      hash: sha256(linkSecret),
+      hash: sha256Hex(linkSecret),
       created_at: now.toISOString(),
       expires_at: new Date(now.getTime() + seconds * 1000).toISOString(),
       revoked_at: null,

@@ -193,12 +193,13 @@ function view(row: RequestSummaryRow): RequestView {
   };
 }
 
-const STATUS = /^(?:([1-5]\d\d)|([1-5])xx|(error))$/i;
+/** The log's `status` filter: a code (201), a class (4xx) or `error`; the admin API checks queries with it. */
+export const STATUS_FILTER = /^(?:([1-5]\d\d)|([1-5])xx|(error))$/i;
 
 /** `status` of the query as an exact code or an inclusive range; undefined when not given. */
 export function parseStatusFilter(status: string | undefined): number | [number, number] | undefined {
   if (status === undefined) return undefined;
-  const m = STATUS.exec(status);
+  const m = STATUS_FILTER.exec(status);
   if (!m) throw fail('ROLLCALL_ADMIN_BAD_INPUT', `'status' must be a status code (201), a class (4xx) or 'error'; got '${status.slice(0, 20)}'`);
   if (m[1]) return Number(m[1]);
   if (m[2]) return [Number(m[2]) * 100, Number(m[2]) * 100 + 99];

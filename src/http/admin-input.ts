@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { fail } from '../scim/errors.js';
 import { MAX_FEED_LIMIT } from '../events/feed.js';
-import { MAX_REQUEST_PAGE } from '../directory/provisioning-log.js';
+import { MAX_REQUEST_PAGE, STATUS_FILTER } from '../directory/provisioning-log.js';
 import { MAX_BROWSE_PAGE } from '../directory/browse.js';
 
 export const bad = (message: string) => fail('ROLLCALL_ADMIN_BAD_INPUT', message);
@@ -78,7 +78,7 @@ export const RequestsQuery = z
   .object({
     limit: intParam('limit', 1, MAX_REQUEST_PAGE).optional(),
     before: z.string().regex(/^[0-9a-f-]{36}$/, "must be the 'next' of an earlier page").optional(),
-    status: z.string().regex(/^(?:[1-5]\d\d|[1-5]xx|error)$/i, "must be a status code (201), a class (4xx) or 'error'").optional(),
+    status: z.string().regex(STATUS_FILTER, "must be a status code (201), a class (4xx) or 'error'").optional(),
     method: z
       .string()
       .transform((m) => m.toUpperCase())

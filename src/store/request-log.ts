@@ -84,23 +84,8 @@ export interface RequestRowQuery {
 
 export type RequestSummaryRow = Omit<RequestLogTable, 'body'>;
 
-const SUMMARY_COLUMNS = [
-  'id',
-  'connection_id',
-  'at',
-  'method',
-  'path',
-  'status',
-  'duration_ms',
-  'client',
-  'user_agent',
-  'resource_type',
-  'resource_id',
-  'error_code',
-  'scim_type',
-  'error_detail',
-  'request_id',
-] as const;
+/** Every column but the body: what lists show. */
+const SUMMARY_COLUMNS = COLUMNS.filter((c): c is Exclude<(typeof COLUMNS)[number], 'body'> => c !== 'body');
 
 /** A connection's requests, newest first, without their bodies. */
 export async function listRequestRows(db: Kysely<DB>, connectionId: string, q: RequestRowQuery): Promise<RequestSummaryRow[]> {

@@ -7,15 +7,15 @@ import { ErrorNotice } from '../components/ErrorNotice';
 import { formatDateTime, formatNumber, useT } from '../i18n';
 import { useLoad } from '../useLoad';
 import { ConnectionHeader, ConnectionTabs, useConnection } from './Connection';
-import { Pager } from './Users';
+import { Pager, useCursorPages } from '../components/Pager';
 
 export function Groups({ id }: { id: string }) {
   const { t, language } = useT();
   const conn = useConnection(id);
   const [search, setSearch] = useState('');
   const [applied, setApplied] = useState('');
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const page = useLoad(() => api.get<{ groups: Group[]; next: string | null }>(`/connections/${id}/groups${query({ search: applied, cursor, limit: 50 })}`), [id, applied, cursor]);
   const columns: ColumnDef<Group>[] = [
     { header: t('groups.name'), accessorKey: 'displayName' },
@@ -32,7 +32,7 @@ export function Groups({ id }: { id: string }) {
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          setCursors([]);
+          pages.reset();
           setApplied(search.trim());
         }}
       >
@@ -42,7 +42,7 @@ export function Groups({ id }: { id: string }) {
       </form>
       <ErrorNotice error={page.error} />
       <DataTable columns={columns} data={page.value?.groups ?? []} caption={t('conn.tab.groups')} empty={page.loading ? t('common.loading') : t('groups.none')} />
-      <Pager hasPrevious={cursors.length > 0} next={page.value?.next ?? null} onPrevious={() => setCursors(cursors.slice(0, -1))} onNext={(n) => setCursors([...cursors, n])} />
+      <Pager pages={pages} next={page.value?.next} />
     </main>
   );
 }

@@ -9,7 +9,7 @@ import { ErrorNotice } from '../components/ErrorNotice';
 import { formatDateTime, formatNumber, useT } from '../i18n';
 import { useLoad } from '../useLoad';
 import { ConnectionHeader, ConnectionTabs, useConnection } from './Connection';
-import { Pager } from './Users';
+import { Pager, useCursorPages } from '../components/Pager';
 
 /** The path below the connection's base: what the IdP asked for. */
 const short = (path: string) => path.replace(/^\/scim\/v2\/[^/?]+/, '') || '/';
@@ -21,8 +21,8 @@ export function RequestLog({ id }: { id: string }) {
   const [method, setMethod] = useState('');
   const [resource, setResource] = useState('');
   const [applied, setApplied] = useState({ status: '', method: '', resource: '' });
-  const [cursors, setCursors] = useState<string[]>([]);
-  const before = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const before = pages.cursor;
   const page = useLoad(
     () => api.get<{ requests: LoggedRequest[]; next: string | null }>(`/connections/${id}/requests${query({ ...applied, before, limit: 50 })}`),
     [id, applied, before],
@@ -43,7 +43,7 @@ export function RequestLog({ id }: { id: string }) {
         className="filters"
         onSubmit={(e) => {
           e.preventDefault();
-          setCursors([]);
+          pages.reset();
           setApplied({ status, method, resource: resource.trim() });
         }}
       >
@@ -70,7 +70,7 @@ export function RequestLog({ id }: { id: string }) {
       </form>
       <ErrorNotice error={page.error} />
       <DataTable columns={columns} data={page.value?.requests ?? []} caption={t('conn.tab.log')} empty={page.loading ? t('common.loading') : t('log.none')} />
-      <Pager hasPrevious={cursors.length > 0} next={page.value?.next ?? null} onPrevious={() => setCursors(cursors.slice(0, -1))} onNext={(n) => setCursors([...cursors, n])} />
+      <Pager pages={pages} next={page.value?.next} />
     </main>
   );
 }

@@ -4,6 +4,7 @@ import { Link } from 'wouter';
 import type { ColumnDef } from '@tanstack/react-table';
 import { type User, api, query } from '../api';
 import { DataTable } from '../components/DataTable';
+import { Pager, useCursorPages } from '../components/Pager';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { formatDateTime, useT } from '../i18n';
 import { useLoad } from '../useLoad';
@@ -15,8 +16,8 @@ export function Users({ id }: { id: string }) {
   const [search, setSearch] = useState('');
   const [applied, setApplied] = useState('');
   const [state, setState] = useState('');
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const cursor = pages.cursor;
   const page = useLoad(
     () => api.get<{ users: User[]; next: string | null }>(`/connections/${id}/users${query({ search: applied, state, cursor, limit: 50 })}`),
     [id, applied, state, cursor],
@@ -37,7 +38,7 @@ export function Users({ id }: { id: string }) {
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
-          setCursors([]);
+          pages.reset();
           setApplied(search.trim());
         }}
       >
@@ -48,7 +49,7 @@ export function Users({ id }: { id: string }) {
           id="user-state"
           value={state}
           onChange={(e) => {
-            setCursors([]);
+            pages.reset();
             setState(e.target.value);
           }}
         >
@@ -61,21 +62,7 @@ export function Users({ id }: { id: string }) {
       </form>
       <ErrorNotice error={page.error} />
       <DataTable columns={columns} data={page.value?.users ?? []} caption={t('conn.tab.users')} empty={page.loading ? t('common.loading') : t('users.none')} />
-      <Pager hasPrevious={cursors.length > 0} next={page.value?.next ?? null} onPrevious={() => setCursors(cursors.slice(0, -1))} onNext={(n) => setCursors([...cursors, n])} />
+      <Pager pages={pages} next={page.value?.next} />
     </main>
-  );
-}
-
-export function Pager({ hasPrevious, next, onPrevious, onNext }: { hasPrevious: boolean; next: string | null; onPrevious: () => void; onNext: (next: string) => void }) {
-  const { t } = useT();
-  return (
-    <nav className="pager" aria-label={t('pager.label')}>
-      <button type="button" className="secondary" disabled={!hasPrevious} onClick={onPrevious}>
-        {t('pager.previous')}
-      </button>
-      <button type="button" className="secondary" disabled={!next} onClick={() => next && onNext(next)}>
-        {t('pager.next')}
-      </button>
-    </nav>
   );
 }
