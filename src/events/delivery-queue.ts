@@ -24,6 +24,9 @@ export function backoffDelay(attempts: number, base: number, max: number, random
   return Math.round(base + random() * (ceiling - base));
 }
 
+/** What one attempt came to: delivered, to be retried, or failed for good (retry window over). */
+export type AttemptOutcome = 'delivered' | 'retrying' | 'failed';
+
 export interface Claimed {
   webhook_id: string;
   sequence: number;
@@ -159,8 +162,8 @@ export class DeliveryQueue {
     await this.whereClaim(c).set({ locked_until: null, claim_token: null }).execute();
   }
 
-  /** Records an attempt's outcome: delivered, retried after a backoff, or failed once the retry window is over. */
-  async record(c: Claimed, r: DeliveryResult, opts: Pick<Required<DeliveryOptions>, 'retryWindowMs' | 'backoffMs' | 'maxBackoffMs'>, log: Logger): Promise<void> {
+  /** Records an attempt's outcome: delivered, retried after a backoff, or failed once the retry window is over. Returns which. */
+  async record(c: Claimed, r: DeliveryResult, opts: Pick<Required<DeliveryOptions>, 'retryWindowMs' | 'backoffMs' | 'maxBackoffMs'>, log: Logger): Promise<AttemptOutcome> {
     const now = this.now();
     const nowIso = new Date(now).toISOString();
     const attempted = {
@@ -172,20 +175,20 @@ export class DeliveryQueue {
     };
     if (r.ok) {
       await this.whereClaim(c).set({ ...attempted, status: 'delivered', last_error: null, delivered_at: nowIso }).execute();
-      return;
+      return 'delivered';
     }
     const deadline = Date.parse(c.due_since) + opts.retryWindowMs;
     if (now >= deadline) {
       await this.whereClaim(c).set({ ...attempted, status: 'failed', last_error: r.error }).execute();
       log.warn({ webhookId: c.webhook_id, sequence: c.sequence, error: r.error }, 'webhook delivery failed for good (retry window over)');
-      return;
+      return 'failed';
     }
     const attempts = c.attempts + 1;
     const next = new Date(Math.min(deadline, now + backoffDelay(attempts, opts.backoffMs, opts.maxBackoffMs))).toISOString();
     const r2 = await this.whereClaim(c)
       .set({ ...attempted, last_error: r.error, next_attempt_at: next })
       .executeTakeFirst();
-    if (Number(r2.numUpdatedRows) !== 1) return; // redelivered or removed meanwhile
+    if (Number(r2.numUpdatedRows) !== 1) return 'retrying'; // redelivered or removed meanwhile
     // Later events of the resource wait for this one anyway: keep them out of the due set until then.
     await this.db
       .updateTable('webhook_deliveries')
@@ -196,5 +199,6 @@ export class DeliveryQueue {
       .where('sequence', '>', c.sequence)
       .where('next_attempt_at', '<', next)
       .execute();
+    return 'retrying';
   }
 }

@@ -29,12 +29,12 @@ import type { DB } from '../store/types.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { eventFromRow } from './outbox.js';
 import { chunks } from '../store/chunks.js';
-import { type Claimed, DeliveryQueue } from './delivery-queue.js';
+import { type AttemptOutcome, type Claimed, DeliveryQueue } from './delivery-queue.js';
 import { type Target, sendWebhook } from './delivery-send.js';
 
 import { DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions } from './delivery-options.js';
 
-export { backoffDelay } from './delivery-queue.js';
+export { type AttemptOutcome, backoffDelay } from './delivery-queue.js';
 export { DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions } from './delivery-options.js';
 export type { DeliveryResult } from './delivery-send.js';
 import type { Logger } from './logger.js';
@@ -50,6 +50,8 @@ export class DeliveryWorker {
   private woken = false;
   private sleepTimer: NodeJS.Timeout | undefined;
   private readonly queue: DeliveryQueue;
+  /** Told each attempt's outcome once it is recorded (metrics count them); must not throw. */
+  onAttempt: ((outcome: AttemptOutcome) => void) | undefined;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -189,7 +191,7 @@ export class DeliveryWorker {
       this.controllers.delete(controller);
     }
     if (result === 'aborted') return this.queue.release(c);
-    await this.queue.record(c, result, this.opts, this.log());
+    this.onAttempt?.(await this.queue.record(c, result, this.opts, this.log()));
   }
 }
 
