@@ -1,6 +1,8 @@
 /** Configuration from the environment. Bad values stop the process with one clear line. */
 import { MAX_PER_MINUTE } from './directory/rate-limit.js';
 import { RollcallError } from './scim/errors.js';
+import { parseSecretKey } from './store/secret-box.js';
+import { DEFAULT_LIMITS, LIMIT_MINIMUMS, LIMIT_VARIABLES, type ScimLimits } from './scim/limits.js';
 export interface Config {
   port: number;
   host: string;
@@ -38,6 +40,8 @@ export interface Config {
   logFormat: 'json' | 'pretty';
   /** Webhook delivery (ROLLCALL_WEBHOOK_*). */
   webhooks: {
+  /** Cost bounds of one SCIM request (ROLLCALL_MAX_*, see scim/limits.ts). */
+  limits: ScimLimits;
     backoffMs: number;
     maxBackoffMs: number;
     retryWindowMs: number;
@@ -131,9 +135,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     concurrency: int(env, 'ROLLCALL_WEBHOOK_CONCURRENCY', 8, 1, 256),
   };
   // Unset: an hour, or the first backoff when that is longer.
+  const limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ScimLimits)[]) {
+    limits[key] = int(env, LIMIT_VARIABLES[key], DEFAULT_LIMITS[key], LIMIT_MINIMUMS[key], 1_000_000_000);
+  }
   if (!webhooks.maxBackoffMs) webhooks.maxBackoffMs = Math.max(60 * 60_000, webhooks.backoffMs);
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
   }
-  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, events, eventRetentionDays, requestLog, sessionHours, rateLimitPerMinute, migrate, logFormat, trustProxy, webhooks };
+  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, metricsToken, events, eventRetentionDays, requestLog, sessionHours, rateLimitPerMinute, migrate, logFormat, trustProxy, limits, webhooks };
 }

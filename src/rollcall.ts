@@ -1,7 +1,8 @@
 /** The service object: one database, the directories on top of it. */
+import { type ScimLimits, resolveLimits } from './scim/limits.js';
 import { sql } from 'kysely';
 import { openDatabase, type OpenedDatabase } from './store/db.js';
-import type { MigrateMode } from './store/migrations.js';
+import { type MigrateMode, migrationStatus } from './store/migrations.js';
 import { readServerSetting, writeServerSetting } from './store/server-settings.js';
 import { parseDatabaseUrl } from './store/database-url.js';
 import { type BackupReport, type RestoreReport, backupSqlite, restoreSqlite } from './store/sqlite-backup.js';
@@ -19,7 +20,8 @@ import { writeEvents } from './events/outbox.js';
 import { EventBus, type EventHandler, type SubscribeOptions } from './events/bus.js';
 import { type FeedOptions, type FeedPage, readFeed } from './events/feed.js';
 import { Webhooks } from './events/webhooks.js';
-import { DeliveryWorker, type DeliveryOptions } from './events/delivery.js';
+import { type AttemptOutcome, DeliveryWorker, type DeliveryOptions } from './events/delivery.js';
+import { type DeliveryBacklog, deliveryBacklog } from './events/backlog.js';
 import { type Logger, stderrLogger } from './events/logger.js';
 import { AdminTokens } from './directory/admin-keys.js';
 import { pruneEvents } from './events/retention.js';
@@ -80,6 +82,16 @@ export interface RollcallOptions {
    * schema alone (`rollcall migrate` then applies or lists them).
    */
   migrate?: boolean | MigrateMode;
+  /** Cost bounds of one SCIM request (ROLLCALL_MAX_*); unset ones keep their defaults (scim/limits.ts). */
+  limits?: Partial<ScimLimits>;
+}
+
+/** What this process has done since it opened the Rollcall, for metrics (http/metrics.ts reads it at each scrape). */
+export interface OperationalStats {
+  /** `purge()` runs: by the maintenance timer, the admin API or the CLI in this process. */
+  purge: { runs: number; failures: number; usersPurged: number; /** ms since the epoch of the last run that succeeded. */ lastSuccessAt: number | null };
+  /** Webhook delivery attempts this process made, by outcome. */
+  deliveryAttempts: Record<AttemptOutcome, number>;
 }
 
 /** Events for a host application in the same process, and the feed. */
@@ -103,6 +115,8 @@ export interface Rollcall {
    */
   recordPublicUrl(url: string): Promise<void>;
   readonly database: OpenedDatabase<NewEvent>;
+  /** The cost bounds every SCIM request is held to (scim/limits.ts). */
+  readonly limits: Readonly<ScimLimits>;
   readonly connections: ConnectionDirectory;
   readonly users: UserDirectory;
   readonly groups: GroupDirectory;
@@ -130,7 +144,8 @@ export interface Rollcall {
   /** Replaces the logger (e.g. with Fastify's once the server exists). */
   setLogger(logger: Logger): void;
   /** Imports users from CSV text into an organisation without a SCIM connection. */
-  importCsv(organizationId: string, csvText: string): Promise<ImportReport>;
+  /** `csv` as read from the file (bytes: its encoding is checked) or already decoded text. */
+  importCsv(organizationId: string, csv: string | Uint8Array): Promise<ImportReport>;
   /** Purges users past their connection's retention window, events past eventRetentionDays and logged requests past the request log's days, treating `asOf` as now. */
   purge(asOf?: Date): Promise<PurgeReport>;
   /**
@@ -144,13 +159,23 @@ export interface Rollcall {
    * item), read page by page: memory stays bounded at any size. Unknown id: CONNECTION_NOT_FOUND.
    */
   exportConnection(connectionId: string): AsyncGenerator<ExportedResource>;
-  /** Resolves when the database answers reads and writes' connection (for /readyz); rejects with the reason otherwise. */
+  /**
+   * Resolves when the database answers on the reads' and the writes' connection
+   * and its schema is this version's (for /readyz); rejects with the reason
+   * otherwise: MIGRATIONS_PENDING, SCHEMA_NEWER (another instance of a newer
+   * version migrated it: this one must not write there), or the database's error.
+   */
   ready(): Promise<void>;
+  /** Counts of purges and delivery attempts in this process (live; read, do not change). */
+  readonly stats: Readonly<OperationalStats>;
+  /** Pending webhook deliveries over all instances and the oldest one's due time. */
+  deliveryBacklog(): Promise<DeliveryBacklog>;
   close(): Promise<void>;
 }
 
 export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   checkRateLimit(opts.rateLimitPerMinute ?? 0);
+  const limits = resolveLimits(opts.limits);
   const database = await openDatabase<NewEvent>(opts.databaseUrl, { migrate: opts.migrate ?? 'apply' });
   const clock = opts.clock ?? systemClock;
   let publicUrl: string;
@@ -161,15 +186,16 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     throw e;
   }
   const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, database.writes, clock, () => publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks);
-  const users = new UserDirectory(database.db, database.writes, database.readDb, database.dialect, clock);
-  const groups = new GroupDirectory(database.db, database.writes, database.readDb, database.dialect, clock);
+  const users = new UserDirectory(database.db, database.writes, database.readDb, database.dialect, clock, limits);
+  const groups = new GroupDirectory(database.db, database.writes, database.readDb, database.dialect, clock, limits);
 
   let logger: Logger = opts.logger ?? stderrLogger;
   const log = () => logger;
   const bus = new EventBus(log);
   let delivery: DeliveryWorker | undefined;
   let maintenance: Maintenance | undefined;
-  const webhooks = new Webhooks(database.db, clock);
+  // The egress policy and the secret key apply to adding endpoints as to delivering.
+  const webhooks = new Webhooks(database.db, clock, opts.webhooks);
   webhooks.onWork = () => delivery?.nudge();
   const afterCommit = (events: RollcallEvent[]) => {
     bus.publish(events);
@@ -179,7 +205,11 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   const adminTokens = new AdminTokens(database.db, database.readDb, opts.adminToken || undefined, clock);
   const consoleAccess = new ConsoleAccess(database.db, adminTokens, connections, clock, () => `${publicUrl}/admin`, opts.sessionHours);
   const requestLog = new ProvisioningLog(database.db, database.readDb, database.dialect, clock, log, opts.requestLog);
-  const purge = async (asOf?: Date): Promise<PurgeReport> => {
+  const stats: OperationalStats = {
+    purge: { runs: 0, failures: 0, usersPurged: 0, lastSuccessAt: null },
+    deliveryAttempts: { delivered: 0, retrying: 0, failed: 0 },
+  };
+  const purgeOnce = async (asOf?: Date): Promise<PurgeReport> => {
     const at = asOf ?? clock();
     const report = await purgeExpired(database, connections, at);
     const days = opts.eventRetentionDays ?? 30;
@@ -188,8 +218,22 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     await consoleAccess.pruneSessions(at);
     return report;
   };
+  const purge = async (asOf?: Date): Promise<PurgeReport> => {
+    stats.purge.runs++;
+    try {
+      const report = await purgeOnce(asOf);
+      stats.purge.usersPurged += report.purged;
+      // The wall clock, not `asOf`: an alert asks how long ago a purge last worked.
+      stats.purge.lastSuccessAt = Date.now();
+      return report;
+    } catch (e) {
+      stats.purge.failures++;
+      throw e;
+    }
+  };
 
   return {
+    limits,
     get publicUrl() {
       return publicUrl;
     },
@@ -216,6 +260,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     startDelivery(o?: DeliveryOptions) {
       if (delivery?.isRunning) return delivery;
       delivery = new DeliveryWorker(database.db, database.dialect, log, { ...opts.webhooks, ...o });
+      delivery.onAttempt = (outcome) => stats.deliveryAttempts[outcome]++;
       delivery.start();
       return delivery;
     },
@@ -225,7 +270,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     setLogger(l: Logger) {
       logger = l;
     },
-    importCsv: (organizationId: string, csvText: string) => importCsv({ connections, users, groups }, organizationId, csvText),
+    importCsv: (organizationId: string, csv: string | Uint8Array) => importCsv({ connections, users, groups }, organizationId, csv),
     purge,
     startMaintenance(o?: MaintenanceOptions) {
       maintenance ??= startMaintenance({ optimize: () => database.optimize(), purge: () => purge(), log }, o);
@@ -241,7 +286,14 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     ready: async () => {
       await sql`select 1`.execute(database.readDb);
       if (database.readDb !== database.db) await sql`select 1`.execute(database.db);
+      const schema = await migrationStatus(database.db, database.dialect);
+      if (schema.unknown.length) {
+        throw fail('ROLLCALL_SCHEMA_NEWER', `the database was migrated by a newer Rollcall (migrations ${schema.unknown.join(', ')} are unknown to this version)`);
+      }
+      if (schema.pending.length) throw fail('ROLLCALL_MIGRATIONS_PENDING', `${schema.pending.length} migration(s) are pending (${schema.pending.join(', ')}); run \`rollcall migrate\``);
     },
+    stats,
+    deliveryBacklog: () => deliveryBacklog(database.readDb),
     close: async () => {
       maintenance?.stop();
       await delivery?.stop();

@@ -3,6 +3,7 @@
  * PATCH turns member operations into inserts and deletes of just those rows, so a
  * group of 100,000 members is never reloaded or rewritten to add one.
  */
+import { DEFAULT_LIMITS, type ScimLimits } from '../scim/limits.js';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { fail } from '../scim/errors.js';
@@ -52,6 +53,8 @@ export class GroupDirectory {
     private readonly readDb: Kysely<DB>,
     private readonly dialect: SqlDialect,
     private readonly clock: Clock,
+    /** Cost bounds of one request (scim/limits.ts). */
+    private readonly limits: ScimLimits = DEFAULT_LIMITS,
   ) {}
 
   private uniqueness(name: string) {
@@ -159,7 +162,7 @@ export class GroupDirectory {
   }
 
   async create(ctx: RequestContext, body: unknown): Promise<GroupRecord> {
-    const { doc, externalId, members = [] } = normalizeResource(groupResourceType, body);
+    const { doc, externalId, members = [] } = normalizeResource(groupResourceType, body, this.limits);
     const now = this.clock().toISOString();
     const row: GroupRow = {
       id: randomUUID(),
@@ -207,7 +210,7 @@ export class GroupDirectory {
 
   /** PUT: the given members become the whole membership, applied as a difference. */
   async replace(ctx: RequestContext, id: string, body: unknown, ifMatch?: string): Promise<GroupRecord> {
-    const { doc, externalId, members = [] } = normalizeResource(groupResourceType, body);
+    const { doc, externalId, members = [] } = normalizeResource(groupResourceType, body, this.limits);
     const now = this.clock().toISOString();
     try {
       return await this.writes.run(async (trx, emit) => {
@@ -240,7 +243,7 @@ export class GroupDirectory {
       return await this.writes.run(async (trx, emit) => {
         const current = await this.getForWrite(trx, ctx, id);
         checkIfMatch(ifMatch, current.row.version);
-        const result = applyPatch(groupResourceType, { doc: current.doc, externalId: current.row.external_id ?? undefined }, body);
+        const result = applyPatch(groupResourceType, { doc: current.doc, externalId: current.row.external_id ?? undefined }, body, this.limits);
         const name = typeof result.doc.displayName === 'string' ? result.doc.displayName : current.row.display_name;
         const memberChanges = await this.applyMemberOps(trx, ctx, { id, displayName: name }, result.memberOps, now, emit);
         if (result.changes.length === 0 && memberChanges === 0) return current;

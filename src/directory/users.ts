@@ -2,6 +2,7 @@
  * Users: the domain operations behind /Users. Parses through scim/, applies the
  * rules, writes through store/ with optimistic concurrency.
  */
+import { DEFAULT_LIMITS, type ScimLimits } from '../scim/limits.js';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { fail, retryAfter } from '../scim/errors.js';
@@ -63,6 +64,8 @@ export class UserDirectory {
     private readonly readDb: Kysely<DB>,
     private readonly dialect: SqlDialect,
     private readonly clock: Clock,
+    /** Cost bounds of one request (scim/limits.ts). */
+    private readonly limits: ScimLimits = DEFAULT_LIMITS,
   ) {
     this.selectWithGroups = usersStore.userWithGroupsQuery(dialect);
   }
@@ -117,7 +120,7 @@ export class UserDirectory {
    */
   async create(ctx: RequestContext, body: unknown): Promise<UserRecord & { restored: boolean }> {
     const settings = settingsOf(ctx);
-    const input = normalizeResource(userResourceType, body);
+    const input = normalizeResource(userResourceType, body, this.limits);
     const externalId = input.externalId;
     if (input.doc.active === undefined) input.doc.active = true;
     const { doc, app } = this.policies(ctx, input.doc);
@@ -253,7 +256,7 @@ export class UserDirectory {
   }
 
   async replace(ctx: RequestContext, id: string, body: unknown, ifMatch?: string): Promise<UserRecord> {
-    const { doc, externalId } = normalizeResource(userResourceType, body);
+    const { doc, externalId } = normalizeResource(userResourceType, body, this.limits);
     if (doc.active === undefined) doc.active = true;
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const current = await this.get(ctx, id);
@@ -269,7 +272,7 @@ export class UserDirectory {
     for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
       const current = await this.get(ctx, id);
       checkIfMatch(ifMatch, current.row.version);
-      const result = applyPatch(userResourceType, { doc: current.doc, externalId: current.row.external_id ?? undefined }, body);
+      const result = applyPatch(userResourceType, { doc: current.doc, externalId: current.row.external_id ?? undefined }, body, this.limits);
       if (result.changes.length === 0) return current;
       const written = await this.write(ctx, current.row, result.doc, result.externalId);
       if (written) return written;

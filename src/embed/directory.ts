@@ -11,6 +11,7 @@
  * Filters, paging and sorting are SCIM's (RFC 7644 §3.4.2); a bad filter throws a
  * RollcallError (status 400, scimType invalidFilter).
  */
+import type { ScimLimits } from '../scim/limits.js';
 import type { Rollcall } from '../rollcall.js';
 import { type RequestContext, requestContext } from '../directory/context.js';
 import { fail, isRollcallError } from '../scim/errors.js';
@@ -117,8 +118,8 @@ function listSource(opts: ScimListOptions = {}): Record<string, unknown> {
   return out;
 }
 
-function parse(rt: ResourceTypeDef, opts: ScimListOptions | undefined) {
-  return parseListRequest(rt, listSource(opts));
+function parse(rt: ResourceTypeDef, opts: ScimListOptions | undefined, limits: ScimLimits) {
+  return parseListRequest(rt, listSource(opts), limits);
 }
 
 /** undefined for a 404 from the directory (no such resource in this connection). */
@@ -159,7 +160,7 @@ export function rollcallDirectory(rollcall: Rollcall, opts: RollcallDirectoryOpt
   const users: ResourceDirectory<DirectoryUser> = {
     async list(connectionId, o) {
       const ctx = await context(connectionId);
-      const { params } = parse(userResourceType, o);
+      const { params } = parse(userResourceType, o, rollcall.limits);
       const { total, records } = await rollcall.users.list(ctx, params);
       return page(total, params.startIndex, records.map((r) => userOf(ctx, r)));
     },
@@ -172,7 +173,7 @@ export function rollcallDirectory(rollcall: Rollcall, opts: RollcallDirectoryOpt
     },
     async listScim(connectionId, o) {
       const ctx = await context(connectionId);
-      const { params, projection } = parse(userResourceType, o);
+      const { params, projection } = parse(userResourceType, o, rollcall.limits);
       const { total, records } = await rollcall.users.list(ctx, params);
       const resources = records.map((r) => project(userToScim(ctx, r, r.groups), projection));
       return listResponse(resources, total, params.startIndex) as unknown as ScimListResponse;
@@ -189,7 +190,7 @@ export function rollcallDirectory(rollcall: Rollcall, opts: RollcallDirectoryOpt
   const groups: ResourceDirectory<DirectoryGroup> = {
     async list(connectionId, o) {
       const ctx = await context(connectionId);
-      const { params } = parse(groupResourceType, o);
+      const { params } = parse(groupResourceType, o, rollcall.limits);
       const { total, records } = await rollcall.groups.list(ctx, params);
       const members = records.length ? await rollcall.groups.membersOf(records.map((r) => r.row.id)) : new Map<string, MemberView[]>();
       return page(total, params.startIndex, records.map((r) => groupOf(r, members.get(r.row.id))));
@@ -204,7 +205,7 @@ export function rollcallDirectory(rollcall: Rollcall, opts: RollcallDirectoryOpt
     },
     async listScim(connectionId, o) {
       const ctx = await context(connectionId);
-      const { params, projection } = parse(groupResourceType, o);
+      const { params, projection } = parse(groupResourceType, o, rollcall.limits);
       const { total, records } = await rollcall.groups.list(ctx, params);
       const members = records.length ? await rollcall.groups.membersOf(records.map((r) => r.row.id)) : new Map<string, MemberView[]>();
       const resources: Json[] = records.map((r) => project(groupToScim(ctx, r, members.get(r.row.id) ?? []), projection));

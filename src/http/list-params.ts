@@ -3,6 +3,7 @@
  * query string or a POST /.search body, validated into directory list params.
  */
 import { fail } from '../scim/errors.js';
+import { DEFAULT_LIMITS, type ScimLimits } from '../scim/limits.js';
 import { parseFilter } from '../scim/filter/parse.js';
 import type { AttrPath } from '../scim/filter/ast.js';
 import type { ResourceTypeDef } from '../scim/schemas.js';
@@ -38,7 +39,7 @@ export interface ListRequest {
 }
 
 /** `source` is the query string object or the .search body; keys are matched case-insensitively. */
-export function parseListRequest(rt: ResourceTypeDef | undefined, source: Record<string, unknown>): ListRequest {
+export function parseListRequest(rt: ResourceTypeDef | undefined, source: Record<string, unknown>, limits: ScimLimits = DEFAULT_LIMITS): ListRequest {
   const get = (name: string): unknown => {
     const lc = name.toLowerCase();
     for (const [k, v] of Object.entries(source)) if (k.toLowerCase() === lc) return Array.isArray(v) && name !== 'attributes' && name !== 'excludedAttributes' ? v[0] : v;
@@ -46,7 +47,7 @@ export function parseListRequest(rt: ResourceTypeDef | undefined, source: Record
   };
   const rawFilter = get('filter');
   if (rawFilter !== undefined && rawFilter !== null && typeof rawFilter !== 'string') throw fail('ROLLCALL_FILTER_NOT_A_STRING', "'filter' must be a string.");
-  const filter = typeof rawFilter === 'string' && rawFilter.trim() !== '' ? parseFilter(rawFilter) : undefined;
+  const filter = typeof rawFilter === 'string' && rawFilter.trim() !== '' ? parseFilter(rawFilter, limits) : undefined;
   // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1, a negative count as 0.
   // Beyond MAX_START_INDEX every page is empty anyway; capping keeps the offset a valid SQL integer.
   const startIndex = Math.min(MAX_START_INDEX, Math.max(1, integer('startIndex', get('startIndex')) ?? 1));
@@ -59,6 +60,6 @@ export function parseListRequest(rt: ResourceTypeDef | undefined, source: Record
     if (o !== 'ascending' && o !== 'descending') throw fail('ROLLCALL_INVALID_SORT_ORDER', `'sortOrder' must be 'ascending' or 'descending', got '${order}'.`);
     descending = o === 'descending';
   }
-  const projection = rt ? parseProjection(rt, get('attributes'), get('excludedAttributes')) : {};
+  const projection = rt ? parseProjection(rt, get('attributes'), get('excludedAttributes'), limits.projectionAttributes) : {};
   return { params: { filter, sortBy, descending, startIndex, count }, projection };
 }

@@ -14,6 +14,7 @@ import { listResponse } from '../scim/serialize.js';
 import { ctxOf } from './scim-auth.js';
 import { SCIM_CONTENT_TYPE } from './errors.js';
 import { MAX_COUNT } from './list-params.js';
+import type { ScimLimits } from '../scim/limits.js';
 
 function schemaResource(base: string, s: SchemaDef) {
   return {
@@ -39,9 +40,17 @@ function resourceTypeResource(base: string, rt: ResourceTypeDef) {
   };
 }
 
-function serviceProviderConfig(base: string) {
+/**
+ * Rollcall's own extension of the ServiceProviderConfig: the cost bounds a client
+ * can plan for (RFC 7643 §5 has fields for bulk and filter results only).
+ * Clients ignore attributes they do not know.
+ */
+export const LIMITS_EXTENSION = 'urn:rollcall:params:scim:schemas:extension:limits:1.0';
+
+function serviceProviderConfig(base: string, bounds: DiscoveryOptions) {
+  const l = bounds.limits;
   return {
-    schemas: [SP_CONFIG],
+    schemas: [SP_CONFIG, LIMITS_EXTENSION],
     documentationUri: 'https://www.rfc-editor.org/rfc/rfc7644',
     patch: { supported: true },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
@@ -57,13 +66,30 @@ function serviceProviderConfig(base: string) {
         primary: true,
       },
     ],
+    [LIMITS_EXTENSION]: {
+      maxPayloadSize: bounds.bodyLimit,
+      maxPatchOperations: l.patchOperations,
+      maxValuesPerAttribute: l.valuesPerAttribute,
+      maxMembersPerRequest: l.membersPerRequest,
+      maxIdentifierLength: l.identifierLength,
+      maxValueLength: l.valueLength,
+      maxProjectionAttributes: l.projectionAttributes,
+      maxFilterLength: l.filterLength,
+      maxFilterTerms: l.filterTerms,
+      maxFilterDepth: l.filterDepth,
+    },
     meta: { resourceType: 'ServiceProviderConfig', location: `${base}/ServiceProviderConfig` },
   };
 }
 
-export function registerDiscovery(app: FastifyInstance): void {
+export interface DiscoveryOptions {
+  limits: ScimLimits;
+  bodyLimit: number;
+}
+
+export function registerDiscovery(app: FastifyInstance, bounds: DiscoveryOptions): void {
   const spc = async (req: Parameters<typeof ctxOf>[0], reply: import('fastify').FastifyReply) =>
-    reply.type(SCIM_CONTENT_TYPE).send(serviceProviderConfig(ctxOf(req).baseUrl));
+    reply.type(SCIM_CONTENT_TYPE).send(serviceProviderConfig(ctxOf(req).baseUrl, bounds));
   app.get('/ServiceProviderConfig', spc);
   // Alias used by Microsoft's SCIM reference server and its test collection.
   app.get('/serviceConfiguration', spc);

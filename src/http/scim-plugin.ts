@@ -59,9 +59,9 @@ export const scimFrameworkErrors: NonNullable<FastifyServerOptions['frameworkErr
 };
 
 /** The per-connection routes (mounted under `/:connectionId`), with the bearer-token hook. */
-async function connectionRoutes(app: FastifyInstance, opts: { rollcall: Rollcall; baseUrlOf: (connectionId: string) => string }): Promise<void> {
+async function connectionRoutes(app: FastifyInstance, opts: { rollcall: Rollcall; baseUrlOf: (connectionId: string) => string; bodyLimit: number }): Promise<void> {
   registerScimAuth(app, opts.rollcall, opts.baseUrlOf);
-  registerDiscovery(app);
+  registerDiscovery(app, { limits: opts.rollcall.limits, bodyLimit: opts.bodyLimit });
   registerResources(app, opts.rollcall);
 }
 
@@ -87,6 +87,7 @@ export const rollcallScim: FastifyPluginAsync<RollcallScimOptions> = async (app,
   await app.register(connectionRoutes, {
     prefix: '/:connectionId',
     rollcall: rc,
+    bodyLimit,
     baseUrlOf: (connectionId: string) => scimBaseUrl(opts.publicUrl ?? rc.publicUrl, mount, connectionId),
   });
 };

@@ -11,6 +11,7 @@ import { etag, etagMatches } from '../directory/versions.js';
 import { ctxOf } from './scim-auth.js';
 import { SCIM_CONTENT_TYPE } from './errors.js';
 import { parseListRequest } from './list-params.js';
+import type { ScimLimits } from '../scim/limits.js';
 
 type Query = Record<string, unknown>;
 
@@ -19,10 +20,10 @@ function header(req: FastifyRequest, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-function projectionOf(rt: ResourceTypeDef, req: FastifyRequest): Projection {
+function projectionOf(rt: ResourceTypeDef, req: FastifyRequest, limits: ScimLimits): Projection {
   const q = (req.query ?? {}) as Query;
   const get = (n: string) => Object.entries(q).find(([k]) => k.toLowerCase() === n.toLowerCase())?.[1];
-  return parseProjection(rt, get('attributes'), get('excludedAttributes'));
+  return parseProjection(rt, get('attributes'), get('excludedAttributes'), limits.projectionAttributes);
 }
 
 function hasProjection(req: FastifyRequest): boolean {
@@ -51,7 +52,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
   // ---- Users ----
   const listUsers = async (req: FastifyRequest, reply: FastifyReply, source: Query) => {
     const ctx = ctxOf(req);
-    const { params, projection } = parseListRequest(userResourceType, source);
+    const { params, projection } = parseListRequest(userResourceType, source, rc.limits);
     const { total, records } = await rc.users.list(ctx, params);
     if (!projection.attributes && !projection.excluded) {
       // Full resources: each spliced from its stored text, no parse and re-serialise.
@@ -75,7 +76,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
       reply.header('ETag', etag(rec.row.version)).header('Location', location);
       return reply.status(201).type(SCIM_CONTENT_TYPE).send(userToScimJson(ctx, rec.row, rec.groups));
     }
-    const [body] = await usersToScim(rc, ctx, [rec], projectionOf(userResourceType, req));
+    const [body] = await usersToScim(rc, ctx, [rec], projectionOf(userResourceType, req, rc.limits));
     return sendResource(reply, 201, rec.row.version, body, location);
   });
   app.get('/Users/:id', async (req, reply) => {
@@ -88,13 +89,13 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
       return reply.type(SCIM_CONTENT_TYPE).send(userToScimJson(ctx, row, groups));
     }
     const rec = { row, doc: JSON.parse(row.doc) as Json };
-    const body = project(userToScim(ctx, rec, groups), projectionOf(userResourceType, req));
+    const body = project(userToScim(ctx, rec, groups), projectionOf(userResourceType, req, rc.limits));
     return sendResource(reply, 200, row.version, body);
   });
   app.put('/Users/:id', async (req, reply) => {
     const ctx = ctxOf(req);
     const rec = await rc.users.replace(ctx, (req.params as { id: string }).id, req.body, header(req, 'if-match'));
-    const [body] = await usersToScim(rc, ctx, [rec], projectionOf(userResourceType, req));
+    const [body] = await usersToScim(rc, ctx, [rec], projectionOf(userResourceType, req, rc.limits));
     return sendResource(reply, 200, rec.row.version, body);
   });
   app.patch('/Users/:id', async (req, reply) => {
@@ -102,7 +103,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
     const rec = await rc.users.patch(ctx, (req.params as { id: string }).id, req.body, header(req, 'if-match'));
     // RFC 7644 §3.5.2 allows 200 with the resource or 204; the resource is what
     // Okta and most clients read back, and a user is small.
-    const [body] = await usersToScim(rc, ctx, [rec], projectionOf(userResourceType, req));
+    const [body] = await usersToScim(rc, ctx, [rec], projectionOf(userResourceType, req, rc.limits));
     return sendResource(reply, 200, rec.row.version, body);
   });
   app.delete('/Users/:id', async (req, reply) => {
@@ -113,7 +114,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
   // ---- Groups ----
   const listGroups = async (req: FastifyRequest, reply: FastifyReply, source: Query) => {
     const ctx = ctxOf(req);
-    const { params, projection } = parseListRequest(groupResourceType, source);
+    const { params, projection } = parseListRequest(groupResourceType, source, rc.limits);
     const { total, records } = await rc.groups.list(ctx, params);
     const resources = await groupsToScim(rc, ctx, records, projection);
     return reply.type(SCIM_CONTENT_TYPE).send(listResponse(resources, total, params.startIndex));
@@ -124,7 +125,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
   app.post('/Groups', async (req, reply) => {
     const ctx = ctxOf(req);
     const rec = await rc.groups.create(ctx, req.body);
-    const [body] = await groupsToScim(rc, ctx, [rec], projectionOf(groupResourceType, req));
+    const [body] = await groupsToScim(rc, ctx, [rec], projectionOf(groupResourceType, req, rc.limits));
     return sendResource(reply, 201, rec.row.version, body, `${ctx.baseUrl}/Groups/${rec.row.id}`);
   });
   app.get('/Groups/:id', async (req, reply) => {
@@ -132,13 +133,13 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
     const rec = await rc.groups.getForRead(ctx, (req.params as { id: string }).id);
     const inm = header(req, 'if-none-match');
     if (inm && etagMatches(inm, rec.row.version)) return reply.status(304).header('ETag', etag(rec.row.version)).send();
-    const [body] = await groupsToScim(rc, ctx, [rec], projectionOf(groupResourceType, req));
+    const [body] = await groupsToScim(rc, ctx, [rec], projectionOf(groupResourceType, req, rc.limits));
     return sendResource(reply, 200, rec.row.version, body);
   });
   app.put('/Groups/:id', async (req, reply) => {
     const ctx = ctxOf(req);
     const rec = await rc.groups.replace(ctx, (req.params as { id: string }).id, req.body, header(req, 'if-match'));
-    const [body] = await groupsToScim(rc, ctx, [rec], projectionOf(groupResourceType, req));
+    const [body] = await groupsToScim(rc, ctx, [rec], projectionOf(groupResourceType, req, rc.limits));
     return sendResource(reply, 200, rec.row.version, body);
   });
   app.patch('/Groups/:id', async (req, reply) => {
@@ -147,7 +148,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
     // 204 unless the client asked for a representation: answering with a large
     // group's full member list would undo the point of a membership PATCH.
     if (!hasProjection(req)) return reply.status(204).header('ETag', etag(rec.row.version)).send();
-    const [body] = await groupsToScim(rc, ctx, [rec], projectionOf(groupResourceType, req));
+    const [body] = await groupsToScim(rc, ctx, [rec], projectionOf(groupResourceType, req, rc.limits));
     return sendResource(reply, 200, rec.row.version, body);
   });
   app.delete('/Groups/:id', async (req, reply) => {
@@ -162,7 +163,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
   app.post('/.search', async (req, reply) => {
     const ctx = ctxOf(req);
     const body = searchBody(req.body);
-    const { params } = parseListRequest(undefined, body);
+    const { params } = parseListRequest(undefined, body, rc.limits);
     const attrs = { attributes: body.attributes, excludedAttributes: body.excludedAttributes };
     // A filter naming an attribute one type lacks simply matches none of that type.
     const countOf = async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
@@ -173,8 +174,8 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
         throw e;
       }
     };
-    const uReq = parseListRequest(userResourceType, { ...body, ...attrs });
-    const gReq = parseListRequest(groupResourceType, { ...body, ...attrs });
+    const uReq = parseListRequest(userResourceType, { ...body, ...attrs }, rc.limits);
+    const gReq = parseListRequest(groupResourceType, { ...body, ...attrs }, rc.limits);
     // sortBy may name an attribute only one type has (userName): that type sorts by it,
     // the other keeps its default order.
     const sortable = async (list: typeof rc.users.list | typeof rc.groups.list) => {

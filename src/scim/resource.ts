@@ -10,6 +10,7 @@
  */
 import { fail } from './errors.js';
 import { parseInstant, toStoredDateTime } from './datetime.js';
+import { DEFAULT_LIMITS, type ScimLimits, checkDocLimits, checkMemberCount } from './limits.js';
 import {
   type AttributeDef,
   type ResourceTypeDef,
@@ -152,7 +153,7 @@ export interface NormalizedInput {
  * attributes; read-only attributes (id, meta, groups …) are ignored rather than
  * refused, as RFC 7644 §3.5.1 allows and real clients need.
  */
-export function normalizeResource(rt: ResourceTypeDef, body: unknown, nested = false): NormalizedInput {
+export function normalizeResource(rt: ResourceTypeDef, body: unknown, limits: ScimLimits = DEFAULT_LIMITS, nested = false): NormalizedInput {
   if (!isPlainObject(body)) throw fail('ROLLCALL_BODY_NOT_AN_OBJECT', 'The request body must be a JSON object.');
   if (body.schemas !== undefined && body.schemas !== null) {
     if (!Array.isArray(body.schemas) || body.schemas.some((s) => typeof s !== 'string')) {
@@ -173,7 +174,7 @@ export function normalizeResource(rt: ResourceTypeDef, body: unknown, nested = f
         if (uri === rt.schema.id && isPlainObject(value)) {
           // One level only: a core object inside a core object is not a resource.
           if (nested) throw fail('ROLLCALL_EXTENSION_NESTED', `'${key}' cannot be nested inside itself.`);
-          const inner = normalizeResource(rt, value, true);
+          const inner = normalizeResource(rt, value, limits, true);
           Object.assign(doc, inner.doc);
         }
         continue;
@@ -215,6 +216,10 @@ export function normalizeResource(rt: ResourceTypeDef, body: unknown, nested = f
         throw fail('ROLLCALL_REQUIRED_ATTRIBUTE_MISSING', `Attribute '${def.name}' is required.`);
       }
     }
+  }
+  if (!nested) {
+    checkDocLimits(rt, doc, externalId, limits);
+    if (members) checkMemberCount(members.length, limits);
   }
   return { doc, externalId, members };
 }

@@ -3,6 +3,7 @@
  * (RFC 7644 §3.4.2.5), `returned` characteristics, list responses.
  */
 import { fail } from './errors.js';
+import { DEFAULT_LIMITS } from './limits.js';
 import { LIST_RESPONSE, type ResourceTypeDef, resolveAttr, canonicalSchemaUri } from './schemas.js';
 
 export type Json = Record<string, unknown>;
@@ -57,15 +58,21 @@ function parseEntry(rt: ResourceTypeDef, raw: string): ProjectedPath | undefined
 }
 
 /** Parses the two query parameters; an entry naming no known attribute is ignored. */
-export function parseProjection(rt: ResourceTypeDef, attributes?: unknown, excluded?: unknown): Projection {
-  const split = (v: unknown): ProjectedPath[] | undefined => {
+export function parseProjection(rt: ResourceTypeDef, attributes?: unknown, excluded?: unknown, max = DEFAULT_LIMITS.projectionAttributes): Projection {
+  const split = (v: unknown, name: string): ProjectedPath[] | undefined => {
     if (v === undefined || v === null || v === '') return undefined;
     const list = Array.isArray(v) ? v.map(String) : String(v).split(',');
-    return list.map((e) => parseEntry(rt, e)).filter((p): p is ProjectedPath => !!p);
+    // Repeats are removed before counting (clients concatenate lists); a list far
+    // longer than the cap is refused before even that, so its cost stays bounded.
+    const distinct = list.length > max * 10 ? list : [...new Set(list.map((e) => e.trim().toLowerCase()).filter(Boolean))];
+    if (distinct.length > max) {
+      throw fail('ROLLCALL_TOO_MANY_PROJECTION_ATTRIBUTES', `'${name}' lists ${list.length > max * 10 ? `${list.length} entries` : `${distinct.length} distinct attributes`}; at most ${max} are accepted (ROLLCALL_MAX_PROJECTION_ATTRIBUTES).`);
+    }
+    return distinct.map((e) => parseEntry(rt, e)).filter((p): p is ProjectedPath => !!p);
   };
   const p: Projection = {};
-  const a = split(attributes);
-  const x = split(excluded);
+  const a = split(attributes, 'attributes');
+  const x = split(excluded, 'excludedAttributes');
   if (a) p.attributes = a;
   if (x) p.excluded = x;
   if (a && x) throw fail('ROLLCALL_ATTRIBUTES_AND_EXCLUDED', "Use either 'attributes' or 'excludedAttributes', not both.");

@@ -8,6 +8,7 @@ const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const ROLLCALL = 'urn:ietf:params:scim:schemas:extension:rollcall:2.0:User';
 const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 const SP_CONFIG = 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig';
+const LIMITS = 'urn:rollcall:params:scim:schemas:extension:limits:1.0';
 
 let t: TestApp;
 let conn: TestConnection;
@@ -27,9 +28,21 @@ describe('discovery', () => {
     const res = await c.get('/ServiceProviderConfig');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
-    expect(res.body.schemas).toEqual([SP_CONFIG]);
+    expect(res.body.schemas).toEqual([SP_CONFIG, LIMITS]);
     expect(res.body.patch.supported).toBe(true);
     expect(res.body.bulk.supported).toBe(false);
+    expect(res.body[LIMITS]).toEqual({
+      maxPayloadSize: 10 * 1024 * 1024,
+      maxPatchOperations: 1000,
+      maxValuesPerAttribute: 100,
+      maxMembersPerRequest: 10_000,
+      maxIdentifierLength: 1024,
+      maxValueLength: 65_536,
+      maxProjectionAttributes: 100,
+      maxFilterLength: 10_000,
+      maxFilterTerms: 100,
+      maxFilterDepth: 20,
+    });
     expect(res.body.etag.supported).toBe(true);
     expect(res.body.filter.supported).toBe(true);
     expect(res.body.filter.maxResults).toBe(1000);
@@ -42,7 +55,7 @@ describe('discovery', () => {
   it('/serviceConfiguration is an alias (Microsoft reference server)', async () => {
     const res = await c.get('/serviceConfiguration');
     expect(res.status).toBe(200);
-    expect(res.body.schemas).toEqual([SP_CONFIG]);
+    expect(res.body.schemas).toEqual([SP_CONFIG, LIMITS]);
     expect(res.body.patch.supported).toBe(true);
   });
 

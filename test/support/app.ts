@@ -9,6 +9,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { createRollcall, type Rollcall } from '../../src/rollcall.js';
 import { buildServer } from '../../src/http/server.js';
 import type { Clock } from '../../src/directory/context.js';
+import type { ScimLimits } from '../../src/scim/limits.js';
 import { freshDatabase } from './databases.js';
 
 export interface TestConnection {
@@ -33,11 +34,12 @@ export interface TestApp {
 
 export const PUBLIC_URL = 'https://scim.test.example';
 
-export async function startTestApp(opts: { clock?: Clock; scimPlans?: string[] } = {}): Promise<TestApp> {
+export async function startTestApp(opts: { clock?: Clock; scimPlans?: string[]; limits?: Partial<ScimLimits> } = {}): Promise<TestApp> {
   const database = await freshDatabase();
   const dir = database.dir;
   const dbFile = database.file ?? '';
-  const rc = await createRollcall({ databaseUrl: database.url, publicUrl: PUBLIC_URL, clock: opts.clock, scimPlans: opts.scimPlans });
+  // Webhook receivers in tests listen on 127.0.0.1 over plain http: opt in as a developer would (ROLLCALL_WEBHOOK_ALLOW_PRIVATE=true).
+  const rc = await createRollcall({ databaseUrl: database.url, publicUrl: PUBLIC_URL, clock: opts.clock, scimPlans: opts.scimPlans, limits: opts.limits, webhooks: { allowPrivate: true } });
   const app = await buildServer(rc, { logger: false });
   await app.ready();
   return {

@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '../../src/scim/limits.js';
 import { describe, it, expect } from 'vitest';
 import { parseFilter, parsePatchPath } from '../../src/scim/filter/parse.js';
 import type { Filter, AttrPath, CompareOp } from '../../src/scim/filter/ast.js';
@@ -314,15 +315,29 @@ describe('parseFilter: errors', () => {
     // Just under the cap is fine, including a long and-chain.
     const chain = Array.from({ length: 800 }, (_, i) => `a${i} pr`).join(' and ');
     expect(chain.length).toBeLessThan(10_000);
-    expect(parseFilter(chain).kind).toBe('and');
+    expect(parseFilter(chain, { ...DEFAULT_LIMITS, filterTerms: 1000 }).kind).toBe('and');
+    expectError(() => parseFilter(`userName eq "${'x'.repeat(300)}"`, { ...DEFAULT_LIMITS, filterLength: 256 }), 'invalidFilter', /longer than 256/);
+  });
+
+  it('caps the number of terms over the whole filter, value paths included', () => {
+    const terms = (n: number) => Array.from({ length: n }, (_, i) => `a${i} eq "x"`);
+    expect(parseFilter(terms(100).join(' or ')).kind).toBe('or');
+    expectError(() => parseFilter(terms(101).join(' or ')), 'invalidFilter', /more than 100 terms/);
+    // Terms inside brackets count too: 50 value paths of two terms each is 100.
+    const paths = Array.from({ length: 50 }, (_, i) => `emails[type eq "w${i}" and value co "x"]`);
+    expect(parseFilter(paths.join(' or ')).kind).toBe('or');
+    expectError(() => parseFilter([...paths, 'userName pr'].join(' and ')), 'invalidFilter', /more than 100 terms/);
+    expectError(() => parseFilter(terms(6).join(' and '), { ...DEFAULT_LIMITS, filterTerms: 5 }), 'invalidFilter', /more than 5 terms/);
   });
 
   it('caps nesting depth', () => {
-    const ok = `${'('.repeat(50)}a pr${')'.repeat(50)}`;
+    const ok = `${'('.repeat(20)}a pr${')'.repeat(20)}`;
     expect(parseFilter(ok)).toEqual({ kind: 'present', path: { attr: 'a' } });
-    expectError(() => parseFilter(`${'('.repeat(51)}a pr${')'.repeat(51)}`), 'invalidFilter', /deeper than 50/);
-    expectError(() => parseFilter(`${'not ('.repeat(60)}a pr${')'.repeat(60)}`), 'invalidFilter', /deeper than 50/);
-    expectError(() => parseFilter('('.repeat(5000)), 'invalidFilter', /deeper than 50/);
+    expectError(() => parseFilter(`${'('.repeat(21)}a pr${')'.repeat(21)}`), 'invalidFilter', /deeper than 20/);
+    expectError(() => parseFilter(`${'not ('.repeat(60)}a pr${')'.repeat(60)}`), 'invalidFilter', /deeper than 20/);
+    expectError(() => parseFilter('('.repeat(5000)), 'invalidFilter', /deeper than 20/);
+    const deep = `${'('.repeat(50)}a pr${')'.repeat(50)}`;
+    expect(parseFilter(deep, { ...DEFAULT_LIMITS, filterDepth: 50 }).kind).toBe('present');
   });
 
   it('rejects non-string input with a ScimError', () => {

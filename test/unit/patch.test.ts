@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS, type ScimLimits } from '../../src/scim/limits.js';
 import { describe, expect, it } from 'vitest';
 import { applyPatch, type PatchResult } from '../../src/scim/patch.js';
 import { ScimError, type ScimType } from '../../src/scim/errors.js';
@@ -25,8 +26,8 @@ function baseGroup(): Current {
   return { doc: { displayName: 'Engineering' }, externalId: 'g-ext' };
 }
 
-function patch(ops: unknown[], current: Current = baseUser(), rt: ResourceTypeDef = userResourceType): PatchResult {
-  return applyPatch(rt, current, { schemas: [PATCH_OP], Operations: ops });
+function patch(ops: unknown[], current: Current = baseUser(), rt: ResourceTypeDef = userResourceType, limits: ScimLimits = DEFAULT_LIMITS): PatchResult {
+  return applyPatch(rt, current, { schemas: [PATCH_OP], Operations: ops }, limits);
 }
 
 function gpatch(ops: unknown[], current: Current = baseGroup()): PatchResult {
@@ -758,26 +759,64 @@ describe('groups', () => {
   });
 
   // Speed belongs to the benchmark; this checks the large case is handled at all.
-  it('handles many thousands of members', () => {
-    const value = Array.from({ length: 20000 }, (_, i) => ({ value: `u-${i}` }));
+  it('handles thousands of members, up to the per-request cap counted over all operations', () => {
+    const value = Array.from({ length: 5000 }, (_, i) => ({ value: `u-${i}` }));
     const r = gpatch([
       { op: 'add', path: 'members', value },
       { op: 'remove', path: 'members', value },
     ]);
-    expect((r.memberOps[0] as { members: unknown[] }).members).toHaveLength(20000);
-    expect((r.memberOps[1] as { ids: unknown[] }).ids).toHaveLength(20000);
+    expect((r.memberOps[0] as { members: unknown[] }).members).toHaveLength(5000);
+    expect((r.memberOps[1] as { ids: unknown[] }).ids).toHaveLength(5000);
+    const e = scimError(() => gpatch([{ op: 'add', path: 'members', value }, { op: 'add', path: 'members', value: [...value, { value: 'one-more' }] }]), 'invalidValue');
+    expect(e.code).toBe('ROLLCALL_TOO_MANY_MEMBERS');
+    expect(e.message).toMatch(/10001 group members; at most 10000/);
   });
 });
 
 describe('large multi-valued attributes', () => {
-  it('adds and removes thousands of values with de-duplication', () => {
+  it('adds and removes thousands of values with de-duplication when the cap allows them', () => {
     const cur = baseUser();
     cur.doc.entitlements = Array.from({ length: 10000 }, (_, i) => ({ value: `e-${i}` }));
     const value = Array.from({ length: 20000 }, (_, i) => ({ value: `e-${i}` }));
-    const r = patch([{ op: 'add', path: 'entitlements', value }], cur);
-    const r2 = patch([{ op: 'remove', path: 'entitlements', value: value.slice(0, 15000) }], r);
+    const wide = { ...DEFAULT_LIMITS, valuesPerAttribute: 50_000 };
+    const r = patch([{ op: 'add', path: 'entitlements', value }], cur, userResourceType, wide);
+    const r2 = patch([{ op: 'remove', path: 'entitlements', value: value.slice(0, 15000) }], r, userResourceType, wide);
     expect(r.doc.entitlements).toHaveLength(20000);
     expect(r2.doc.entitlements).toHaveLength(5000);
+  });
+
+  it('refuses an operation that grows a list beyond the cap, naming the attribute, the operation and the limit', () => {
+    const value = Array.from({ length: 60 }, (_, i) => ({ value: `e${i}@x.test` }));
+    expect(patch([{ op: 'add', path: 'emails', value }]).doc.emails).toHaveLength(61);
+    const e = scimError(() => patch([{ op: 'add', path: 'emails', value }, { op: 'add', path: 'emails', value: value.map((v) => ({ value: `b${v.value}` })) }]), 'invalidValue');
+    expect(e.code).toBe('ROLLCALL_TOO_MANY_VALUES');
+    expect(e.message).toMatch(/^Operations\[1\]: Attribute 'emails' has 121 values; at most 100 .*ROLLCALL_MAX_VALUES_PER_ATTRIBUTE/);
+  });
+
+  it('a list stored before the cap was lowered may stay as long: a deactivation of such a user is not refused', () => {
+    const cur = baseUser();
+    cur.doc.emails = Array.from({ length: 300 }, (_, i) => ({ value: `e${i}@x.test` }));
+    expect(patch([{ op: 'replace', path: 'active', value: false }], cur).doc.active).toBe(false);
+    expect(patch([{ op: 'remove', path: 'emails[value eq "e0@x.test"]' }], cur).doc.emails).toHaveLength(299);
+    expect(scimError(() => patch([{ op: 'add', path: 'emails', value: { value: 'new@x.test' } }], cur), 'invalidValue').code).toBe('ROLLCALL_TOO_MANY_VALUES');
+  });
+
+  it('checks the length of every changed string: identifiers at 1,024, other values at 64 KiB', () => {
+    expect(scimError(() => patch([{ op: 'replace', path: 'userName', value: 'u'.repeat(1025) }]), 'invalidValue').message).toMatch(/'userName' is 1025 characters long; an identifier may have at most 1024/);
+    expect(patch([{ op: 'replace', path: 'title', value: 't'.repeat(60_000) }]).doc.title).toHaveLength(60_000);
+    expect(scimError(() => patch([{ op: 'replace', path: 'title', value: 't'.repeat(65_537) }]), 'invalidValue').code).toBe('ROLLCALL_VALUE_TOO_LONG');
+    expect(scimError(() => patch([{ op: 'add', path: 'emails', value: [{ value: `${'e'.repeat(1100)}@x.test` }] }]), 'invalidValue').message).toMatch(/'emails\[1\]\.value' is 1107 characters long; an identifier/);
+    // A title stored longer than the cap is left alone by a PATCH that does not change it.
+    const cur = baseUser();
+    cur.doc.title = 'x'.repeat(100_000);
+    expect(patch([{ op: 'replace', path: 'displayName', value: 'New' }], cur).doc.title).toHaveLength(100_000);
+  });
+
+  it('caps the number of operations (configurable)', () => {
+    const ops = Array.from({ length: 11 }, () => ({ op: 'replace', path: 'title', value: 'x' }));
+    expect(patch(ops.slice(0, 10), baseUser(), userResourceType, { ...DEFAULT_LIMITS, patchOperations: 10 }).doc.title).toBe('x');
+    const e = scimError(() => patch(ops, baseUser(), userResourceType, { ...DEFAULT_LIMITS, patchOperations: 10 }), 'tooMany');
+    expect(e.message).toMatch(/at most 10 operations \(ROLLCALL_MAX_PATCH_OPERATIONS\); this one has 11/);
   });
 });
 

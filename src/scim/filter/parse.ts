@@ -8,10 +8,14 @@
  */
 import { type ErrorCode, type RollcallError, fail as failWith } from '../errors.js';
 import type { AttrPath, CompareOp, CompareValue, Filter, PatchPath } from './ast.js';
+import { DEFAULT_LIMITS, type ScimLimits } from '../limits.js';
 
-/** Caps so a hostile filter cannot cost unbounded time or blow the stack. */
-export const MAX_FILTER_LENGTH = 10_000;
-export const MAX_FILTER_DEPTH = 50;
+/**
+ * Caps so a hostile filter cannot cost unbounded time or blow the stack; a server
+ * passes its configured ones (scim/limits.ts).
+ */
+export type FilterBounds = Pick<ScimLimits, 'filterLength' | 'filterTerms' | 'filterDepth'>;
+const DEFAULT_BOUNDS: FilterBounds = DEFAULT_LIMITS;
 
 const COMPARE_OPS: ReadonlySet<string> = new Set(['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le']);
 /** ATTRNAME from RFC 7643 §2.1, plus `$ref` which the RFC uses as a sub-attribute name. */
@@ -38,11 +42,20 @@ function q(s: string): string {
 class Parser {
   pos = 0;
   private depth = 0;
+  /** Attribute terms so far: counted while parsing, so a huge filter is refused before its tree is built. */
+  private terms = 0;
 
   constructor(
     private readonly text: string,
     private readonly fail: Fail,
+    private readonly bounds: FilterBounds = DEFAULT_BOUNDS,
   ) {}
+
+  private term(): void {
+    if (++this.terms > this.bounds.filterTerms) {
+      throw failWith('ROLLCALL_FILTER_TOO_COMPLEX', `The filter has more than ${this.bounds.filterTerms} terms (ROLLCALL_MAX_FILTER_TERMS).`);
+    }
+  }
 
   /** Positions are reported 1-based, which is what a person counting characters expects. */
   error(detail: string, at: number = this.pos): RollcallError {
@@ -79,7 +92,9 @@ class Parser {
   }
 
   enter(): void {
-    if (++this.depth > MAX_FILTER_DEPTH) throw this.error(`nesting is deeper than ${MAX_FILTER_DEPTH} levels`);
+    if (++this.depth > this.bounds.filterDepth) {
+      throw failWith('ROLLCALL_FILTER_TOO_COMPLEX', `The filter nests deeper than ${this.bounds.filterDepth} levels (ROLLCALL_MAX_FILTER_DEPTH).`);
+    }
   }
 
   leave(): void {
@@ -314,9 +329,9 @@ function splitPath(token: string): AttrPath | undefined {
   return path;
 }
 
-function checkInput(text: unknown, what: string, fail: Fail, tooLong: ErrorCode): string {
+function checkInput(text: unknown, what: string, fail: Fail, tooLong: ErrorCode, max: number): string {
   if (typeof text !== 'string') throw fail(`${what} must be a string`);
-  if (text.length > MAX_FILTER_LENGTH) throw failWith(tooLong, `${what} is longer than ${MAX_FILTER_LENGTH} characters`);
+  if (text.length > max) throw failWith(tooLong, `${what} is longer than ${max} characters`);
   return text;
 }
 
@@ -325,10 +340,10 @@ function checkInput(text: unknown, what: string, fail: Fail, tooLong: ErrorCode)
  * malformed input. Operators and and/or/not are case-insensitive; attribute names
  * are kept as written.
  */
-export function parseFilter(text: string): Filter {
+export function parseFilter(text: string, bounds: FilterBounds = DEFAULT_BOUNDS): Filter {
   const fail: Fail = (detail) => failWith('ROLLCALL_INVALID_FILTER_SYNTAX', detail);
-  const input = checkInput(text, 'filter', fail, 'ROLLCALL_FILTER_TOO_LONG');
-  const p = new Parser(input, fail);
+  const input = checkInput(text, 'filter', fail, 'ROLLCALL_FILTER_TOO_LONG', bounds.filterLength);
+  const p = new Parser(input, fail, bounds);
   p.skipWs();
   if (p.atEnd()) throw fail('filter is empty');
   const filter = p.parseOr(false);

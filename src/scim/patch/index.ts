@@ -18,6 +18,7 @@ import { getKey, isObject } from './values.js';
 import { resolveTarget } from './target.js';
 import { applyObject, applyTarget } from './apply.js';
 import { diff } from './diff.js';
+import { DEFAULT_LIMITS, type ScimLimits, checkChangedValues, checkMemberCount, checkValueCounts } from '../limits.js';
 
 export type { Change, MemberOp, PatchResult } from './types.js';
 export { diff } from './diff.js';
@@ -60,38 +61,41 @@ function runOperation(st: State, raw: unknown): void {
 }
 
 /**
- * Operation caps: each operation on a multi-valued attribute rescans its values, so
- * an unbounded list of operations would let one client hold the CPU. A user has a
- * few dozen attributes; group membership operations are cheap set operations.
- */
-export const MAX_USER_OPERATIONS = 1000;
-export const MAX_GROUP_OPERATIONS = 10_000;
-
-/**
  * Applies a PATCH request body to a stored resource. Throws only catalogue errors
  * (ROLLCALL_PATCH_…, ROLLCALL_READ_ONLY_ATTRIBUTE, ROLLCALL_REQUIRED_ATTRIBUTE_MISSING,
- * the path and value codes), each message prefixed with the failing operation's index.
+ * the path, value and limit codes), each message prefixed with the failing operation's index.
+ *
+ * Cost bounds (scim/limits.ts): each operation on a multi-valued attribute rescans
+ * its values, so the number of operations is capped and every multi-valued
+ * attribute is checked against its cap after each operation — a PATCH can never
+ * grow a list beyond it and then keep rescanning it. Members are counted over the
+ * whole request, and the string lengths of every changed value are checked.
  */
 export function applyPatch(
   rt: ResourceTypeDef,
   current: { doc: Doc; externalId: string | undefined },
   body: unknown,
+  limits: ScimLimits = DEFAULT_LIMITS,
 ): PatchResult {
   const operations = parseOperations(body);
-  const max = rt.id === 'Group' ? MAX_GROUP_OPERATIONS : MAX_USER_OPERATIONS;
-  if (operations.length > max) {
-    throw fail('ROLLCALL_PATCH_TOO_MANY_OPERATIONS', `A PATCH of a ${rt.id} may carry at most ${max} operations; this one has ${operations.length}. Send values in fewer operations (one operation takes a list).`);
+  if (operations.length > limits.patchOperations) {
+    throw fail(
+      'ROLLCALL_PATCH_TOO_MANY_OPERATIONS',
+      `A PATCH may carry at most ${limits.patchOperations} operations (ROLLCALL_MAX_PATCH_OPERATIONS); this one has ${operations.length}. Send values in fewer operations (one operation takes a list).`,
+    );
   }
   const st: State = { rt, doc: structuredClone(current.doc), externalId: current.externalId, memberOps: [] };
   operations.forEach((raw, i) => {
     try {
       runOperation(st, raw);
+      checkValueCounts(rt, st.doc, limits, current.doc);
     } catch (e) {
       if (!isRollcallError(e)) throw e;
       // Say which operation failed: requests carry dozens of them.
       throw new RollcallError(e.code, `Operations[${i}]: ${e.message}`, e.headers);
     }
   });
+  checkMemberCount(st.memberOps.reduce((n, m) => n + (m.op === 'add' ? m.members.length : m.op === 'remove' ? m.ids.length : 0), 0), limits);
   for (const def of rt.schema.attributes) {
     if (!def.required) continue;
     const v = st.doc[def.name];
@@ -99,5 +103,7 @@ export function applyPatch(
       throw fail('ROLLCALL_REQUIRED_ATTRIBUTE_MISSING', `Attribute '${def.name}' is required and cannot be removed or emptied.`);
     }
   }
-  return { doc: st.doc, externalId: st.externalId, changes: diff(rt, current, st), memberOps: st.memberOps };
+  const changes = diff(rt, current, st);
+  checkChangedValues(rt, changes, limits);
+  return { doc: st.doc, externalId: st.externalId, changes, memberOps: st.memberOps };
 }
