@@ -18,6 +18,8 @@ export interface Config {
   scimPlans: string[];
   /** ROLLCALL_ADMIN_TOKEN: the admin API key; unset, one is generated on first start and stored hashed. */
   adminToken: string | undefined;
+  /** ROLLCALL_METRICS_TOKEN: a bearer token that opens /metrics (and nothing else); the admin key always does. */
+  metricsToken: string | undefined;
   /** ROLLCALL_EVENTS=off: store no events (no feed, no webhooks, no in-process events). Default on. */
   events: boolean;
   /** ROLLCALL_EVENT_RETENTION_DAYS: events older than this are pruned once no endpoint needs them (0: kept forever). */
@@ -99,6 +101,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const adminToken = env.ROLLCALL_ADMIN_TOKEN?.trim() || undefined;
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
     throw new ConfigError('ROLLCALL_ADMIN_TOKEN must be at least 16 characters without spaces (e.g. from `openssl rand -hex 32`)');
+  }
+  const metricsToken = env.ROLLCALL_METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
+    throw new ConfigError('ROLLCALL_METRICS_TOKEN must be at least 16 characters without spaces (e.g. from `openssl rand -hex 32`)');
   }
   const eventsSetting = (env.ROLLCALL_EVENTS ?? 'on').trim().toLowerCase();
   if (!['on', 'off'].includes(eventsSetting)) throw new ConfigError(`ROLLCALL_EVENTS must be on or off, got '${env.ROLLCALL_EVENTS}'`);

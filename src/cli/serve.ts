@@ -1,4 +1,9 @@
-/** `rollcall serve`: the SCIM server and admin API on PORT/HOST until SIGINT or SIGTERM. */
+/**
+ * `rollcall serve`: the SCIM server and admin API on PORT/HOST until SIGINT or
+ * SIGTERM, which stop it gracefully: no new connections, in-flight requests and
+ * webhook deliveries finish, the provisioning log's queue is written, the
+ * database closed, exit 0. A second signal exits at once (1).
+ */
 import type { Command } from 'commander';
 import { buildServer } from '../http/server.js';
 import { fail } from '../scim/errors.js';
@@ -23,7 +28,14 @@ async function serve() {
     cfg.logFormat === 'pretty'
       ? { level: cfg.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, colorize: !process.env.NO_COLOR } } }
       : { level: cfg.logLevel };
-  const app = await buildServer(rc, { logger, bodyLimit: cfg.bodyLimit, trustProxy: cfg.trustProxy });
+  const app = await buildServer(rc, { logger, bodyLimit: cfg.bodyLimit, trustProxy: cfg.trustProxy, metricsToken: cfg.metricsToken });
+  let closing = false;
+  // A kept-alive connection (a load balancer's) would hold close() until its idle
+  // timeout: once stopping, each answer closes its connection.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   try {
     await app.listen({ port: cfg.port, host: cfg.host });
   } catch (e) {
@@ -48,7 +60,8 @@ async function serve() {
     await rc.close();
     throw fail('ROLLCALL_CLI_CANNOT_START', `cannot record the public URL or set up the admin API key: ${(e as Error).message}`);
   }
-  rc.startDelivery();
+  // On stop a delivery in flight may take its whole timeout; after it, it is aborted and stays pending.
+  rc.startDelivery({ stopGraceMs: cfg.webhooks.timeoutMs });
   const where = typeof addr === 'object' && addr ? `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   process.stdout.write(
     [
@@ -63,13 +76,22 @@ async function serve() {
   );
   // Planner statistics and retention run inside rollcall; close() stops them.
   rc.startMaintenance();
-  let closing = false;
   const stop = async (signal: string) => {
-    if (closing) return;
+    if (closing) {
+      app.log.warn({ signal }, 'second signal: exiting without waiting for in-flight requests and deliveries');
+      process.exit(1);
+    }
     closing = true;
-    app.log.info({ signal }, 'shutting down');
-    await app.close();
-    await rc.close();
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests and webhook deliveries');
+    try {
+      // Both at once: the worker claims no new deliveries while the last requests finish.
+      await Promise.all([app.close(), rc.stopDelivery()]);
+      // Then maintenance, the provisioning log's queue (written out) and the database.
+      await rc.close();
+    } catch (err) {
+      app.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -36,6 +36,22 @@ declare module 'fastify' {
 const REALM = 'Bearer realm="rollcall-admin"';
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * Checks `Authorization: Bearer <admin key>`, throwing ADMIN_KEY_REQUIRED (no
+ * bearer token) or ADMIN_KEY_INVALID. `alsoAccept` may admit another token first
+ * (the metrics token); `missing` and `invalid` word the refusals for that caller.
+ */
+export async function requireAdminBearer(
+  rc: Rollcall,
+  header: string | undefined,
+  opts: { alsoAccept?: (token: string) => boolean; missing?: string; invalid?: string } = {},
+): Promise<void> {
+  const match = typeof header === 'string' ? /^\s*Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  if (!match) throw fail('ROLLCALL_ADMIN_KEY_REQUIRED', opts.missing ?? 'Missing admin key: send Authorization: Bearer <admin key>.', { 'www-authenticate': REALM });
+  if (opts.alsoAccept?.(match[1])) return;
+  if (!(await rc.admin.verify(match[1]))) throw fail('ROLLCALL_ADMIN_KEY_INVALID', opts.invalid ?? 'The admin key is not valid.', { 'www-authenticate': `${REALM}, error="invalid_token"` });
+}
+
 /** The checks every route makes of the caller's scope. */
 export interface AccessGuard {
   /** Refuses (403) a setup link's session. */
@@ -94,9 +110,7 @@ export async function registerAdminAccess(app: FastifyInstance, rc: Rollcall): P
     }
     const header = req.headers.authorization;
     if (typeof header === 'string' && header.trim()) {
-      const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!match) throw fail('ROLLCALL_ADMIN_KEY_REQUIRED', 'Missing admin key: send Authorization: Bearer <admin key>.', { 'www-authenticate': REALM });
-      if (!(await rc.admin.verify(match[1]))) throw fail('ROLLCALL_ADMIN_KEY_INVALID', 'The admin key is not valid.', { 'www-authenticate': `${REALM}, error="invalid_token"` });
+      await requireAdminBearer(rc, header);
       req.adminScope = { kind: 'admin' };
       return;
     }

@@ -22,6 +22,8 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Whose forwarded headers to believe (ROLLCALL_TRUST_PROXY; default none): the client address logs show. */
   trustProxy?: boolean | number | string[];
+  /** ROLLCALL_METRICS_TOKEN: opens /metrics besides the admin key. */
+  metricsToken?: string;
 }
 
 /** The SCIM API as a plugin a host application mounts under its own prefix (the same as `rollcallScim`). */
@@ -44,7 +46,7 @@ export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promi
   registerErrorHandling(app);
   registerJsonBodies(app);
   registerHealth(app, rc);
-  registerMetrics(app);
+  registerMetrics(app, rc, { token: opts.metricsToken });
   await app.register(rollcallScim, { prefix: DEFAULT_SCIM_PREFIX, rollcall: rc, bodyLimit });
   await registerOpenApi(app, ADMIN_API_PREFIX);
   await app.register(adminPlugin, { prefix: ADMIN_API_PREFIX, rollcall: rc });

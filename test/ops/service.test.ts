@@ -55,12 +55,14 @@ describe('version', () => {
   it('the start line, /readyz and rollcall_build_info name the version', async () => {
     const d = await database();
     const commit = '0123456789abcdef0123456789abcdef01234567';
-    const s = await started(baseEnv({ DATABASE_URL: d.url, ROLLCALL_COMMIT: commit }));
+    const metricsToken = 'metrics-token-0123456789abcdef';
+    const s = await started(baseEnv({ DATABASE_URL: d.url, ROLLCALL_COMMIT: commit, ROLLCALL_METRICS_TOKEN: metricsToken }));
     expect(s.output()).toContain(`Rollcall ${PACKAGE_VERSION} (commit 0123456789ab) SCIM server listening on`);
     const ready = await fetch(`${s.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', version: PACKAGE_VERSION, commit });
-    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect((await fetch(`${s.url}/metrics`)).status).toBe(401);
+    const metrics = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
     expect(metrics).toContain(`rollcall_build_info{version="${PACKAGE_VERSION}",commit="${commit}",node="${process.versions.node}"} 1`);
     expect(metrics).toMatch(/rollcall_http_requests_total\{method="GET",route="\/readyz",status="200"\} 1/);
   });

@@ -3,7 +3,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const CLI = path.resolve(__dirname, '../../dist/cli.js');
+/** dist/cli.js, or ROLLCALL_TEST_CLI: a build elsewhere (checking a change without rebuilding the dist/ others use). */
+export const CLI = path.resolve(process.env.ROLLCALL_TEST_CLI ?? path.resolve(__dirname, '../../dist/cli.js'));
 export const PACKAGE_VERSION = (JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
 
 /** Only what the command needs: no PUBLIC_URL, ROLLCALL_* or LOG_FORMAT from the developer's shell. */
