@@ -57,7 +57,12 @@ export type StoredEventData = EventsTable['data'];
 
 /** `data` as a row stores it: compressed where the backend's column takes bytes. */
 export function encodeEventData(data: Record<string, unknown>, compress: boolean): StoredEventData {
-  return encode(data, compress, FORMAT_DEFLATE_V1);
+  return encodeEventJson(JSON.stringify(data), compress);
+}
+
+/** `data` already as JSON text (the outbox measures it first, see bounded-data.ts). */
+export function encodeEventJson(json: string, compress: boolean): StoredEventData {
+  return compress ? framed(FORMAT_DEFLATE_V1, deflateRawSync(json, { dictionary: DICTIONARIES[FORMAT_DEFLATE_V1] })) : json;
 }
 
 /** A SCIM request body (its JSON text) as the provisioning log stores it: like event data, with format 2's dictionary. */
@@ -138,11 +143,6 @@ export class RequestBodyCompressor {
     this.failed = true;
     if (w) await w.terminate();
   }
-}
-
-function encode(value: unknown, compress: boolean, format: number): StoredEventData {
-  const json = JSON.stringify(value);
-  return compress ? framed(format, deflateRawSync(json, { dictionary: DICTIONARIES[format] })) : json;
 }
 
 /** A stored `data` back as the object it was. */

@@ -21,7 +21,8 @@ import type { SqlDialect } from '../store/dialect.js';
 import type { DB, EventsTable } from '../store/types.js';
 import { chunks } from '../store/chunks.js';
 import type { EventType, NewEvent, RollcallEvent } from './types.js';
-import { decodeEventData, encodeEventData } from './event-data.js';
+import { decodeEventData, encodeEventJson } from './event-data.js';
+import { boundedEventJson } from './bounded-data.js';
 
 /** Counter key of events without an organisation. */
 export const NO_ORGANIZATION_COUNTER = '';
@@ -166,6 +167,7 @@ export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[], 
     const sequence = next.get(k)!;
     next.set(k, sequence + 1);
     const id = uuidv7(now);
+    const { data, json } = boundedEventJson(e.data ?? {});
     rows.push({
       pos: pos++,
       id,
@@ -176,7 +178,7 @@ export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[], 
       resource_type: e.resourceType,
       resource_id: e.resourceId,
       occurred_at: e.occurredAt,
-      data: encodeEventData(e.data ?? {}, dialect.storesBytesInTextColumns),
+      data: encodeEventJson(json, dialect.storesBytesInTextColumns),
       request_id: e.requestId ?? null,
       member_id: e.memberId ?? null,
     });
@@ -187,7 +189,7 @@ export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[], 
       organizationId: e.organizationId,
       connectionId: e.connectionId,
       sequence,
-      data: e.data ?? {},
+      data,
     });
   }
   for (const part of chunks(rows, INSERT_CHUNK)) {
