@@ -6,8 +6,13 @@ import { EVENT_TYPES } from '../events/types.js';
 
 /** A file's text; `what` names it in the error (e.g. "settings file"). */
 export function readTextFile(file: string, what?: string): string {
+  return readFileBytes(file, what).toString('utf8');
+}
+
+/** A file's bytes, for readers that check the encoding themselves (CSV import). */
+export function readFileBytes(file: string, what?: string): Buffer {
   try {
-    return fs.readFileSync(file, 'utf8');
+    return fs.readFileSync(file);
   } catch (e) {
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw fail('ROLLCALL_CLI_BAD_INPUT', what ? `cannot read ${what} '${file}': ${why}` : `cannot read '${file}': ${why}`);

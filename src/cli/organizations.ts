@@ -1,6 +1,6 @@
 /** `rollcall org …` and `rollcall import`: organisations, their plans, and CSV import into one. */
 import type { Command } from 'commander';
-import { readTextFile } from './options.js';
+import { readFileBytes } from './options.js';
 import { print } from './output.js';
 import { withRollcall } from './runtime.js';
 
@@ -48,9 +48,9 @@ export function registerOrganizationCommands(program: Command): void {
     .argument('<file>', 'CSV file with a header row')
     .option('--json', 'print one JSON object')
     .action(async (orgId: string, file: string, opts: { json?: boolean }) => {
-      const text = readTextFile(file);
+      const bytes = readFileBytes(file);
       await withRollcall(async (rc) => {
-        const r = await rc.importCsv(orgId, text);
+        const r = await rc.importCsv(orgId, bytes);
         const lines = [`Imported into organisation ${r.organizationId}: ${r.created} created, ${r.updated} updated, ${r.refused.length} refused.`];
         for (const x of r.refused) lines.push(`  line ${x.line} (${x.email || 'no e-mail'}): ${x.reason}`);
         print(opts.json, r, lines.join('\n'));

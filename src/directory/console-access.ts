@@ -52,7 +52,8 @@ export const DEFAULT_SETUP_LINK_EXPIRY = '7d';
 
 /** `7d`, `24h`, `90m`, `3600s` (or plain seconds) in seconds, between 5 minutes and 30 days. */
 export function parseExpiry(text: string): number {
-  const m = /^\s*(\d{1,7})\s*([smhd]?)\s*$/i.exec(text);
+  // The unit's spaces inside its optional group: two bare \s* around an empty unit would split a run of spaces every way.
+  const m = /^\s*(\d{1,7})(?:\s*([smhd]))?\s*$/i.exec(text);
   const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[(m?.[2] ?? '').toLowerCase() as '' | 's' | 'm' | 'h' | 'd'];
   const seconds = m ? Number(m[1]) * unit : NaN;
   if (!Number.isFinite(seconds) || seconds < MIN_LINK_SECONDS || seconds > MAX_LINK_SECONDS) {

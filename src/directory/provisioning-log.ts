@@ -103,7 +103,9 @@ const MAX_DETAIL = 2048;
 
 /** The last name in a SCIM attribute path: `password`, `urn:…:User:password`, `name.givenName` → `givenName`. */
 function lastSegment(path: string): string {
-  const noFilter = path.replace(/\[.*\]/g, '');
+  // From the first [ to the last ], as a greedy /\[.*\]/ would, without its quadratic retries on a path of many [.
+  const open = path.indexOf('['), close = path.lastIndexOf(']');
+  const noFilter = open >= 0 && close > open ? path.slice(0, open) + path.slice(close + 1) : path;
   return noFilter.split(/[:.]/).pop() ?? noFilter;
 }
 

@@ -2,8 +2,10 @@
  * The one place errors become SCIM responses: every refusal is a SCIM error
  * document with its catalogue code; anything unexpected is logged with the request
  * id and answered as a generic 500 without internals. What Fastify and its router
- * refuse becomes a catalogue error here for both APIs (frameworkFailure, routerFailure).
+ * refuse becomes a catalogue error here for both APIs (frameworkFailure, routerFailure),
+ * and so does what Node's HTTP parser refuses before Fastify sees a request (clientFailure).
  */
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, type RollcallError, fail, isRollcallError, retryAfter } from '../scim/errors.js';
 
@@ -92,4 +94,47 @@ export function routerFailure(error: FastifyError): RollcallError {
     return fail('ROLLCALL_URL_SEGMENT_TOO_LONG', 'A path segment of the URL is too long: no resource has such an id.');
   }
   return fail('ROLLCALL_MALFORMED_URL', `The URL cannot be understood: ${error.message}`);
+}
+
+/**
+ * What Node's HTTP parser refused (the 'clientError' event: no request object
+ * exists yet): a header block over its limit, a timeout, or bytes that are no
+ * HTTP request line or header.
+ */
+export function clientFailure(err: { code?: string }): RollcallError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return fail('ROLLCALL_HEADERS_TOO_LARGE', 'The request headers are larger than this server accepts.');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return fail('ROLLCALL_REQUEST_TIMEOUT', 'The request was not received completely in time.');
+    default:
+      return fail('ROLLCALL_BAD_REQUEST', `The HTTP request cannot be read (${err.code ?? 'parse error'}): check the request line and headers.`);
+  }
+}
+
+/**
+ * The path of the first request line in the bytes the parser was given, to tell
+ * which API the client meant; undefined when they do not start with one (a
+ * header block split over several reads). Only the first 8 KiB are looked at.
+ */
+export function requestPath(raw: unknown): string | undefined {
+  if (!Buffer.isBuffer(raw)) return undefined;
+  const head = raw.subarray(0, 8192).toString('latin1');
+  const eol = head.indexOf('\n');
+  const line = eol < 0 ? head : head.slice(0, eol);
+  const sp = line.indexOf(' ');
+  if (sp < 1) return undefined;
+  const end = line.indexOf(' ', sp + 1);
+  const target = line.slice(sp + 1, end < 0 ? undefined : end);
+  if (!target.startsWith('/')) return undefined;
+  const q = target.indexOf('?');
+  return q < 0 ? target : target.slice(0, q);
+}
+
+/** A whole HTTP/1.1 response, written straight to a socket; the connection closes after it. */
+export function rawResponse(e: RollcallError, contentType: string, body: unknown): string {
+  const text = JSON.stringify(body);
+  const reason = STATUS_CODES[e.status] ?? 'Error';
+  const extra = Object.entries(e.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  return `HTTP/1.1 ${e.status} ${reason}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}Connection: close\r\n\r\n${text}`;
 }

@@ -4,8 +4,14 @@
  * `…Z`, no zone (read as UTC, never as the server's local time), date only.
  * Date.parse is not used: it accepts `2024-3-1` and `1` and reads zone-less
  * times in the local zone.
+ *
+ * The input is the client's: the pattern has no two quantifiers competing for the
+ * same characters, and no input longer than any dateTime reaches it.
  */
 const ISO_DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/** Longer than any dateTime: Entra ID's longest form is 33 characters (7 fractional digits and an offset). */
+const MAX_DATETIME_LENGTH = 64;
 
 /** An instant with full sub-second precision (clients send 7 fractional digits). */
 export interface Instant {
@@ -16,7 +22,9 @@ export interface Instant {
 }
 
 export function parseInstant(s: string): Instant | undefined {
-  const m = ISO_DATETIME.exec(s.trim());
+  const text = s.trim();
+  if (text.length > MAX_DATETIME_LENGTH) return undefined;
+  const m = ISO_DATETIME.exec(text);
   if (!m) return undefined;
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', tz] = m;
   const year = Number(y), month = Number(mo), day = Number(d);
@@ -36,7 +44,14 @@ export function parseInstant(s: string): Instant | undefined {
     offsetMinutes = (tz[0] === '-' ? -1 : 1) * (oh * 60 + om);
   }
   // Local time = UTC + offset, so UTC = local - offset.
-  return { seconds: date.getTime() / 1000 - offsetMinutes * 60, fraction: frac.replace(/0+$/, '') };
+  return { seconds: date.getTime() / 1000 - offsetMinutes * 60, fraction: withoutTrailingZeros(frac) };
+}
+
+/** `/0+$/` would retry from every zero of a long run that is not at the end: quadratic. */
+function withoutTrailingZeros(digits: string): string {
+  let end = digits.length;
+  while (end > 0 && digits.charCodeAt(end - 1) === 0x30) end--;
+  return digits.slice(0, end);
 }
 
 /** The instant as stored: ISO 8601 UTC with milliseconds; `subMillis` when digits were cut. */

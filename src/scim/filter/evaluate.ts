@@ -39,7 +39,8 @@ interface Ctx {
 }
 
 const CORE_URN = /^urn:ietf:params:scim:schemas:core:2\.0:(?:user|group)$/i;
-const NUMERIC = /^\s*-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+// `\d+\.?\d*` would let two quantifiers split a run of digits every way (quadratic on a long non-number).
+const NUMERIC = /^\s*-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 /** Only values with a time part are inferred to be dateTimes, so plain strings like "2015-10-10" stay strings. */
 const LOOKS_LIKE_DATETIME = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}/;
 
