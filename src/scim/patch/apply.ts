@@ -4,7 +4,7 @@ import { type AttributeDef, findAttr } from '../schemas.js';
 import { type Doc, coerceAttribute, normalizePrimary } from '../resource.js';
 import { parsePatchPath } from '../filter/parse.js';
 import type { AttrTarget, OpName, State, Target } from './types.js';
-import { IGNORED_VALUE_KEYS, identity, isEmpty, isObject, preferPrimary, stableKey } from './values.js';
+import { IGNORED_VALUE_KEYS, identity, isEmpty, isObject, preferPrimary, stableKey, unassignedIfEmpty } from './values.js';
 import { currentList, getValue, setValue } from './document.js';
 import { resolveTarget } from './target.js';
 import { applyFiltered } from './filtered.js';
@@ -172,7 +172,7 @@ export function mergeComplex(st: State, t: AttrTarget, value: unknown): void {
 
 /** `name.givenName`, `manager.value`, or `emails.type` (every element of a multi-valued attribute). */
 export function applySub(st: State, op: OpName, t: AttrTarget, sub: AttributeDef, value: unknown): void {
-  const v = op === 'remove' ? undefined : coerceAttribute(sub, value, `${t.label}.${sub.name}`);
+  const v = op === 'remove' ? undefined : unassignedIfEmpty(sub, coerceAttribute(sub, value, `${t.label}.${sub.name}`));
   const setSub = (el: unknown): Doc => {
     const out: Doc = isObject(el) ? { ...el } : {};
     if (v === undefined) delete out[sub.name];
@@ -198,3 +198,4 @@ export function applySub(st: State, op: OpName, t: AttrTarget, sub: AttributeDef
   const out = list.map(setSub).filter((el) => !isEmpty(el));
   setValue(st, t, sub.name === 'primary' ? normalizePrimary(out) : out);
 }
+

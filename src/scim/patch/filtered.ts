@@ -5,7 +5,7 @@ import { type Doc, coerceAttribute } from '../resource.js';
 import type { AttrPath, Filter } from '../filter/ast.js';
 import { type EvalOptions, matchingIndexes } from '../filter/evaluate.js';
 import type { AttrTarget, OpName, State } from './types.js';
-import { isEmpty, isObject, preferPrimary } from './values.js';
+import { isEmpty, isObject, preferPrimary, unassignedIfEmpty } from './values.js';
 import { currentList, setValue } from './document.js';
 
 export function filterOptions(def: AttributeDef): EvalOptions {
@@ -49,7 +49,7 @@ export function applyFiltered(st: State, op: OpName, t: AttrTarget, filter: Filt
   let patch: Doc | undefined;
   let clear: string[] = [];
   if (t.subAfter) {
-    const v = coerceAttribute(t.subAfter, value, where);
+    const v = unassignedIfEmpty(t.subAfter, coerceAttribute(t.subAfter, value, where));
     if (v === undefined) clear = [t.subAfter.name];
     else patch = { [t.subAfter.name]: v };
   } else {

@@ -73,3 +73,12 @@ export function preferPrimary(list: unknown[], keep: number): unknown[] {
     return { ...v, primary: false };
   });
 }
+
+/**
+ * An empty string for a sub-attribute other than `value` unassigns it, as POST and
+ * PUT read it (resource.ts coerceComplex); storing it would keep `"locality": ""`
+ * that a PUT of the same resource drops.
+ */
+export function unassignedIfEmpty(sub: AttributeDef, v: unknown): unknown {
+  return v === '' && sub.name !== 'value' ? undefined : v;
+}
