@@ -40,16 +40,20 @@ export interface Config {
   migrate: 'apply' | 'check';
   /** LOG_FORMAT: pretty lines for people, JSON lines for machines; unset, pretty on a terminal. */
   logFormat: 'json' | 'pretty';
-  /** Webhook delivery (ROLLCALL_WEBHOOK_*). */
-  webhooks: {
   /** Cost bounds of one SCIM request (ROLLCALL_MAX_*, see scim/limits.ts). */
   limits: ScimLimits;
+  /** Webhook delivery (ROLLCALL_WEBHOOK_*). */
+  webhooks: {
     backoffMs: number;
     maxBackoffMs: number;
     retryWindowMs: number;
     timeoutMs: number;
     pollMs: number;
     concurrency: number;
+    /** ROLLCALL_WEBHOOK_ALLOW_PRIVATE=true: endpoints may be plain http and on private/loopback addresses (local development). */
+    allowPrivate: boolean;
+    /** ROLLCALL_SECRET_KEY: the key sealing secrets at rest (webhook secrets); unset, they are stored as generated. */
+    secretKey: Buffer | undefined;
   };
 }
 
@@ -131,6 +135,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a)) throw new ConfigError(`ROLLCALL_TRUST_PROXY must be true, false, a hop count or proxy addresses/CIDRs, got '${a}'`);
     }
   }
+  const limits = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ScimLimits)[]) {
+    limits[key] = int(env, LIMIT_VARIABLES[key], DEFAULT_LIMITS[key], LIMIT_MINIMUMS[key], 1_000_000_000);
+  }
   const DAY = 24 * 60 * 60_000;
   const webhooks = {
     backoffMs: int(env, 'ROLLCALL_WEBHOOK_BACKOFF_MS', 10_000, 1, DAY),
@@ -139,12 +147,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     timeoutMs: int(env, 'ROLLCALL_WEBHOOK_TIMEOUT_MS', 10_000, 100, 5 * 60_000),
     pollMs: int(env, 'ROLLCALL_WEBHOOK_POLL_MS', 1_000, 10, 60_000),
     concurrency: int(env, 'ROLLCALL_WEBHOOK_CONCURRENCY', 8, 1, 256),
+    allowPrivate: false,
+    secretKey: undefined as Buffer | undefined,
   };
-  // Unset: an hour, or the first backoff when that is longer.
-  const limits = { ...DEFAULT_LIMITS };
-  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof ScimLimits)[]) {
-    limits[key] = int(env, LIMIT_VARIABLES[key], DEFAULT_LIMITS[key], LIMIT_MINIMUMS[key], 1_000_000_000);
+  const allowPrivate = (env.ROLLCALL_WEBHOOK_ALLOW_PRIVATE ?? '').trim().toLowerCase();
+  if (allowPrivate && !['true', 'false', 'on', 'off'].includes(allowPrivate)) {
+    throw new ConfigError(`ROLLCALL_WEBHOOK_ALLOW_PRIVATE must be true or false, got '${env.ROLLCALL_WEBHOOK_ALLOW_PRIVATE}'`);
   }
+  webhooks.allowPrivate = allowPrivate === 'true' || allowPrivate === 'on';
+  // One key for every secret kept at rest (webhook secrets today), hence no WEBHOOK in its name.
+  if (env.ROLLCALL_SECRET_KEY?.trim()) {
+    try {
+      webhooks.secretKey = parseSecretKey(env.ROLLCALL_SECRET_KEY);
+    } catch (e) {
+      throw new ConfigError(`ROLLCALL_SECRET_KEY ${(e as Error).message}`);
+    }
+  }
+  // Unset: an hour, or the first backoff when that is longer.
   if (!webhooks.maxBackoffMs) webhooks.maxBackoffMs = Math.max(60 * 60_000, webhooks.backoffMs);
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);

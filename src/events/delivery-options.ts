@@ -1,4 +1,4 @@
-/** How the webhook delivery worker retries, times out and shares the work (RollcallOptions.webhooks). */
+/** How the webhook delivery worker retries, times out, shares the work and where it may connect (RollcallOptions.webhooks). */
 export interface DeliveryOptions {
   /** First retry after at least this long (ms); the ceiling doubles per attempt. Default 10,000. */
   backoffMs?: number;
@@ -14,9 +14,23 @@ export interface DeliveryOptions {
   concurrency?: number;
   /** On stop, in-flight requests get this long to finish before they are aborted (ms). Default 2,000. */
   stopGraceMs?: number;
+  /**
+   * Endpoints may be plain http and on loopback, private and link-local addresses
+   * (ROLLCALL_WEBHOOK_ALLOW_PRIVATE): for local development and tests. Default
+   * false: https to public addresses only (see events/egress-policy.ts).
+   */
+  allowPrivate?: boolean;
+  /**
+   * ROLLCALL_SECRET_KEY: 32 bytes that seal webhook signing secrets at rest
+   * (AES-256-GCM, store/secret-box.ts). Unset: secrets are stored as generated.
+   */
+  secretKey?: Uint8Array;
 }
 
-export const DEFAULT_DELIVERY_OPTIONS: Required<DeliveryOptions> = {
+/** Every option with its value; the key stays optional (none is the default). */
+export type ResolvedDeliveryOptions = Required<Omit<DeliveryOptions, 'secretKey'>> & Pick<DeliveryOptions, 'secretKey'>;
+
+export const DEFAULT_DELIVERY_OPTIONS: ResolvedDeliveryOptions = {
   backoffMs: 10_000,
   maxBackoffMs: 60 * 60_000,
   retryWindowMs: 24 * 60 * 60_000,
@@ -24,4 +38,5 @@ export const DEFAULT_DELIVERY_OPTIONS: Required<DeliveryOptions> = {
   pollMs: 1_000,
   concurrency: 8,
   stopGraceMs: 2_000,
+  allowPrivate: false,
 };

@@ -13,9 +13,10 @@
  *    are selected FOR UPDATE SKIP LOCKED, so concurrent workers on several
  *    instances pass each other by; on SQLite the one writer makes the single
  *    conditional UPDATE enough. A worker that dies leaves a lease that expires.
- * 3. Deliver: POST the event, signed; record the outcome only if the claim token
- *    is still ours. 2xx: delivered. Anything else (status, refusal, timeout):
- *    retried after a backoff doubling from `backoffMs` up to `maxBackoffMs`, with
+ * 3. Deliver: POST the event, signed, where the egress policy allows (checked
+ *    on the URL and on the addresses each socket connects to); record the
+ *    outcome only if the claim token is still ours. 2xx: delivered. Anything
+ *    else (status, refusal, timeout): retried after a backoff doubling from `backoffMs` up to `maxBackoffMs`, with
  *    full jitter between the two, until `retryWindowMs` (24 h) has passed since
  *    the delivery became due; then `failed`, which unblocks the resource's next
  *    event. Later pending deliveries of the same resource are pushed back with a
@@ -30,9 +31,12 @@ import type { SqlDialect } from '../store/dialect.js';
 import { eventFromRow } from './outbox.js';
 import { chunks } from '../store/chunks.js';
 import { type AttemptOutcome, type Claimed, DeliveryQueue } from './delivery-queue.js';
-import { type Target, sendWebhook } from './delivery-send.js';
+import { type Egress, type Target, closeEgress, openEgress, reason, sendWebhook } from './delivery-send.js';
+import { SecretBox } from '../store/secret-box.js';
+import { sealStoredSecrets, secretContext } from './webhooks.js';
+import type { LookupAll } from './egress-policy.js';
 
-import { DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions } from './delivery-options.js';
+import { DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions, type ResolvedDeliveryOptions } from './delivery-options.js';
 
 export { type AttemptOutcome, backoffDelay } from './delivery-queue.js';
 export { DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions } from './delivery-options.js';
@@ -40,7 +44,7 @@ export type { DeliveryResult } from './delivery-send.js';
 import type { Logger } from './logger.js';
 
 export class DeliveryWorker {
-  readonly opts: Required<DeliveryOptions>;
+  readonly opts: ResolvedDeliveryOptions;
   private running = false;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -52,16 +56,22 @@ export class DeliveryWorker {
   private readonly queue: DeliveryQueue;
   /** Told each attempt's outcome once it is recorded (metrics count them); must not throw. */
   onAttempt: ((outcome: AttemptOutcome) => void) | undefined;
+  private readonly box: SecretBox;
+  /** The connection pools of a running worker, whose sockets only reach what the egress policy allows. */
+  private egress: Egress | undefined;
 
+  /** `lookup` replaces dns.lookup for the connect-time check (tests). */
   constructor(
     private readonly db: Kysely<DB>,
     dialect: SqlDialect,
     private readonly log: () => Logger,
     opts: DeliveryOptions = {},
     private readonly now: () => number = Date.now,
+    private readonly lookup?: LookupAll,
   ) {
     this.opts = { ...DEFAULT_DELIVERY_OPTIONS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
     this.queue = new DeliveryQueue(db, dialect, now);
+    this.box = new SecretBox(this.opts.secretKey);
   }
 
   get isRunning(): boolean {
@@ -72,6 +82,7 @@ export class DeliveryWorker {
     if (this.running) return;
     this.running = true;
     this.stopping = false;
+    this.egress = openEgress({ allowPrivate: this.opts.allowPrivate, lookup: this.lookup });
     this.loopDone = this.loop();
   }
 
@@ -101,10 +112,19 @@ export class DeliveryWorker {
       clearTimeout(grace);
       await Promise.allSettled([...this.inflight]);
     }
+    if (this.egress) closeEgress(this.egress);
+    this.egress = undefined;
     this.running = false;
   }
 
   private async loop(): Promise<void> {
+    // Secrets stored before the key was set are sealed by the first worker that has it.
+    try {
+      const sealed = await sealStoredSecrets(this.db, this.box);
+      if (sealed) this.log().info({ sealed }, 'webhook secrets sealed with ROLLCALL_SECRET_KEY');
+    } catch (err) {
+      this.log().error({ err }, 'webhook delivery worker: sealing stored secrets failed; they stay as they are');
+    }
     while (!this.stopping) {
       this.woken = false;
       let wait = this.opts.pollMs;
@@ -151,13 +171,20 @@ export class DeliveryWorker {
         .execute();
       for (const r of rows) events.set(Number(r.pos), JSON.stringify(eventFromRow(r)));
     }
-    const targets = new Map<string, Target>();
+    const targets = new Map<string, Target | { error: string }>();
     const hooks = await this.db
       .selectFrom('webhooks')
       .select(['id', 'url', 'secret'])
       .where('id', 'in', [...new Set(claimed.map((c) => c.webhook_id))])
       .execute();
-    for (const h of hooks) targets.set(h.id, { url: h.url, secret: h.secret });
+    for (const h of hooks) {
+      try {
+        targets.set(h.id, { url: h.url, secret: this.box.open(h.secret, secretContext(h.id)) });
+      } catch (err) {
+        // Retried like any failure: once the right key is set, the deliveries go through.
+        targets.set(h.id, { error: reason('secret-key', (err as Error).message) });
+      }
+    }
     for (const c of claimed) {
       const body = events.get(c.event_pos);
       const target = targets.get(c.webhook_id);
@@ -169,6 +196,11 @@ export class DeliveryWorker {
       if (body === undefined) {
         // Never claimed again: the event is gone from the outbox.
         await this.queue.whereClaim(c).set({ status: 'failed', last_error: 'the event is no longer stored', locked_until: null, claim_token: null }).execute();
+        continue;
+      }
+      if ('error' in target) {
+        const outcome = await this.queue.record(c, { ok: false, status: null, error: target.error }, this.opts, this.log());
+        this.onAttempt?.(outcome);
         continue;
       }
       const p: Promise<void> = this.deliverOne(c, target, body)
@@ -186,12 +218,15 @@ export class DeliveryWorker {
     this.controllers.add(controller);
     let result: Awaited<ReturnType<typeof sendWebhook>>;
     try {
-      result = await sendWebhook(target, body, this.opts.timeoutMs, this.now(), controller);
+      // Launched only by the running loop, which opened the pools before it started.
+      result = await sendWebhook(target, body, this.opts.timeoutMs, this.now(), controller, this.egress!);
     } finally {
       this.controllers.delete(controller);
     }
     if (result === 'aborted') return this.queue.release(c);
-    this.onAttempt?.(await this.queue.record(c, result, this.opts, this.log()));
+    // Recorded first: `onAttempt?.(await …)` would skip the record when nobody listens.
+    const outcome = await this.queue.record(c, result, this.opts, this.log());
+    this.onAttempt?.(outcome);
   }
 }
 

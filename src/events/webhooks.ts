@@ -9,8 +9,11 @@ import type { Kysely } from 'kysely';
 import type { DB, WebhookDeliveriesTable, WebhooksTable } from '../store/types.js';
 import { isUniqueViolation } from '../store/errors.js';
 import { fail } from '../scim/errors.js';
+import { SecretBox, isSealed } from '../store/secret-box.js';
 import { EVENT_TYPES, type EventType } from './types.js';
 import { counterKey } from './outbox.js';
+import { type LookupAll, checkWebhookTarget } from './egress-policy.js';
+import type { DeliveryOptions } from './delivery-options.js';
 
 export interface Webhook {
   id: string;
@@ -58,7 +61,11 @@ export function newWebhookSecret(): string {
   return 'whsec_' + randomBytes(32).toString('base64url');
 }
 
-/** A webhook URL must be absolute http(s), without a fragment. Returns it normalised. */
+/**
+ * A webhook URL must be absolute http(s), without a fragment. Returns it
+ * normalised (IPv4 in any spelling as a dotted quad). Where it may point is the
+ * egress policy's to say (`checkWebhookTarget`, run by Webhooks.add).
+ */
 export function checkWebhookUrl(url: unknown): string {
   if (typeof url !== 'string' || !url.trim()) throw fail('ROLLCALL_INVALID_WEBHOOK_URL', "'url' is required: an absolute http(s) URL");
   const text = url.trim();
@@ -89,6 +96,33 @@ export function checkEventTypes(types: unknown): EventType[] {
   return out;
 }
 
+/** What a sealed secret is bound to: its row. */
+export function secretContext(webhookId: string): string {
+  return `webhooks.secret:${webhookId}`;
+}
+
+/**
+ * Seals the secrets stored before there was a key (ROLLCALL_SECRET_KEY); each row
+ * only if it still holds what was read, so concurrent instances agree. Returns how many.
+ */
+export async function sealStoredSecrets(db: Kysely<DB>, box: SecretBox): Promise<number> {
+  if (!box.sealing) return 0;
+  const rows = await db.selectFrom('webhooks').select(['id', 'secret']).where('secret', 'not like', 'enc:%').execute();
+  let sealed = 0;
+  for (const r of rows) {
+    if (isSealed(r.secret)) continue;
+    const u = await db.updateTable('webhooks').set({ secret: box.seal(r.secret, secretContext(r.id)) }).where('id', '=', r.id).where('secret', '=', r.secret).executeTakeFirst();
+    sealed += Number(u.numUpdatedRows);
+  }
+  return sealed;
+}
+
+/** How endpoints are checked and their secrets stored (RollcallOptions.webhooks). */
+export type WebhookOptions = Pick<DeliveryOptions, 'allowPrivate' | 'secretKey'> & {
+  /** How host names are resolved when an endpoint is added (default dns.lookup). */
+  lookup?: LookupAll;
+};
+
 function webhookOf(row: Pick<WebhooksTable, 'id' | 'organization_id' | 'url' | 'events' | 'created_at'>): Webhook {
   return { id: row.id, organizationId: row.organization_id, url: row.url, events: JSON.parse(row.events) as EventType[], createdAt: row.created_at };
 }
@@ -116,35 +150,47 @@ export class Webhooks {
   /** Called after a change that gives the delivery worker work (a redelivery). */
   onWork: () => void = () => {};
 
+  private readonly box: SecretBox;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly clock: () => Date,
-  ) {}
+    private readonly opts: WebhookOptions = {},
+  ) {
+    this.box = new SecretBox(opts.secretKey);
+  }
 
   private async requireOrganization(organizationId: string): Promise<void> {
     const org = await this.db.selectFrom('organizations').select('id').where('id', '=', organizationId).executeTakeFirst();
     if (!org) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${organizationId}'`);
   }
 
-  /** Registers an endpoint; it receives the organisation's events committed from now on. */
+  /**
+   * Registers an endpoint; it receives the organisation's events committed from
+   * now on. The admin API and the CLI both come here, so both are held to the
+   * egress policy; the secret is sealed at rest when there is a key.
+   */
   async add(organizationId: string, opts: AddWebhookOptions): Promise<NewWebhook> {
     const url = checkWebhookUrl(opts.url);
     const events = checkEventTypes(opts.events);
+    await checkWebhookTarget(url, { allowPrivate: this.opts.allowPrivate === true, lookup: this.opts.lookup });
     await this.requireOrganization(organizationId);
     // Everything numbered up to the counter's committed value has committed (numbers
     // are handed out in commit order): starting after it skips nothing new.
     const counter = await this.db.selectFrom('event_counters').select('value').where('key', '=', counterKey(organizationId)).executeTakeFirst();
+    const id = randomUUID();
+    const secret = newWebhookSecret();
     const row: WebhooksTable = {
-      id: randomUUID(),
+      id,
       organization_id: organizationId,
       url,
       events: JSON.stringify(events),
-      secret: newWebhookSecret(),
+      secret: this.box.seal(secret, secretContext(id)),
       cursor: counter ? Number(counter.value) : 0,
       created_at: this.clock().toISOString(),
     };
     await this.db.insertInto('webhooks').values(row).execute();
-    return { ...webhookOf(row), secret: row.secret };
+    return { ...webhookOf(row), secret };
   }
 
   async list(organizationId: string): Promise<Webhook[]> {

@@ -372,6 +372,18 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0011_delivery_reasons': {
+    async up(db: Kysely<any>) {
+      // Reasons recorded before the egress policy quoted the receiver's body after
+      // the status; keep only what we say ourselves: the class and the status.
+      await db
+        .updateTable('webhook_deliveries')
+        .set({ last_error: sql`'http-' || substr(cast(last_status_code as text), 1, 1) || 'xx: HTTP ' || cast(last_status_code as text)` })
+        .where('last_status_code', 'is not', null)
+        .where('last_error', 'is not', null)
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {
