@@ -8,14 +8,26 @@
  * bytes that are not UTF-8 (Node would replace them with U+FFFD and store the
  * damage), numbers beyond the double range (JSON.parse gives Infinity, which JSON
  * columns turn into null or the text "Infinity"), and U+0000 in a string or key
- * (PostgreSQL cannot store it in text or jsonb, SQLite can: one rule for both).
+ * (PostgreSQL cannot store it in text or jsonb, SQLite can: one rule for both;
+ * `%00` in the URL is refused alike).
  */
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { fail } from '../scim/errors.js';
 
+const NUL_GUARD = 'rollcallNulGuard';
+
 export function registerJsonBodies(app: FastifyInstance): void {
+  // U+0000 in the URL (a path id, a filter value) meets the rule it meets in a body:
+  // PostgreSQL cannot compare with it (a 500), SQLite can (a 404 or no match).
+  // Once per instance tree: the standalone server and the SCIM plugin both call this.
+  if (!app.hasDecorator(NUL_GUARD)) {
+    app.decorate(NUL_GUARD, true);
+    app.addHook('onRequest', async (req) => {
+      if (req.url.includes('%00')) throw fail('ROLLCALL_NUL_CHARACTER', 'The URL contains the NUL character (%00), which cannot be stored or searched for; remove it.');
+    });
+  }
   // Only JSON is SCIM: Fastify's built-in text/plain parser would let other bodies through.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'application/scim+json'], { parseAs: 'buffer' }, (req, body, done) => {

@@ -98,6 +98,16 @@ describe('JSON bodies', () => {
     expect((await c.get(`/Users/${u.body.id}`)).body.displayName).toBeUndefined();
   });
 
+  it('%00 in a path id or a filter is the same 400 on both backends, not a 500 on PostgreSQL', async () => {
+    for (const url of ['/Users/%00', '/Groups/a%00b', '/Users?filter=userName%20eq%20%22a%00b%22']) {
+      const res = await raw('GET', `${conn.base}${url}`, '', 'application/scim+json');
+      expectScimRefusal(res, 'invalidValue', 'ROLLCALL_NUL_CHARACTER');
+      expect(res.body.detail).toMatch(/%00/);
+    }
+    const adminRes = await t.app.inject({ method: 'GET', url: '/api/v1/organizations/%00', headers: { authorization: `Bearer ${adminKey}` } });
+    expect(adminRes.json()).toMatchObject({ error: { status: 400, code: 'ROLLCALL_NUL_CHARACTER' } });
+  });
+
   it('the admin API refuses the same bodies in its own shape', async () => {
     const nul = await admin('POST', '/api/v1/organizations', '{"name":"Acme\\u0000"}');
     expect(nul).toMatchObject({ status: 400, body: { error: { status: 400, code: 'ROLLCALL_NUL_CHARACTER' } } });
