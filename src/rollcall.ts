@@ -186,8 +186,8 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     throw e;
   }
   const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, database.writes, clock, () => publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks);
-  const users = new UserDirectory(database.db, database.writes, database.readDb, database.dialect, clock, limits);
-  const groups = new GroupDirectory(database.db, database.writes, database.readDb, database.dialect, clock, limits);
+  const users = new UserDirectory(database.db, database.writes, database.readDb, database.dialect, clock, limits, database.scan);
+  const groups = new GroupDirectory(database.db, database.writes, database.readDb, database.dialect, clock, limits, database.scan);
 
   let logger: Logger = opts.logger ?? stderrLogger;
   const log = () => logger;

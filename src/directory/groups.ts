@@ -4,6 +4,8 @@
  * group of 100,000 members is never reloaded or rewritten to add one.
  */
 import { DEFAULT_LIMITS, type ScimLimits } from '../scim/limits.js';
+import type { OpenedDatabase } from '../store/opened-database.js';
+import type { Scan } from '../store/list-query.js';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { fail } from '../scim/errors.js';
@@ -55,6 +57,8 @@ export class GroupDirectory {
     private readonly clock: Clock,
     /** Cost bounds of one request (scim/limits.ts). */
     private readonly limits: ScimLimits = DEFAULT_LIMITS,
+    /** Reads that may scan, off the event loop (OpenedDatabase.scan); unset, on readDb. */
+    private readonly scans?: OpenedDatabase['scan'],
   ) {}
 
   private uniqueness(name: string) {
@@ -278,8 +282,14 @@ export class GroupDirectory {
     if (changes.length) emit(event(ctx, 'group.updated', { type: 'Group', id: row.id }, { ...groupView(row), changes }, now));
   }
 
+  /** Scans for this request's connection: one at a time per connection (see store/sqlite-scan-pool.ts). */
+  private scanFor(ctx: RequestContext): Scan | undefined {
+    const scans = this.scans;
+    return scans ? (query) => scans(query, ctx.connectionId) : undefined;
+  }
+
   async list(ctx: RequestContext, p: ListParams): Promise<{ total: number; records: GroupRecord[] }> {
-    const { total, rows } = await groupsStore.listGroups(this.readDb, this.dialect, ctx.connectionId, toListQuery(p));
+    const { total, rows } = await groupsStore.listGroups(this.readDb, this.dialect, ctx.connectionId, toListQuery(p), this.scanFor(ctx));
     return { total, records: rows.map((row) => ({ row, doc: JSON.parse(row.doc) as Doc })) };
   }
 

@@ -3,6 +3,8 @@
  * rules, writes through store/ with optimistic concurrency.
  */
 import { DEFAULT_LIMITS, type ScimLimits } from '../scim/limits.js';
+import type { OpenedDatabase } from '../store/opened-database.js';
+import type { Scan } from '../store/list-query.js';
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { fail, retryAfter } from '../scim/errors.js';
@@ -66,6 +68,8 @@ export class UserDirectory {
     private readonly clock: Clock,
     /** Cost bounds of one request (scim/limits.ts). */
     private readonly limits: ScimLimits = DEFAULT_LIMITS,
+    /** Reads that may scan, off the event loop (OpenedDatabase.scan); unset, on readDb. */
+    private readonly scans?: OpenedDatabase['scan'],
   ) {
     this.selectWithGroups = usersStore.userWithGroupsQuery(dialect);
   }
@@ -301,8 +305,14 @@ export class UserDirectory {
     }
   }
 
+  /** Scans for this request's connection: one at a time per connection (see store/sqlite-scan-pool.ts). */
+  private scanFor(ctx: RequestContext): Scan | undefined {
+    const scans = this.scans;
+    return scans ? (query) => scans(query, ctx.connectionId) : undefined;
+  }
+
   async list(ctx: RequestContext, p: ListParams): Promise<{ total: number; records: UserRecord[] }> {
-    const { total, rows } = await usersStore.listUsers(this.readDb, this.dialect, ctx.connectionId, toListQuery(p));
+    const { total, rows } = await usersStore.listUsers(this.readDb, this.dialect, ctx.connectionId, toListQuery(p), this.scanFor(ctx));
     return {
       total,
       records: rows.map(({ groups_json, ...row }) => lazyRecord(row, groups_json ? (JSON.parse(groups_json) as GroupRef[]) : [])),

@@ -8,7 +8,7 @@ import { compileFilter } from './filter-sql.js';
 import { compileSortKey } from './sort-sql.js';
 import { chunks } from './chunks.js';
 import { touchMembersOf } from './memberships.js';
-import type { ListQuery } from './list-query.js';
+import { type ListQuery, type Scan, scanOn } from './list-query.js';
 
 export type GroupRow = GroupsTable;
 
@@ -79,16 +79,26 @@ export async function deleteGroup(db: Kysely<DB>, connectionId: string, id: stri
   return Number(res.numDeletedRows) === 1;
 }
 
-export async function listGroups(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, q: ListQuery) {
+/** `displayName`, `externalId` or `id` `eq` a value on the first page: an index answers it, no scan. */
+function isIndexedLookup(q: ListQuery): boolean {
+  const f = q.filter;
+  if (!f || f.kind !== 'compare' || f.op !== 'eq' || q.sortBy || q.offset !== 0 || f.path.sub !== undefined) return false;
+  if (f.path.uri !== undefined && f.path.uri.toLowerCase() !== groupResourceType.schema.id.toLowerCase()) return false;
+  return ['displayname', 'externalid', 'id'].includes(f.path.attr.toLowerCase()) && f.value.value !== null && typeof f.value.value !== 'boolean';
+}
+
+/** One page of a SCIM list; like listUsers, anything but an indexed lookup goes through `scan`. */
+export async function listGroups(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, q: ListQuery, scan: Scan = scanOn(db)) {
+  const run: Scan = isIndexedLookup(q) ? scanOn(db) : scan;
   const target = { rt: groupResourceType, dialect, connectionId };
   let base = db.selectFrom('groups').where('groups.connection_id', '=', connectionId);
   if (q.filter) base = base.where(compileFilter(target, q.filter) as never);
   const sortKey = q.sortBy ? compileSortKey(target, q.sortBy) : undefined;
-  const count = async () => Number((await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst())?.n ?? 0);
+  const count = async () => Number((await run(base.select(sql<number>`count(*)`.as('n'))))[0]?.n ?? 0);
   if (q.limit === 0) return { total: await count(), rows: [] as GroupRow[] };
   let page = base.selectAll('groups');
   if (sortKey) page = page.orderBy(sortKey as never, q.descending ? 'desc' : 'asc');
-  const rows = await page.orderBy('groups.created_at').orderBy('groups.id').limit(q.limit).offset(q.offset).execute();
+  const rows = (await run(page.orderBy('groups.created_at').orderBy('groups.id').limit(q.limit).offset(q.offset))) as GroupRow[];
   // A first page that is not full is everything: no count query.
   const total = q.offset === 0 && rows.length < q.limit ? rows.length : await count();
   return { total, rows };

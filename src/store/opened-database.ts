@@ -1,5 +1,5 @@
 /** What opening a database gives the composition root, whichever the backend. */
-import type { Kysely } from 'kysely';
+import type { Compilable, Kysely } from 'kysely';
 import type { WriteBatcher } from './batch.js';
 import type { DB } from './types.js';
 import type { SqlDialect } from './dialect.js';
@@ -18,6 +18,13 @@ export interface OpenedDatabase<Emitted = unknown> {
    * the same data, so a result computed from readDb may be reused while it holds.
    */
   readSnapshot(): number;
+  /**
+   * Runs a read that may have to scan many rows (a filter no index serves, a deep
+   * page) where it cannot block the event loop: on SQLite a worker thread, one
+   * scan at a time per `key` (the connection); on PostgreSQL readDb, whose
+   * statement timeout bounds it. The same rows readDb would return.
+   */
+  scan<R>(query: Compilable<R>, key: string): Promise<R[]>;
   dialect: SqlDialect;
   /** Refreshes planner statistics where they are stale; cheap, run it periodically. */
   optimize(): void;
@@ -35,6 +42,10 @@ export interface OpenOptions {
    * newer than this version knows is refused unless false.
    */
   migrate?: boolean | MigrateMode;
+  /** SQLite: worker threads for scans (default 2; 0 runs them on the reader connection, blocking the event loop). */
+  scanWorkers?: number;
+  /** SQLite: a scan running longer is refused (default DATABASE_STATEMENT_TIMEOUT_MS, else 30,000; 0: no limit). */
+  statementTimeoutMs?: number;
 }
 
 /**

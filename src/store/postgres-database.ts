@@ -1,12 +1,13 @@
 /** PostgreSQL: a pool from the URL, TLS as its sslmode says, migrations under an advisory lock. */
 import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { type Compilable, Kysely, PostgresDialect, sql } from 'kysely';
 import { WriteBatcher } from './batch.js';
 import type { DB } from './types.js';
 import { type MigrateMode, migrate, migrationStatus } from './migrations.js';
 import { postgresDialect } from './dialect.js';
 import { redactUrl } from './database-url.js';
+import { fail } from '../scim/errors.js';
 import { READ_SNAPSHOT_MS, type OpenedDatabase, type OpenOptions } from './opened-database.js';
 import { isNoTlsOnServer, postgresTls } from './postgres-tls.js';
 
@@ -85,6 +86,15 @@ export async function openPostgres<E>(url: string, opts: OpenOptions): Promise<O
     readDb: db,
     // No snapshot to hold: results derived from reads may be reused for one interval.
     readSnapshot: () => Math.floor(Date.now() / READ_SNAPSHOT_MS),
+    // The server does the work; statement_timeout bounds it, refused as on SQLite.
+    scan: async <R>(query: Compilable<R>) => {
+      try {
+        return (await db.executeQuery(query.compile())).rows as R[];
+      } catch (e) {
+        if ((e as { code?: string }).code !== '57014') throw e;
+        throw fail('ROLLCALL_QUERY_TOO_SLOW', `The query ran longer than ${statementTimeout} ms (statement_timeout) and was stopped; narrow the filter (indexed: id, userName, externalId, emails.value, displayName).`);
+      }
+    },
     dialect: postgresDialect,
     optimize: () => {},
     migrate: migrateLocked,

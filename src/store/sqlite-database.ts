@@ -4,7 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, sql } from 'kysely';
+import { type Compilable, Kysely, sql } from 'kysely';
+import { SqliteScanPool } from './sqlite-scan-pool.js';
 import { QueueingSqliteDialect } from './sqlite-driver.js';
 import { WriteBatcher } from './batch.js';
 import type { DB } from './types.js';
@@ -15,6 +16,12 @@ import { type WriteClock, openSqlite, readerConnection, writerConnection } from 
 
 /** How often, at most, the WAL is checkpointed and emptied while writes go on. */
 export const WAL_CHECKPOINT_MS = 1000;
+
+/** DATABASE_STATEMENT_TIMEOUT_MS, as PostgreSQL reads it (postgres-database.ts). */
+function envTimeout(): number | undefined {
+  const raw = process.env.DATABASE_STATEMENT_TIMEOUT_MS;
+  return raw && /^\d+$/.test(raw.trim()) ? Number(raw) : undefined;
+}
 
 /** `file` is a path or ':memory:'. */
 export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Promise<OpenedDatabase<E>> {
@@ -48,6 +55,8 @@ export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Pr
   // An in-memory database exists once per connection: it reads through the writer.
   const reader = file === ':memory:' ? undefined : readerConnection(openSqlite(file), clock);
   const readDb = reader ? new Kysely<DB>({ dialect: new QueueingSqliteDialect(reader as never) }) : db;
+  // An in-memory database cannot be opened again by a worker: its scans run on readDb.
+  const scans = file === ':memory:' || opts.scanWorkers === 0 ? undefined : new SqliteScanPool(file, { workers: opts.scanWorkers, timeoutMs: opts.statementTimeoutMs ?? envTimeout() });
   // Planner statistics let e-mail and membership filters start from their indexes;
   // a sampled ANALYZE of tables that have none or grew, kept cheap by the limit.
   sqlite.pragma('analysis_limit = 1000');
@@ -83,12 +92,14 @@ export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Pr
     readDb,
     // Without a reader every read goes to the writer: no snapshot to key a cache on.
     readSnapshot: reader ? reader.snapshot : () => clock.generation,
+    scan: async <R>(query: Compilable<R>, key: string) => (scans ? scans.rows<R>(query.compile(), key) : ((await readDb.executeQuery(query.compile())).rows as R[])),
     dialect: sqliteDialect,
     optimize,
     migrate: migrateLocked,
     migrationStatus: () => migrationStatus(db, sqliteDialect),
     close: async () => {
       clearInterval(walTimer);
+      await scans?.close();
       if (readDb !== db) await readDb.destroy();
       await db.destroy();
     },

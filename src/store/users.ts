@@ -9,7 +9,7 @@ import { compileSortKey } from './sort-sql.js';
 import { chunks } from './chunks.js';
 import { prepared } from './prepared.js';
 import { lockGroupsOf, membershipsOf, touchGroupsOf } from './memberships.js';
-import type { ListQuery } from './list-query.js';
+import { type ListQuery, type Scan, scanOn } from './list-query.js';
 
 export type { ListQuery } from './list-query.js';
 
@@ -188,7 +188,11 @@ function simpleLookup(q: ListQuery): { column: (typeof LOOKUP_COLUMNS)[keyof typ
   return { column: LOOKUP_COLUMNS[name], value: name === 'userName' ? raw.toLowerCase() : raw };
 }
 
-export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, q: ListQuery) {
+/**
+ * One page of a SCIM list. An indexed `eq` lookup (the IdPs' every-request case)
+ * runs at once on `db`; anything else may scan and goes through `scan`.
+ */
+export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, q: ListQuery, scan: Scan = scanOn(db)) {
   const lookup = simpleLookup(q);
   if (lookup) {
     const key = `${dialect.name}:${lookup.column}`;
@@ -206,12 +210,12 @@ export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionI
   }
   // Compiled before counting, so a bad sortBy is refused even when nothing matches.
   const sortKey = q.sortBy ? compileSortKey(target, q.sortBy) : undefined;
-  const count = async () => Number((await base.select(sql<number>`count(*)`.as('n')).executeTakeFirst())?.n ?? 0);
+  const count = async () => Number((await scan(base.select(sql<number>`count(*)`.as('n'))))[0]?.n ?? 0);
   if (q.limit === 0) return { total: await count(), rows: [] as (UserRow & { groups_json?: string | null })[] };
   // Each user's groups come with it (one statement for the page).
   let page = base.selectAll('users').select(dialect.userGroupsJson(sql.ref('users.id')).as('groups_json'));
   if (sortKey) page = page.orderBy(sortKey as never, q.descending ? 'desc' : 'asc');
-  const rows = (await page.orderBy('users.created_at').orderBy('users.id').limit(q.limit).offset(q.offset).execute()) as (UserRow & {
+  const rows = (await scan(page.orderBy('users.created_at').orderBy('users.id').limit(q.limit).offset(q.offset))) as (UserRow & {
     groups_json?: string | null;
   })[];
   // A first page that is not full is everything: no count query (the common IdP

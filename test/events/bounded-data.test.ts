@@ -19,7 +19,7 @@ describe('boundEventData', () => {
   it('summarises large before/after values first, then large attributes of the resource, and says so', () => {
     const big = 'x'.repeat(40_000);
     const data = { id: 'u1', changes: [{ path: 'title', before: big, after: `${big}!` }, { path: 'displayName', before: 'A', after: 'B' }], scim: { userName: 'a@x.test', title: `${big}!` } };
-    const out = boundEventData(data);
+    const out = boundEventData(data) as Record<string, unknown>;
     expect(JSON.stringify(out).length).toBeLessThanOrEqual(EVENT_DATA_BUDGET);
     expect(out.summarized).toBe(true);
     const [title, name] = out.changes as { path: string; before: any; after: any }[];
@@ -35,7 +35,7 @@ describe('boundEventData', () => {
   it('a resource of many attributes just under the threshold loses `scim` but keeps what changed', () => {
     const scim: Record<string, string> = {};
     for (let i = 0; i < 200; i++) scim[`a${i}`] = 'v'.repeat(900);
-    const out = boundEventData({ id: 'u1', changes: [{ path: 'a1', before: 'x', after: 'y' }], scim });
+    const out = boundEventData({ id: 'u1', changes: [{ path: 'a1', before: 'x', after: 'y' }], scim }) as Record<string, unknown>;
     expect(out.scim).toBeUndefined();
     expect(out.changes).toEqual([{ path: 'a1', before: 'x', after: 'y' }]);
     expect(JSON.stringify(out).length).toBeLessThanOrEqual(EVENT_DATA_BUDGET);

@@ -132,6 +132,8 @@ describe('list and search cost bounds', () => {
     expect((await c.get(`/Users?filter=${encodeURIComponent(terms(100))}`)).status).toBe(200);
     expectRefusal(await c.get(`/Users?filter=${encodeURIComponent(Array.from({ length: 500 }, () => 'id pr').join(' or '))}`), 'invalidFilter', 'ROLLCALL_FILTER_TOO_COMPLEX', /more than 100 terms \(ROLLCALL_MAX_FILTER_TERMS\)/);
     expectRefusal(await c.get(`/Users?filter=${encodeURIComponent(`${'('.repeat(21)}userName pr${')'.repeat(21)}`)}`), 'invalidFilter', 'ROLLCALL_FILTER_TOO_COMPLEX', /deeper than 20 levels/);
+    // An escaped U+0000 in a filter string: refused alike on every backend (PostgreSQL cannot compare it).
+    expectRefusal(await c.post('/Users/.search', { schemas: [SEARCH], filter: 'userName eq "a\\u0000"' }), 'invalidFilter', 'ROLLCALL_INVALID_FILTER_SYNTAX', /U\+0000/);
     const long = await c.post('/Users/.search', { schemas: [SEARCH], filter: `userName eq "${'x'.repeat(10_000)}"` });
     expectRefusal(long, 'invalidFilter', 'ROLLCALL_FILTER_TOO_LONG', /longer than 10000/);
   });

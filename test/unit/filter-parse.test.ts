@@ -319,6 +319,16 @@ describe('parseFilter: errors', () => {
     expectError(() => parseFilter(`userName eq "${'x'.repeat(300)}"`, { ...DEFAULT_LIMITS, filterLength: 256 }), 'invalidFilter', /longer than 256/);
   });
 
+  it('refuses a \\u0000 escape (PostgreSQL cannot compare U+0000), in filters and PATCH paths alike', () => {
+    expectError(() => parseFilter('userName eq "a\\u0000b"'), 'invalidFilter', /U\+0000/);
+    expectError(() => parsePatchPath('emails[value eq "\\u0000"]'), 'invalidPath', /U\+0000/);
+    expect(parseFilter('userName eq "a\\u0001b"')).toMatchObject({ value: { value: 'a\u0001b' } });
+  });
+
+  it("a PATCH path's value filter over the bounds is an invalid path", () => {
+    expectError(() => parsePatchPath(`emails[${'('.repeat(30)}value pr${')'.repeat(30)}]`), 'invalidPath', /deeper than 20/);
+  });
+
   it('caps the number of terms over the whole filter, value paths included', () => {
     const terms = (n: number) => Array.from({ length: n }, (_, i) => `a${i} eq "x"`);
     expect(parseFilter(terms(100).join(' or ')).kind).toBe('or');

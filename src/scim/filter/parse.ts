@@ -49,12 +49,12 @@ class Parser {
     private readonly text: string,
     private readonly fail: Fail,
     private readonly bounds: FilterBounds = DEFAULT_BOUNDS,
+    /** A filter over the bounds is FILTER_TOO_COMPLEX; a PATCH path's value filter is an invalid path. */
+    private readonly tooComplex: Fail = (detail) => failWith('ROLLCALL_FILTER_TOO_COMPLEX', detail),
   ) {}
 
   private term(): void {
-    if (++this.terms > this.bounds.filterTerms) {
-      throw failWith('ROLLCALL_FILTER_TOO_COMPLEX', `The filter has more than ${this.bounds.filterTerms} terms (ROLLCALL_MAX_FILTER_TERMS).`);
-    }
+    if (++this.terms > this.bounds.filterTerms) throw this.tooComplex(`The filter has more than ${this.bounds.filterTerms} terms (ROLLCALL_MAX_FILTER_TERMS).`);
   }
 
   /** Positions are reported 1-based, which is what a person counting characters expects. */
@@ -92,9 +92,7 @@ class Parser {
   }
 
   enter(): void {
-    if (++this.depth > this.bounds.filterDepth) {
-      throw failWith('ROLLCALL_FILTER_TOO_COMPLEX', `The filter nests deeper than ${this.bounds.filterDepth} levels (ROLLCALL_MAX_FILTER_DEPTH).`);
-    }
+    if (++this.depth > this.bounds.filterDepth) throw this.tooComplex(`The filter nests deeper than ${this.bounds.filterDepth} levels (ROLLCALL_MAX_FILTER_DEPTH).`);
   }
 
   leave(): void {
@@ -193,6 +191,7 @@ class Parser {
     const lower = op.toLowerCase();
     if (lower === 'pr') {
       this.pos += op.length;
+      this.term();
       return { kind: 'present', path };
     }
     if (!COMPARE_OPS.has(lower)) {
@@ -200,6 +199,7 @@ class Parser {
     }
     this.pos += op.length;
     const value = this.parseValue(lower);
+    this.term();
     return { kind: 'compare', path, op: lower as CompareOp, value };
   }
 
@@ -284,7 +284,10 @@ class Parser {
         case 'u': {
           const hex = this.text.slice(this.pos + 2, this.pos + 6);
           if (!/^[0-9a-fA-F]{4}$/.test(hex)) throw this.error(`invalid unicode escape ${q('\\u' + hex)} in string`);
-          out += String.fromCharCode(parseInt(hex, 16));
+          const code = parseInt(hex, 16);
+          // PostgreSQL cannot store or compare U+0000; refused on every backend alike (as in bodies).
+          if (code === 0) throw this.error('U+0000 (\\u0000) is not allowed in a string');
+          out += String.fromCharCode(code);
           this.pos += 4;
           break;
         }
@@ -371,8 +374,8 @@ export function parseFilter(text: string, bounds: FilterBounds = DEFAULT_BOUNDS)
  */
 export function parsePatchPath(text: string): PatchPath {
   const fail: Fail = (detail) => failWith('ROLLCALL_INVALID_PATH_SYNTAX', detail);
-  const input = checkInput(text, 'path', fail, 'ROLLCALL_PATH_TOO_LONG');
-  const p = new Parser(input, fail);
+  const input = checkInput(text, 'path', fail, 'ROLLCALL_PATH_TOO_LONG', DEFAULT_BOUNDS.filterLength);
+  const p = new Parser(input, fail, DEFAULT_BOUNDS, fail);
   p.skipWs();
   if (p.atEnd()) throw fail('path is empty');
 
