@@ -75,7 +75,8 @@ const receivers: Receiver[] = [];
 beforeAll(async () => {
   if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` (npm test does)');
   database = await freshDatabase('rollcall-admin-cli-');
-  env = { ...process.env, DATABASE_URL: database.url, PUBLIC_URL: 'https://scim.example.com', LOG_LEVEL: 'warn' };
+  // The receivers listen on 127.0.0.1 over plain http: opt in as a developer would.
+  env = { ...process.env, DATABASE_URL: database.url, PUBLIC_URL: 'https://scim.example.com', LOG_LEVEL: 'warn', ROLLCALL_WEBHOOK_ALLOW_PRIVATE: 'true' };
   delete env.ROLLCALL_ADMIN_TOKEN;
 });
 afterEach(async () => {
@@ -136,6 +137,23 @@ describe('rollcall webhook / events / admin-token', () => {
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(message);
     }
+  });
+
+  it('webhook add refuses what the egress policy does not allow, naming why', () => {
+    for (const [url, message] of [
+      ['https://169.254.169.254/latest/meta-data', /not allowed: 169\.254\.169\.254 is a link-local address/],
+      ['https://0x7f.1/hook', /not allowed: 127\.0\.0\.1 is a loopback address/],
+      ['http://hooks.example.com/rollcall', /not allowed: it is not https/],
+    ] as const) {
+      const r = run(['webhook', 'add', orgId, url], { ROLLCALL_WEBHOOK_ALLOW_PRIVATE: 'false' });
+      expect(r.code, url).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(message);
+    }
+    // Credentials are refused even for local development.
+    const creds = run(['webhook', 'add', orgId, 'http://admin:pw@127.0.0.1:9/hook']);
+    expect(creds.code).not.toBe(0);
+    expect(creds.stderr).toMatch(/credentials/);
   });
 
   it('events --json pages through the feed with --after and --limit', async () => {
