@@ -92,7 +92,7 @@ export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Pr
     readDb,
     // Without a reader every read goes to the writer: no snapshot to key a cache on.
     readSnapshot: reader ? reader.snapshot : () => clock.generation,
-    scan: async <R>(query: Compilable<R>, key: string) => (scans ? scans.rows<R>(query.compile(), key) : ((await readDb.executeQuery(query.compile())).rows as R[])),
+    scan: async <R>(query: Compilable<R>, key: string) => (scans?.usable ? scans.rows<R>(query.compile(), key) : ((await readDb.executeQuery(query.compile())).rows as R[])),
     dialect: sqliteDialect,
     optimize,
     migrate: migrateLocked,

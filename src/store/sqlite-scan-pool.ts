@@ -27,6 +27,7 @@ db.pragma('mmap_size = 268435456');
 // The same folding as the main connections (sqlite-connections.ts).
 db.function('scim_lower', { deterministic: true }, (v) => (typeof v === 'string' ? v.toLowerCase() : v));
 const statements = new Map();
+parentPort.postMessage({ ready: true });
 parentPort.on('message', ({ id, sql, parameters }) => {
   try {
     let st = statements.get(sql);
@@ -52,6 +53,8 @@ interface Task {
 
 interface Slot {
   worker: Worker;
+  /** The worker has opened its connection: the time budget counts from here, not from thread start-up. */
+  ready: boolean;
   task?: Task & { id: number; timer?: NodeJS.Timeout };
 }
 
@@ -69,21 +72,33 @@ export class SqliteScanPool {
   private readonly driver = createRequire(import.meta.url).resolve('better-sqlite3');
   private next = 0;
   private closed = false;
+  private readonly size: number;
+  private failedStarts = 0;
   readonly timeoutMs: number;
+  /**
+   * False once workers failed to start three times (no threads, the driver cannot
+   * load there): the caller then runs its scans on its own reader connection.
+   */
+  usable = true;
 
   constructor(
     private readonly file: string,
     opts: ScanPoolOptions = {},
   ) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    for (let i = 0; i < Math.max(1, opts.workers ?? 2); i++) this.slots.push(this.spawn());
+    this.size = Math.max(1, opts.workers ?? 2);
   }
 
   private spawn(): Slot {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver: this.driver, file: this.file } });
     worker.unref();
-    const slot: Slot = { worker };
-    worker.on('message', (m: { id: number; rows?: unknown[]; error?: { message: string; code?: string } }) => {
+    const slot: Slot = { worker, ready: false };
+    worker.on('message', (m: { ready?: true; id: number; rows?: unknown[]; error?: { message: string; code?: string } }) => {
+      if (m.ready) {
+        slot.ready = true;
+        this.pump();
+        return;
+      }
       const t = slot.task;
       if (!t || t.id !== m.id) return;
       this.finish(slot);
@@ -95,6 +110,12 @@ export class SqliteScanPool {
       if (t) {
         this.finish(slot);
         t.reject(err);
+      }
+      if (!slot.ready && ++this.failedStarts >= 3) {
+        this.usable = false;
+        this.slots.splice(this.slots.indexOf(slot), 1);
+        for (const q of this.queue.splice(0)) q.reject(err);
+        return;
       }
       this.replace(slot);
     };
@@ -123,8 +144,10 @@ export class SqliteScanPool {
 
   /** Starts queued scans on idle workers: the oldest whose connection has none running. */
   private pump(): void {
+    // Workers start when first needed: a server (or test) that never scans starts none.
+    if (this.queue.length && this.slots.length < this.size && this.slots.every((s) => s.task || !s.ready)) this.slots.push(this.spawn());
     for (const slot of this.slots) {
-      if (slot.task) continue;
+      if (slot.task || !slot.ready) continue;
       const i = this.queue.findIndex((t) => !this.running.has(t.key));
       if (i < 0) return;
       const [task] = this.queue.splice(i, 1);
