@@ -2,7 +2,7 @@
 import { type ScimLimits, resolveLimits } from './scim/limits.js';
 import { sql } from 'kysely';
 import { openDatabase, type OpenedDatabase } from './store/db.js';
-import { type MigrateMode, migrationStatus } from './store/migrations.js';
+import { type MigrateMode, schemaDrift } from './store/migrations.js';
 import { readServerSetting, writeServerSetting } from './store/server-settings.js';
 import { parseDatabaseUrl } from './store/database-url.js';
 import { type BackupReport, type RestoreReport, backupSqlite, restoreSqlite } from './store/sqlite-backup.js';
@@ -286,7 +286,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     ready: async () => {
       await sql`select 1`.execute(database.readDb);
       if (database.readDb !== database.db) await sql`select 1`.execute(database.db);
-      const schema = await migrationStatus(database.db, database.dialect);
+      const schema = await schemaDrift(database.db, database.dialect);
       if (schema.unknown.length) {
         throw fail('ROLLCALL_SCHEMA_NEWER', `the database was migrated by a newer Rollcall (migrations ${schema.unknown.join(', ')} are unknown to this version)`);
       }
