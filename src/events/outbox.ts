@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { SqlDialect } from '../store/dialect.js';
 import type { DB, EventsTable } from '../store/types.js';
-import { chunks } from '../store/chunks.js';
+import { chunked } from '../store/chunks.js';
 import type { EventType, NewEvent, RollcallEvent } from './types.js';
 import { decodeEventData, encodeEventJson } from './event-data.js';
 import { boundedEventJson } from './bounded-data.js';
@@ -160,41 +160,43 @@ export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[], 
   if (next.size !== increments.length) throw new Error('event counters were not all returned');
   let pos = next.get(GLOBAL_COUNTER)!;
   const now = Date.now();
-  const rows: EventsTable[] = [];
   const out: RollcallEvent[] = [];
-  for (const e of events) {
-    const k = counterKey(e.organizationId);
-    const sequence = next.get(k)!;
-    next.set(k, sequence + 1);
-    const id = uuidv7(now);
-    const { data, json } = boundedEventJson(e.data ?? {});
-    rows.push({
-      pos: pos++,
-      id,
-      organization_id: e.organizationId,
-      sequence,
-      connection_id: e.connectionId,
-      type: e.type,
-      resource_type: e.resourceType,
-      resource_id: e.resourceId,
-      occurred_at: e.occurredAt,
-      data: encodeEventJson(json, dialect.storesBytesInTextColumns),
-      request_id: e.requestId ?? null,
-      member_id: e.memberId ?? null,
-    });
-    out.push({
-      id,
-      type: e.type,
-      occurredAt: e.occurredAt,
-      organizationId: e.organizationId,
-      connectionId: e.connectionId,
-      sequence,
-      data,
-    });
-  }
-  for (const part of chunks(rows, INSERT_CHUNK)) {
+  // Built and inserted a chunk at a time, with a turn of the event loop between
+  // chunks: a group of 10,000 members emits 10,000 events, whose JSON and
+  // compression would otherwise hold the loop for a long while.
+  for await (const part of chunked(events as NewEvent[], INSERT_CHUNK)) {
     const params: unknown[] = [];
-    for (const r of part) for (const c of EVENT_COLUMNS) params.push(r[c]);
+    for (const e of part) {
+      const k = counterKey(e.organizationId);
+      const sequence = next.get(k)!;
+      next.set(k, sequence + 1);
+      const id = uuidv7(now);
+      const { data, json } = boundedEventJson(e.data ?? {});
+      const row: EventsTable = {
+        pos: pos++,
+        id,
+        organization_id: e.organizationId,
+        sequence,
+        connection_id: e.connectionId,
+        type: e.type,
+        resource_type: e.resourceType,
+        resource_id: e.resourceId,
+        occurred_at: e.occurredAt,
+        data: encodeEventJson(json, dialect.storesBytesInTextColumns),
+        request_id: e.requestId ?? null,
+        member_id: e.memberId ?? null,
+      };
+      for (const c of EVENT_COLUMNS) params.push(row[c]);
+      out.push({
+        id,
+        type: e.type,
+        occurredAt: e.occurredAt,
+        organizationId: e.organizationId,
+        connectionId: e.connectionId,
+        sequence,
+        data,
+      });
+    }
     await trx.executeQuery(CompiledQuery.raw(statements.insert(part.length), params));
   }
   return out;

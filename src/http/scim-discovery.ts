@@ -69,6 +69,7 @@ function serviceProviderConfig(base: string, bounds: DiscoveryOptions) {
     [LIMITS_EXTENSION]: {
       maxPayloadSize: bounds.bodyLimit,
       maxPatchOperations: l.patchOperations,
+      maxPatchValues: l.patchValues,
       maxValuesPerAttribute: l.valuesPerAttribute,
       maxMembersPerRequest: l.membersPerRequest,
       maxIdentifierLength: l.identifierLength,

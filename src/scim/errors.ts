@@ -72,6 +72,7 @@ export const CATALOGUE = {
   ROLLCALL_PATCH_MEMBERS_PATH: def(400, "Group members are changed through 'members' or 'members[value eq \"…\"]', not a member's sub-attribute.", 'invalidPath'),
   ROLLCALL_PATCH_MEMBERS_FILTER: def(400, "A members filter other than 'value eq \"…\"' joined by 'or'.", 'invalidFilter'),
   ROLLCALL_PATCH_TOO_MANY_OPERATIONS: def(400, 'A PATCH carries more operations than ROLLCALL_MAX_PATCH_OPERATIONS.', 'tooMany'),
+  ROLLCALL_PATCH_TOO_MANY_VALUES: def(400, 'A PATCH carries more values over all its operations than ROLLCALL_MAX_PATCH_VALUES (group members excepted).', 'tooMany'),
   ROLLCALL_READ_ONLY_ATTRIBUTE: def(400, 'A PATCH changes a read-only attribute (id, meta, groups, …).', 'mutability'),
   ROLLCALL_REQUIRED_ATTRIBUTE_MISSING: def(400, 'A required attribute (userName, displayName) is missing, or a PATCH removes or empties it.', 'invalidValue'),
   ROLLCALL_MEMBER_WITHOUT_VALUE: def(400, "A group member has no 'value' (the member's id).", 'invalidValue'),

@@ -19,8 +19,10 @@ export interface ScimLimits {
   valuesPerAttribute: number;
   /** Group members named in one request (POST/PUT body or all PATCH operations together). */
   membersPerRequest: number;
-  /** Operations in one PATCH request. */
+  /** Operations in one PATCH request; operations on group members excepted (bounded by `membersPerRequest`). */
   patchOperations: number;
+  /** Values given over all operations of one PATCH (a list counts each element), members excepted. */
+  patchValues: number;
   /** Entries in `attributes` or `excludedAttributes` (after removing repeats). */
   projectionAttributes: number;
   /** Characters in a filter. */
@@ -36,7 +38,8 @@ export const DEFAULT_LIMITS: Readonly<ScimLimits> = Object.freeze({
   valueLength: 64 * 1024,
   valuesPerAttribute: 100,
   membersPerRequest: 10_000,
-  patchOperations: 1000,
+  patchOperations: 100,
+  patchValues: 1000,
   projectionAttributes: 100,
   filterLength: 10_000,
   filterTerms: 100,
@@ -50,6 +53,7 @@ export const LIMIT_VARIABLES: Readonly<Record<keyof ScimLimits, string>> = Objec
   valuesPerAttribute: 'ROLLCALL_MAX_VALUES_PER_ATTRIBUTE',
   membersPerRequest: 'ROLLCALL_MAX_MEMBERS_PER_REQUEST',
   patchOperations: 'ROLLCALL_MAX_PATCH_OPERATIONS',
+  patchValues: 'ROLLCALL_MAX_PATCH_VALUES',
   projectionAttributes: 'ROLLCALL_MAX_PROJECTION_ATTRIBUTES',
   filterLength: 'ROLLCALL_MAX_FILTER_LENGTH',
   filterTerms: 'ROLLCALL_MAX_FILTER_TERMS',
@@ -63,6 +67,7 @@ export const LIMIT_MINIMUMS: Readonly<ScimLimits> = Object.freeze({
   valuesPerAttribute: 10,
   membersPerRequest: 100,
   patchOperations: 10,
+  patchValues: 100,
   projectionAttributes: 10,
   filterLength: 256,
   filterTerms: 5,
@@ -183,5 +188,44 @@ export function checkMemberCount(count: number, limits: ScimLimits): void {
       'ROLLCALL_TOO_MANY_MEMBERS',
       `The request names ${count} group members; at most ${limits.membersPerRequest} are accepted in one request (${LIMIT_VARIABLES.membersPerRequest}). Send them in several PATCH requests.`,
     );
+  }
+}
+
+const isMembers = (key: string) => /^members($|[[.])/i.test(key);
+
+/** An operation whose path names group members: a cheap set operation on the membership table. */
+export function isMemberOperation(raw: unknown): boolean {
+  if (!raw || typeof raw !== 'object') return false;
+  const path = Object.entries(raw as Record<string, unknown>).find(([k]) => k.toLowerCase() === 'path')?.[1];
+  return typeof path === 'string' && isMembers(path.trim());
+}
+
+/** Values an operation's `value` carries: a list counts its elements, an object its attributes' values. */
+function countValues(value: unknown, nested = false): number {
+  if (Array.isArray(value)) return value.length;
+  if (!value || typeof value !== 'object' || nested) return 1;
+  let n = 0;
+  for (const [k, v] of Object.entries(value)) {
+    if (isMembers(k)) continue;
+    n += k.startsWith('urn:') && v && typeof v === 'object' && !Array.isArray(v) ? countValues(v) : countValues(v, true);
+  }
+  return n;
+}
+
+/**
+ * The values a PATCH carries, members excepted (checkMemberCount counts them):
+ * each operation's cost is linear in its values and in the list it changes, so
+ * the total bounds the work of the whole request.
+ */
+export function checkPatchValues(operations: readonly unknown[], limits: ScimLimits): void {
+  let n = 0;
+  for (const raw of operations) {
+    if (!raw || typeof raw !== 'object') continue;
+    if (isMemberOperation(raw)) continue;
+    const value = Object.entries(raw as Record<string, unknown>).find(([k]) => k.toLowerCase() === 'value')?.[1];
+    n += value === undefined ? 1 : countValues(value);
+  }
+  if (n > limits.patchValues) {
+    throw fail('ROLLCALL_PATCH_TOO_MANY_VALUES', `The PATCH carries ${n} values; at most ${limits.patchValues} are accepted in one request (${LIMIT_VARIABLES.patchValues}), group members excepted.`);
   }
 }

@@ -6,7 +6,7 @@ import type { DB, GroupsTable } from './types.js';
 import type { SqlDialect } from './dialect.js';
 import { compileFilter } from './filter-sql.js';
 import { compileSortKey } from './sort-sql.js';
-import { chunks } from './chunks.js';
+import { chunked } from './chunks.js';
 import { touchMembersOf } from './memberships.js';
 import { type ListQuery, type Scan, scanOn } from './list-query.js';
 
@@ -112,7 +112,7 @@ export function groupsAfter(db: Kysely<DB>, connectionId: string, afterId: strin
 /** Ids among `ids` that are groups of this connection (to refuse nested groups clearly). */
 export async function existingGroupIds(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const part of chunks(ids)) {
+  for await (const part of chunked(ids)) {
     const rows = await db.selectFrom('groups').select('id').where('connection_id', '=', connectionId).where('id', 'in', part).execute();
     for (const r of rows) found.add(r.id);
   }

@@ -5,7 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from './types.js';
-import { chunks } from './chunks.js';
+import { chunked } from './chunks.js';
 
 /** One user's membership of one group, with the group's name. */
 export interface Membership {
@@ -20,7 +20,7 @@ export interface Membership {
  * same users' memberships is seen, not raced.
  */
 export async function lockUsers(db: Kysely<DB>, ids: string[]): Promise<void> {
-  for (const part of chunks([...new Set(ids)].sort())) {
+  for await (const part of chunked([...new Set(ids)].sort())) {
     await db.selectFrom('users').select('id').where('id', 'in', part).orderBy('id').forUpdate().execute();
   }
 }
@@ -31,7 +31,7 @@ export async function lockUsers(db: Kysely<DB>, ids: string[]): Promise<void> {
  * from a user — rename, delete, purge — takes the user's groups first as well.
  */
 export async function lockGroupsOf(db: Kysely<DB>, userIds: string[]): Promise<void> {
-  for (const part of chunks([...new Set(userIds)])) {
+  for await (const part of chunked([...new Set(userIds)])) {
     await db
       .selectFrom('groups')
       .select('id')
@@ -45,7 +45,7 @@ export async function lockGroupsOf(db: Kysely<DB>, userIds: string[]): Promise<v
 /** The members of these groups with the group's name: who leaves which group when users go for good. */
 export async function membershipsOf(db: Kysely<DB>, userIds: string[], exceptGroupId: string | null = null): Promise<Membership[]> {
   const out: Membership[] = [];
-  for (const part of chunks([...new Set(userIds)])) {
+  for await (const part of chunked([...new Set(userIds)])) {
     let q = db
       .selectFrom('memberships')
       .innerJoin('groups', 'groups.id', 'memberships.group_id')
@@ -64,7 +64,7 @@ export interface MemberView {
 
 export async function membersOf(db: Kysely<DB>, groupIds: string[]): Promise<Map<string, MemberView[]>> {
   const out = new Map<string, MemberView[]>();
-  for (const part of chunks(groupIds)) {
+  for await (const part of chunked(groupIds)) {
     const rows = await db
       .selectFrom('memberships')
       .innerJoin('users', 'users.id', 'memberships.member_id')
@@ -85,7 +85,7 @@ export async function membersOf(db: Kysely<DB>, groupIds: string[]): Promise<Map
 /** Adds members; existing memberships are left alone. Returns the ids that were new. */
 export async function addMembers(db: Kysely<DB>, connectionId: string, groupId: string, ids: string[], now: string): Promise<string[]> {
   const added: string[] = [];
-  for (const part of chunks([...new Set(ids)])) {
+  for await (const part of chunked([...new Set(ids)])) {
     const rows = await db
       .insertInto('memberships')
       .values(part.map((id) => ({ group_id: groupId, member_id: id, connection_id: connectionId, created_at: now })))
@@ -100,7 +100,7 @@ export async function addMembers(db: Kysely<DB>, connectionId: string, groupId: 
 /** Removes the given members; returns the ids that were members. */
 export async function removeMembers(db: Kysely<DB>, groupId: string, ids: string[]): Promise<string[]> {
   const removed: string[] = [];
-  for (const part of chunks([...new Set(ids)])) {
+  for await (const part of chunked([...new Set(ids)])) {
     const rows = await db.deleteFrom('memberships').where('group_id', '=', groupId).where('member_id', 'in', part).returning('member_id').execute();
     for (const r of rows) removed.push(r.member_id);
   }
@@ -117,7 +117,7 @@ export async function removeAllMembers(db: Kysely<DB>, groupId: string): Promise
  * the user too: its version (ETag) and lastModified move.
  */
 export async function touchUsers(db: Kysely<DB>, ids: string[], now: string): Promise<void> {
-  for (const part of chunks(ids)) {
+  for await (const part of chunked(ids)) {
     await db
       .updateTable('users')
       .set((eb) => ({ version: eb('version', '+', 1), updated_at: now }))
@@ -168,7 +168,7 @@ export function otherGroupsOf(db: Kysely<DB>, userIds: string[], exceptGroupId: 
 /** The groups each user belongs to, for the read-only User `groups` attribute. */
 export async function groupsOfUsers(db: Kysely<DB>, userIds: string[]): Promise<Map<string, { value: string; display: string }[]>> {
   const out = new Map<string, { value: string; display: string }[]>();
-  for (const part of chunks(userIds)) {
+  for await (const part of chunked(userIds)) {
     const rows = await db
       .selectFrom('memberships')
       .innerJoin('groups', 'groups.id', 'memberships.group_id')

@@ -6,7 +6,7 @@ import type { DB, UsersTable } from './types.js';
 import type { SqlDialect } from './dialect.js';
 import { compileFilter } from './filter-sql.js';
 import { compileSortKey } from './sort-sql.js';
-import { chunks } from './chunks.js';
+import { chunked } from './chunks.js';
 import { prepared } from './prepared.js';
 import { lockGroupsOf, membershipsOf, touchGroupsOf } from './memberships.js';
 import { type ListQuery, type Scan, scanOn } from './list-query.js';
@@ -241,7 +241,7 @@ export async function usersAfter(db: Kysely<DB>, dialect: SqlDialect, connection
 /** Existing live user ids among `ids` in a connection (membership checks). */
 export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids: string[], lock = false): Promise<Set<string>> {
   const found = new Set<string>();
-  for (const part of chunks(lock ? [...new Set(ids)].sort() : ids)) {
+  for await (const part of chunked(lock ? [...new Set(ids)].sort() : ids)) {
     const q = db
       .selectFrom('users')
       .select('id')
@@ -257,7 +257,7 @@ export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids:
 /** How membership events name users: a few columns of each, in id chunks. */
 export async function memberRefs(db: Kysely<DB>, ids: string[]): Promise<Map<string, { id: string; userName: string; externalId: string | null; displayName: string | null }>> {
   const out = new Map<string, { id: string; userName: string; externalId: string | null; displayName: string | null }>();
-  for (const part of chunks(ids)) {
+  for await (const part of chunked(ids)) {
     const rows = await db.selectFrom('users').select(['id', 'user_name', 'external_id', 'display_name']).where('id', 'in', part).execute();
     for (const r of rows) out.set(r.id, { id: r.id, userName: r.user_name, externalId: r.external_id, displayName: r.display_name });
   }

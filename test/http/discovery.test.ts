@@ -33,7 +33,8 @@ describe('discovery', () => {
     expect(res.body.bulk.supported).toBe(false);
     expect(res.body[LIMITS]).toEqual({
       maxPayloadSize: 10 * 1024 * 1024,
-      maxPatchOperations: 1000,
+      maxPatchOperations: 100,
+      maxPatchValues: 1000,
       maxValuesPerAttribute: 100,
       maxMembersPerRequest: 10_000,
       maxIdentifierLength: 1024,

@@ -778,7 +778,7 @@ describe('large multi-valued attributes', () => {
     const cur = baseUser();
     cur.doc.entitlements = Array.from({ length: 10000 }, (_, i) => ({ value: `e-${i}` }));
     const value = Array.from({ length: 20000 }, (_, i) => ({ value: `e-${i}` }));
-    const wide = { ...DEFAULT_LIMITS, valuesPerAttribute: 50_000 };
+    const wide = { ...DEFAULT_LIMITS, valuesPerAttribute: 50_000, patchValues: 50_000 };
     const r = patch([{ op: 'add', path: 'entitlements', value }], cur, userResourceType, wide);
     const r2 = patch([{ op: 'remove', path: 'entitlements', value: value.slice(0, 15000) }], r, userResourceType, wide);
     expect(r.doc.entitlements).toHaveLength(20000);
@@ -816,7 +816,9 @@ describe('large multi-valued attributes', () => {
     const ops = Array.from({ length: 11 }, () => ({ op: 'replace', path: 'title', value: 'x' }));
     expect(patch(ops.slice(0, 10), baseUser(), userResourceType, { ...DEFAULT_LIMITS, patchOperations: 10 }).doc.title).toBe('x');
     const e = scimError(() => patch(ops, baseUser(), userResourceType, { ...DEFAULT_LIMITS, patchOperations: 10 }), 'tooMany');
-    expect(e.message).toMatch(/at most 10 operations \(ROLLCALL_MAX_PATCH_OPERATIONS\); this one has 11/);
+    expect(e.message).toMatch(/at most 10 operations \(ROLLCALL_MAX_PATCH_OPERATIONS; operations on group members excepted\); this one has 11/);
+    const values = scimError(() => patch([{ op: 'add', path: 'emails', value: Array.from({ length: 101 }, (_, i) => ({ value: `v${i}@x.test` })) }], baseUser(), userResourceType, { ...DEFAULT_LIMITS, patchValues: 100 }), 'tooMany');
+    expect(values.code).toBe('ROLLCALL_PATCH_TOO_MANY_VALUES');
   });
 });
 

@@ -18,7 +18,7 @@ import { getKey, isObject } from './values.js';
 import { resolveTarget } from './target.js';
 import { applyObject, applyTarget } from './apply.js';
 import { diff } from './diff.js';
-import { DEFAULT_LIMITS, type ScimLimits, checkChangedValues, checkMemberCount, checkValueCounts } from '../limits.js';
+import { DEFAULT_LIMITS, type ScimLimits, checkChangedValues, checkMemberCount, checkPatchValues, checkValueCounts, isMemberOperation } from '../limits.js';
 
 export type { Change, MemberOp, PatchResult } from './types.js';
 export { diff } from './diff.js';
@@ -78,12 +78,18 @@ export function applyPatch(
   limits: ScimLimits = DEFAULT_LIMITS,
 ): PatchResult {
   const operations = parseOperations(body);
-  if (operations.length > limits.patchOperations) {
+  // Member operations are set operations on the membership table, bounded by the member cap instead.
+  const attributeOps = rt.id === 'Group' ? operations.filter((o) => !isMemberOperation(o)).length : operations.length;
+  if (attributeOps > limits.patchOperations) {
     throw fail(
       'ROLLCALL_PATCH_TOO_MANY_OPERATIONS',
-      `A PATCH may carry at most ${limits.patchOperations} operations (ROLLCALL_MAX_PATCH_OPERATIONS); this one has ${operations.length}. Send values in fewer operations (one operation takes a list).`,
+      `A PATCH may carry at most ${limits.patchOperations} operations (ROLLCALL_MAX_PATCH_OPERATIONS; operations on group members excepted); this one has ${attributeOps}. Send values in fewer operations (one operation takes a list).`,
     );
   }
+  if (operations.length > limits.membersPerRequest + limits.patchOperations) {
+    throw fail('ROLLCALL_PATCH_TOO_MANY_OPERATIONS', `A PATCH may carry at most ${limits.membersPerRequest + limits.patchOperations} operations in all; this one has ${operations.length}.`);
+  }
+  checkPatchValues(operations, limits);
   const st: State = { rt, doc: structuredClone(current.doc), externalId: current.externalId, memberOps: [] };
   operations.forEach((raw, i) => {
     try {
