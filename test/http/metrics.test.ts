@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createRollcall, type Rollcall, type RollcallOptions } from '../../src/rollcall.js';
 import { buildServer } from '../../src/http/server.js';
+import { loadConfig } from '../../src/config.js';
 import { freshDatabase } from '../support/databases.js';
 import { startReceiver, waitFor } from '../events/helpers.js';
 
@@ -68,6 +69,13 @@ describe('/metrics access', () => {
     }
     expect(await scrape(app, token)).toContain('rollcall_build_info{');
     expect(await scrape(app, adminKey)).toContain('rollcall_build_info{');
+  });
+
+  it('ROLLCALL_METRICS_TOKEN is at least 16 characters without spaces; unset, there is none', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ ROLLCALL_METRICS_TOKEN: '  metrics-token-0123456789abcdef ' }).metricsToken).toBe('metrics-token-0123456789abcdef');
+    expect(() => loadConfig({ ROLLCALL_METRICS_TOKEN: 'short' })).toThrow(/ROLLCALL_METRICS_TOKEN must be at least 16 characters/);
+    expect(() => loadConfig({ ROLLCALL_METRICS_TOKEN: 'metrics token 0123456789' })).toThrow(/without spaces/);
   });
 
   it('without a metrics token only the admin key opens it', async () => {
