@@ -1,7 +1,7 @@
 /** Configuration from the environment. Bad values stop the process with one clear line. */
 import { MAX_PER_MINUTE } from './directory/rate-limit.js';
 import { RollcallError } from './scim/errors.js';
-import { parseSecretKey } from './store/secret-box.js';
+import { parseSecretKey } from './directory/secret-key.js';
 import { DEFAULT_LIMITS, LIMIT_MINIMUMS, LIMIT_VARIABLES, type ScimLimits } from './scim/limits.js';
 export interface Config {
   port: number;

@@ -70,7 +70,15 @@ interface Frame {
   value: object;
   parent: Frame | undefined;
   key: string | number | undefined;
+  depth: number;
 }
+
+/**
+ * Nesting a body may have. A SCIM resource nests four levels (PATCH value →
+ * extension → attribute → sub-attribute); deeper bodies are refused here, before
+ * any recursive code (serialisers, the provisioning log) could overflow the stack.
+ */
+export const MAX_BODY_DEPTH = 32;
 
 /**
  * Refuses a non-finite number or a U+0000 anywhere in a parsed JSON value (keys
@@ -80,13 +88,14 @@ interface Frame {
 export function checkJsonValues(root: unknown): void {
   checkLeaf(root, undefined, undefined);
   if (typeof root !== 'object' || root === null) return;
-  const stack: Frame[] = [{ value: root, parent: undefined, key: undefined }];
+  const stack: Frame[] = [{ value: root, parent: undefined, key: undefined, depth: 1 }];
   for (let frame = stack.pop(); frame; frame = stack.pop()) {
+    if (frame.depth > MAX_BODY_DEPTH) throw fail('ROLLCALL_BODY_TOO_DEEP', `${where(frame.parent, frame.key)} is nested deeper than ${MAX_BODY_DEPTH} levels; SCIM bodies need a handful.`);
     if (Array.isArray(frame.value)) {
       const list = frame.value as unknown[];
       for (let i = 0; i < list.length; i++) {
         const v = list[i];
-        if (typeof v === 'object' && v !== null) stack.push({ value: v, parent: frame, key: i });
+        if (typeof v === 'object' && v !== null) stack.push({ value: v, parent: frame, key: i, depth: frame.depth + 1 });
         else checkLeaf(v, frame, i);
       }
     } else {
@@ -94,7 +103,7 @@ export function checkJsonValues(root: unknown): void {
       for (const k in obj) {
         if (k.includes('\u0000')) throw nul(frame, k, 'a key');
         const v = obj[k];
-        if (typeof v === 'object' && v !== null) stack.push({ value: v, parent: frame, key: k });
+        if (typeof v === 'object' && v !== null) stack.push({ value: v, parent: frame, key: k, depth: frame.depth + 1 });
         else checkLeaf(v, frame, k);
       }
     }

@@ -133,6 +133,7 @@ export const CATALOGUE = {
   ROLLCALL_ADMIN_KEY_FROM_ENV: def(409, 'Rotating the admin key while ROLLCALL_ADMIN_TOKEN is set: that key is the environment\'s to change.'),
   // --- http/: SCIM routes, authentication, discovery, list parameters -------------
   ROLLCALL_INVALID_JSON: def(400, 'The request body is not valid JSON.', 'invalidSyntax'),
+  ROLLCALL_BODY_TOO_DEEP: def(400, 'The JSON body nests deeper than 32 levels (a SCIM body needs a handful).', 'invalidSyntax'),
   ROLLCALL_INVALID_UTF8: def(400, 'The request body is not valid UTF-8 (Latin-1, UTF-16, …); JSON bodies are UTF-8 only.', 'invalidSyntax'),
   ROLLCALL_NUMBER_OUT_OF_RANGE: def(400, 'A number in the body is beyond the range of a double (1e400); the message names where.', 'invalidValue'),
   ROLLCALL_NUL_CHARACTER: def(400, 'A string or key in the body contains U+0000, which PostgreSQL cannot store (refused on every backend alike); the message names where.', 'invalidValue'),

@@ -25,21 +25,6 @@ export class SecretKeyError extends Error {
   }
 }
 
-/**
- * The key from its text: 64 hex digits or 32 bytes in base64/base64url (e.g.
- * `openssl rand -base64 32`). Throws an Error whose message says what is accepted.
- */
-export function parseSecretKey(text: string): Buffer {
-  const t = text.trim();
-  let key: Buffer | undefined;
-  if (/^[0-9a-fA-F]{64}$/.test(t)) key = Buffer.from(t, 'hex');
-  else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(t)) key = Buffer.from(t.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  if (!key || key.length !== SECRET_KEY_BYTES) {
-    throw new Error(`must be ${SECRET_KEY_BYTES} bytes as 64 hex digits or base64 (e.g. from \`openssl rand -base64 32\`)`);
-  }
-  return key;
-}
-
 export function isSealed(stored: string): boolean {
   return stored.startsWith(PREFIX);
 }

@@ -7,7 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SecretBox, SecretKeyError, isSealed, parseSecretKey } from '../../src/store/secret-box.js';
+import { SecretBox, SecretKeyError, isSealed } from '../../src/store/secret-box.js';
+import { parseSecretKey } from '../../src/directory/secret-key.js';
 import { loadConfig } from '../../src/config.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { Webhooks, secretContext } from '../../src/events/webhooks.js';

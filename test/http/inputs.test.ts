@@ -98,6 +98,15 @@ describe('JSON bodies', () => {
     expect((await c.get(`/Users/${u.body.id}`)).body.displayName).toBeUndefined();
   });
 
+  it('a body nested deeper than 32 levels is refused before anything recursive sees it (no stack overflow anywhere, the log included)', async () => {
+    const deep = (n: number) => '{"userName":"deep@example.test","title":' + '['.repeat(n) + '"x"' + ']'.repeat(n) + '}';
+    const res = await raw('POST', `${conn.base}/Users`, deep(100_000));
+    expectScimRefusal(res, 'invalidSyntax', 'ROLLCALL_BODY_TOO_DEEP');
+    expect(res.body.detail).toMatch(/nested deeper than 32 levels/);
+    // Within the bound the usual type check answers.
+    expectScimRefusal(await raw('POST', `${conn.base}/Users`, deep(20)), 'invalidSyntax', 'ROLLCALL_ATTRIBUTE_TYPE_MISMATCH');
+  });
+
   it('%00 in a path id or a filter is the same 400 on both backends, not a 500 on PostgreSQL', async () => {
     for (const url of ['/Users/%00', '/Groups/a%00b', '/Users?filter=userName%20eq%20%22a%00b%22']) {
       const res = await raw('GET', `${conn.base}${url}`, '', 'application/scim+json');
