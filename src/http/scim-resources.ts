@@ -30,16 +30,30 @@ function hasProjection(req: FastifyRequest): boolean {
   return Object.keys((req.query ?? {}) as Query).some((k) => /^(attributes|excludedattributes)$/i.test(k));
 }
 
+/**
+ * Maps a page a slice at a time, with a turn of the event loop between slices:
+ * building 1,000 projected resources takes tens of milliseconds, which would
+ * otherwise hold every other connection's requests. A short page pays nothing.
+ */
+async function mapInTurns<T, R>(items: T[], fn: (item: T) => R, size = 100): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const item of items.slice(i, i + size)) out.push(fn(item));
+  }
+  return out;
+}
+
 async function usersToScim(rc: Rollcall, ctx: RequestContext, recs: UserRecord[], p: Projection): Promise<Json[]> {
   // Lists load groups with the users; single writes do not, and ask here.
   const missing = wantsAttribute(p, 'groups') ? recs.filter((r) => !r.groups) : [];
   const groups = missing.length ? await rc.users.groupsOf(missing.map((r) => r.row.id)) : undefined;
-  return recs.map((r) => project(userToScim(ctx, r, r.groups ?? groups?.get(r.row.id)), p));
+  return mapInTurns(recs, (r) => project(userToScim(ctx, r, r.groups ?? groups?.get(r.row.id)), p));
 }
 
 async function groupsToScim(rc: Rollcall, ctx: RequestContext, recs: GroupRecord[], p: Projection): Promise<Json[]> {
   const members = wantsAttribute(p, 'members') && recs.length ? await rc.groups.membersOf(recs.map((r) => r.row.id)) : undefined;
-  return recs.map((r) => project(groupToScim(ctx, r, members ? (members.get(r.row.id) ?? []) : undefined), p));
+  return mapInTurns(recs, (r) => project(groupToScim(ctx, r, members ? (members.get(r.row.id) ?? []) : undefined), p));
 }
 
 function sendResource(reply: FastifyReply, status: number, version: number, body: Json, location?: string): FastifyReply {
@@ -56,7 +70,7 @@ export function registerResources(app: FastifyInstance, rc: Rollcall): void {
     const { total, records } = await rc.users.list(ctx, params);
     if (!projection.attributes && !projection.excluded) {
       // Full resources: each spliced from its stored text, no parse and re-serialise.
-      const items = records.map((r) => userToScimJson(ctx, r.row, r.groups ?? []));
+      const items = await mapInTurns(records, (r) => userToScimJson(ctx, r.row, r.groups ?? []));
       return reply
         .type(SCIM_CONTENT_TYPE)
         .send(`{"schemas":["${LIST_RESPONSE}"],"totalResults":${total},"itemsPerPage":${items.length},"startIndex":${params.startIndex},"Resources":[${items.join(',')}]}`);

@@ -37,7 +37,7 @@ export const DEFAULT_LIMITS: Readonly<ScimLimits> = Object.freeze({
   identifierLength: 1024,
   valueLength: 64 * 1024,
   valuesPerAttribute: 100,
-  membersPerRequest: 10_000,
+  membersPerRequest: 1000,
   patchOperations: 100,
   patchValues: 1000,
   projectionAttributes: 100,

@@ -36,7 +36,7 @@ describe('discovery', () => {
       maxPatchOperations: 100,
       maxPatchValues: 1000,
       maxValuesPerAttribute: 100,
-      maxMembersPerRequest: 10_000,
+      maxMembersPerRequest: 1000,
       maxIdentifierLength: 1024,
       maxValueLength: 65_536,
       maxProjectionAttributes: 100,
