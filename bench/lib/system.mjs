@@ -62,3 +62,14 @@ export function rssMiB(pid) {
     return null;
   }
 }
+
+/** RSS split as the kernel counts it: anonymous memory (heaps, SQLite's page caches) and file pages mapped in (SQLite's mmap of the database). */
+export function rssSplitMiB(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name) => Number(new RegExp(`^${name}:\\s*(\\d+)\\s*kB`, 'm').exec(s)?.[1] ?? NaN) / 1024;
+    return { anon: kb('RssAnon'), file: kb('RssFile') };
+  } catch {
+    return { anon: NaN, file: NaN };
+  }
+}

@@ -22,7 +22,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 10000');
-db.pragma('cache_size = -32768');
+db.pragma('cache_size = -8192');
 db.pragma('mmap_size = 268435456');
 // The same folding as the main connections (sqlite-connections.ts).
 db.function('scim_lower', { deterministic: true }, (v) => (typeof v === 'string' ? v.toLowerCase() : v));
@@ -90,7 +90,9 @@ export class SqliteScanPool {
   }
 
   private spawn(): Slot {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver: this.driver, file: this.file } });
+    // A scan's rows are handed over and dropped: a small heap (and page cache:
+    // the file is memory-mapped) keeps each worker's memory bounded.
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver: this.driver, file: this.file }, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
     worker.unref();
     const slot: Slot = { worker, ready: false };
     worker.on('message', (m: { ready?: true; id: number; rows?: unknown[]; error?: { message: string; code?: string } }) => {
