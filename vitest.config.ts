@@ -14,6 +14,8 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * `--project postgres` runs one of the selected projects.
  */
 const BACKENDS = ['sqlite', 'postgres'] as const;
+/** Files that must run with nothing else running (see the projects below). */
+const ALONE = 'test/**/*.alone.test.ts';
 type Backend = (typeof BACKENDS)[number];
 
 function testDatabases(env = process.env): Backend[] {
@@ -33,20 +35,40 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    projects: testDatabases().map((backend) => ({
-      extends: true,
-      test: {
-        name: backend,
-        env: { ROLLCALL_TEST_DATABASE: backend },
-        ...(backend === 'postgres'
-          ? {
-              // Pure unit tests (parser, evaluator, PATCH, policies) never touch a database.
-              exclude: [...configDefaults.exclude, 'test/unit/**'],
-              // Fails the run at once when ROLLCALL_TEST_PG_URL is missing or unreachable.
-              globalSetup: ['test/support/pg-global-setup.ts'],
-            }
-          : {}),
-      },
-    })),
+    projects: testDatabases().flatMap((backend, i) => {
+      const project = {
+        extends: true,
+        test: {
+          name: backend,
+          env: { ROLLCALL_TEST_DATABASE: backend },
+          exclude: [...configDefaults.exclude, ALONE],
+          ...(backend === 'postgres'
+            ? {
+                // Pure unit tests (parser, evaluator, PATCH, policies) never touch a database.
+                exclude: [...configDefaults.exclude, ALONE, 'test/unit/**'],
+                // Fails the run at once when ROLLCALL_TEST_PG_URL is missing or unreachable.
+                globalSetup: ['test/support/pg-global-setup.ts'],
+              }
+            : {}),
+        },
+      };
+      // Tests that time latency (`*.alone.test.ts`, e.g. the fairness test) run after
+      // every other project, one backend at a time, so other test files' CPU does
+      // not show up as their latency.
+      // Not `extends`: the root's include would be merged into this one.
+      const alone = {
+        test: {
+          pool: 'forks' as const,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          name: `${backend}-alone`,
+          env: { ROLLCALL_TEST_DATABASE: backend },
+          include: [ALONE],
+          sequence: { groupOrder: i + 1 },
+          ...(backend === 'postgres' ? { globalSetup: ['test/support/pg-global-setup.ts'] } : {}),
+        },
+      };
+      return [project, alone];
+    }),
   },
 });

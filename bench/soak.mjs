@@ -22,7 +22,8 @@
  * (between the soak markers) unless BENCH_NO_DOCS=1.
  *
  * Environment: BENCH_SOAK_USERS (default 100000), BENCH_SOAK_SECONDS (the cycle
- * stops there if not done; default 300), BENCH_SOAK_INFLIGHT (default 8).
+ * stops there if not done; default 300), BENCH_SOAK_INFLIGHT (default 8),
+ * BENCH_SOAK_ABUSER=0 (no abusive connection), BENCH_NO_DOCS=1.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -34,6 +35,8 @@ const env = process.env;
 const USERS = Number(env.BENCH_SOAK_USERS ?? 100_000);
 const SECONDS = Number(env.BENCH_SOAK_SECONDS ?? 300);
 const INFLIGHT = Number(env.BENCH_SOAK_INFLIGHT ?? 8);
+/** BENCH_SOAK_ABUSER=0: no abusive connection (memory and speed of the cycle alone). */
+const ABUSER = env.BENCH_SOAK_ABUSER !== '0';
 const METRICS_TOKEN = 'soak-metrics-token-0123456789';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
@@ -218,7 +221,7 @@ async function main() {
     }
   };
 
-  const background = [readerLoop(), abuserLoop(0), abuserLoop(1), sampler()];
+  const background = [readerLoop(), ...(ABUSER ? [abuserLoop(0), abuserLoop(1)] : []), sampler()];
   await Promise.all(Array.from({ length: INFLIGHT }, idpWorker));
   const cycleSeconds = elapsed();
   done = true;
@@ -237,7 +240,7 @@ async function main() {
 
   const m = machine();
   const lines = [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${m.cores} cores (${m.cpu}), Node ${process.version}, code ${codeRevision()}; SQLite; ${INFLIGHT} IdP requests in flight.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${m.cores} cores (${m.cpu}), Node ${process.version}, code ${codeRevision()}; SQLite; ${INFLIGHT} IdP requests in flight${ABUSER ? '' : '; no abusive connection'}.`,
     '',
     `Cycle: ${created.toLocaleString('en-US')} of ${USERS.toLocaleString('en-US')} users created in ${cycleSeconds.toFixed(0)} s (${(created / cycleSeconds).toFixed(0)} users/s, ${((stats.lookup.ms.length + stats.create.ms.length) / cycleSeconds).toFixed(0)} IdP requests/s)${created < USERS ? ` — stopped at the BENCH_SOAK_SECONDS bound` : ''}. Stored afterwards: ${total.toLocaleString('en-US')} users; a sample of 200 read back: ${sample.filter(Boolean).length} correct.`,
     '',

@@ -66,6 +66,9 @@ export function writerConnection(sqlite: Database.Database, clock: WriteClock): 
  * so another process's commits (the CLI rotating a token) show within that time.
  */
 export function readerConnection(sqlite: Database.Database, clock: WriteClock): ReaderConnection {
+  // The reader only reads, and memory-mapped reads bypass SQLite's page cache: a
+  // small one keeps the process's memory down without costing lookups.
+  sqlite.pragma('cache_size = -8192');
   const prepare = cachedPrepare(sqlite);
   const begin = sqlite.prepare('begin');
   const commit = sqlite.prepare('commit');

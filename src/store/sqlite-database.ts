@@ -23,6 +23,14 @@ function envTimeout(): number | undefined {
   return raw && /^\d+$/.test(raw.trim()) ? Number(raw) : undefined;
 }
 
+/** ROLLCALL_SCAN_WORKERS: scan worker threads on SQLite (default 2; 0: scans on the reader connection). */
+function envScanWorkers(): number | undefined {
+  const raw = process.env.ROLLCALL_SCAN_WORKERS?.trim();
+  if (!raw) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) > 16) throw new Error(`ROLLCALL_SCAN_WORKERS must be a whole number from 0 to 16, got '${raw}'`);
+  return Number(raw);
+}
+
 /** `file` is a path or ':memory:'. */
 export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Promise<OpenedDatabase<E>> {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -56,7 +64,8 @@ export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Pr
   const reader = file === ':memory:' ? undefined : readerConnection(openSqlite(file), clock);
   const readDb = reader ? new Kysely<DB>({ dialect: new QueueingSqliteDialect(reader as never) }) : db;
   // An in-memory database cannot be opened again by a worker: its scans run on readDb.
-  const scans = file === ':memory:' || opts.scanWorkers === 0 ? undefined : new SqliteScanPool(file, { workers: opts.scanWorkers, timeoutMs: opts.statementTimeoutMs ?? envTimeout() });
+  const workers = opts.scanWorkers ?? envScanWorkers();
+  const scans = file === ':memory:' || workers === 0 ? undefined : new SqliteScanPool(file, { workers, timeoutMs: opts.statementTimeoutMs ?? envTimeout() });
   // Planner statistics let e-mail and membership filters start from their indexes;
   // a sampled ANALYZE of tables that have none or grew, kept cheap by the limit.
   sqlite.pragma('analysis_limit = 1000');
