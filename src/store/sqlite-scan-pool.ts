@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { CompiledQuery } from 'kysely';
 import { fail } from '../scim/errors.js';
+import { sqliteMemory } from './sqlite-connections.js';
 
 // The worker's whole program, plain JS so it runs from dist/ and from the sources alike.
 const WORKER_SOURCE = `
@@ -23,7 +24,7 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 10000');
 db.pragma('cache_size = -8192');
-db.pragma('mmap_size = 268435456');
+db.pragma('mmap_size = ' + workerData.mmapBytes);
 // The same folding as the main connections (sqlite-connections.ts).
 db.function('scim_lower', { deterministic: true }, (v) => (typeof v === 'string' ? v.toLowerCase() : v));
 const statements = new Map();
@@ -92,7 +93,7 @@ export class SqliteScanPool {
   private spawn(): Slot {
     // A scan's rows are handed over and dropped: a small heap (and page cache:
     // the file is memory-mapped) keeps each worker's memory bounded.
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver: this.driver, file: this.file }, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver: this.driver, file: this.file, mmapBytes: sqliteMemory().mmapMiB * 1024 * 1024 }, resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 } });
     worker.unref();
     const slot: Slot = { worker, ready: false };
     worker.on('message', (m: { ready?: true; id: number; rows?: unknown[]; error?: { message: string; code?: string } }) => {
