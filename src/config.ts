@@ -96,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   publicUrl = publicUrl.replace(/\/+$/, '');
   const logLevel = (env.LOG_LEVEL ?? 'info').trim();
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
-  const bodyLimit = int(env, 'ROLLCALL_BODY_LIMIT', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
+  const bodyLimit = int(env, 'ROLLCALL_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024);
   const scimPlans = (env.ROLLCALL_SCIM_PLANS ?? 'enterprise')
     .split(',')
     .map((p) => p.trim().toLowerCase())

@@ -27,7 +27,12 @@ import { registerScimObserver } from './scim-observe.js';
 import { normalizePrefix, scimBaseUrl } from '../directory/scim-url.js';
 
 /** Largest SCIM request body by default (a group PUT with many members is large). */
-export const DEFAULT_SCIM_BODY_LIMIT = 10 * 1024 * 1024;
+/**
+ * 1 MiB: the largest body an IdP sends is a PATCH naming the most members one
+ * request may (1,000, about 80 KB); a larger limit only lets a client make the
+ * server parse, check and log megabytes for nothing (ROLLCALL_BODY_LIMIT raises it).
+ */
+export const DEFAULT_SCIM_BODY_LIMIT = 1024 * 1024;
 
 export interface RollcallScimOptions {
   /** The Rollcall instance whose directory the routes serve. */

@@ -58,15 +58,26 @@ function parseEntry(rt: ResourceTypeDef, raw: string): ProjectedPath | undefined
 }
 
 /** Parses the two query parameters; an entry naming no known attribute is ignored. */
+/** Comma-separated entries in `text`, counted up to `stop` + 1 without splitting it. */
+function countEntries(text: string, stop: number): number {
+  let n = 1;
+  for (let at = text.indexOf(','); at >= 0 && n <= stop; at = text.indexOf(',', at + 1)) n++;
+  return n;
+}
+
 export function parseProjection(rt: ResourceTypeDef, attributes?: unknown, excluded?: unknown, max = DEFAULT_LIMITS.projectionAttributes): Projection {
   const split = (v: unknown, name: string): ProjectedPath[] | undefined => {
     if (v === undefined || v === null || v === '') return undefined;
+    // A list far longer than the cap is refused before it is split or parsed, so its cost stays bounded.
+    const entries = Array.isArray(v) ? v.length : countEntries(String(v), max * 10);
+    if (entries > max * 10) {
+      throw fail('ROLLCALL_TOO_MANY_PROJECTION_ATTRIBUTES', `'${name}' lists more than ${max * 10} entries; at most ${max} distinct attributes are accepted (ROLLCALL_MAX_PROJECTION_ATTRIBUTES).`);
+    }
     const list = Array.isArray(v) ? v.map(String) : String(v).split(',');
-    // Repeats are removed before counting (clients concatenate lists); a list far
-    // longer than the cap is refused before even that, so its cost stays bounded.
-    const distinct = list.length > max * 10 ? list : [...new Set(list.map((e) => e.trim().toLowerCase()).filter(Boolean))];
+    // Repeats are removed before counting: clients concatenate lists.
+    const distinct = [...new Set(list.map((e) => e.trim().toLowerCase()).filter(Boolean))];
     if (distinct.length > max) {
-      throw fail('ROLLCALL_TOO_MANY_PROJECTION_ATTRIBUTES', `'${name}' lists ${list.length > max * 10 ? `${list.length} entries` : `${distinct.length} distinct attributes`}; at most ${max} are accepted (ROLLCALL_MAX_PROJECTION_ATTRIBUTES).`);
+      throw fail('ROLLCALL_TOO_MANY_PROJECTION_ATTRIBUTES', `'${name}' lists ${distinct.length} distinct attributes; at most ${max} are accepted (ROLLCALL_MAX_PROJECTION_ATTRIBUTES).`);
     }
     return distinct.map((e) => parseEntry(rt, e)).filter((p): p is ProjectedPath => !!p);
   };

@@ -32,7 +32,7 @@ describe('discovery', () => {
     expect(res.body.patch.supported).toBe(true);
     expect(res.body.bulk.supported).toBe(false);
     expect(res.body[LIMITS]).toEqual({
-      maxPayloadSize: 10 * 1024 * 1024,
+      maxPayloadSize: 1024 * 1024,
       maxPatchOperations: 100,
       maxPatchValues: 1000,
       maxValuesPerAttribute: 100,
