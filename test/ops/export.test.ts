@@ -37,11 +37,12 @@ beforeAll(async () => {
     // One user deleted: soft-deleted users are not part of the directory a client sees.
     await rc.users.delete(ctx, ids[0]);
     for (const name of ['Engineering', 'Sales']) {
-      const g = await rc.groups.create(ctx, {
-        schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
-        displayName: name,
-        members: ids.slice(1, name === 'Sales' ? 11 : 2_001).map((value) => ({ value })),
-      });
+      const members = ids.slice(1, name === 'Sales' ? 11 : 2_001).map((value) => ({ value }));
+      // At most 1,000 members named per request (ROLLCALL_MAX_MEMBERS_PER_REQUEST): the rest in a PATCH.
+      const g = await rc.groups.create(ctx, { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name, members: members.slice(0, 1000) });
+      if (members.length > 1000) {
+        await rc.groups.patch(ctx, g.row.id, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: members.slice(1000) }] });
+      }
       groupIds.push(g.row.id);
     }
   } finally {

@@ -70,12 +70,11 @@ describe('JSON bodies', () => {
     expect(refusal(() => parseJsonBody(Buffer.from('["a\u0000"]'))).code).toBe('ROLLCALL_INVALID_JSON');
   });
 
-  it('walks a body nested far deeper than the call stack without overflowing', () => {
-    const depth = 200_000;
-    const deep = JSON.parse('['.repeat(depth) + '1' + ']'.repeat(depth));
-    expect(() => checkJsonValues(deep)).not.toThrow();
-    const bad = JSON.parse('['.repeat(depth) + '1e400' + ']'.repeat(depth));
-    expect(refusal(() => checkJsonValues(bad)).code).toBe('ROLLCALL_NUMBER_OUT_OF_RANGE');
+  it('refuses a body nested far deeper than the call stack without overflowing; within 32 levels it walks every value', () => {
+    const nested = (depth: number, leaf: string) => JSON.parse('['.repeat(depth) + leaf + ']'.repeat(depth));
+    expect(refusal(() => checkJsonValues(nested(200_000, '1'))).code).toBe('ROLLCALL_BODY_TOO_DEEP');
+    expect(() => checkJsonValues(nested(31, '1'))).not.toThrow();
+    expect(refusal(() => checkJsonValues(nested(31, '1e400'))).code).toBe('ROLLCALL_NUMBER_OUT_OF_RANGE');
   });
 });
 
