@@ -20,9 +20,24 @@ const MIGRATION_LOCK = 7_216_400_201;
  * DATABASE_STATEMENT_TIMEOUT_MS; TLS from the URL's `sslmode`. Every instance is
  * stateless: reads and writes both go to the database.
  */
+/** Runs `fn` after every earlier call with the same key has settled. */
+function keyedQueue() {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (tails.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    tails.set(key, run);
+    const forget = () => {
+      if (tails.get(key) === run) tails.delete(key);
+    };
+    run.then(forget, forget);
+    return run;
+  };
+}
+
 export async function openPostgres<E>(url: string, opts: OpenOptions): Promise<OpenedDatabase<E>> {
   const u = new URL(url);
   const poolSize = Number(u.searchParams.get('pool') ?? process.env.DATABASE_POOL_SIZE ?? 10);
+  const oneAtATime = keyedQueue();
   const statementTimeout = Number(u.searchParams.get('statement_timeout') ?? process.env.DATABASE_STATEMENT_TIMEOUT_MS ?? 30_000);
   if (!Number.isInteger(poolSize) || poolSize < 1) throw new Error(`database pool size must be a positive integer, got '${poolSize}'`);
   if (!Number.isInteger(statementTimeout) || statementTimeout < 0) throw new Error(`statement timeout must be a whole number of ms, got '${statementTimeout}'`);
@@ -87,14 +102,17 @@ export async function openPostgres<E>(url: string, opts: OpenOptions): Promise<O
     // No snapshot to hold: results derived from reads may be reused for one interval.
     readSnapshot: () => Math.floor(Date.now() / READ_SNAPSHOT_MS),
     // The server does the work; statement_timeout bounds it, refused as on SQLite.
-    scan: async <R>(query: Compilable<R>) => {
-      try {
-        return (await db.executeQuery(query.compile())).rows as R[];
-      } catch (e) {
-        if ((e as { code?: string }).code !== '57014') throw e;
-        throw fail('ROLLCALL_QUERY_TOO_SLOW', `The query ran longer than ${statementTimeout} ms (statement_timeout) and was stopped; narrow the filter (indexed: id, userName, externalId, emails.value, displayName).`);
-      }
-    },
+    // One scan at a time per connection, as on SQLite: a connection's expensive
+    // filters then take one server core, not all of them.
+    scan: <R>(query: Compilable<R>, key: string) =>
+      oneAtATime(key, async () => {
+        try {
+          return (await db.executeQuery(query.compile())).rows as R[];
+        } catch (e) {
+          if ((e as { code?: string }).code !== '57014') throw e;
+          throw fail('ROLLCALL_QUERY_TOO_SLOW', `The query ran longer than ${statementTimeout} ms (statement_timeout) and was stopped; narrow the filter (indexed: id, userName, externalId, emails.value, displayName).`);
+        }
+      }),
     dialect: postgresDialect,
     optimize: () => {},
     migrate: migrateLocked,
