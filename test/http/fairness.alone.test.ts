@@ -82,7 +82,7 @@ describe('fairness between connections', () => {
     const health: number[] = [];
     const INTERVAL = 20;
     const start = performance.now();
-    for (let k = 0; performance.now() - start < 12_000; k++) {
+    for (let k = 0; performance.now() - start < 8_000; k++) {
       const due = start + k * INTERVAL;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -108,7 +108,7 @@ describe('fairness between connections', () => {
     console.log('fairness', JSON.stringify(summary));
     // The abusive requests were served (the limits allow them), not refused.
     expect(statuses.every((s) => s < 300)).toBe(true);
-    expect(statuses.length).toBeGreaterThanOrEqual(8);
+    expect(statuses.length).toBeGreaterThanOrEqual(6);
     expect(percentile(reads, 99)).toBeLessThan(100);
     expect(Math.max(...health)).toBeLessThan(100);
   }, 120_000);
