@@ -100,7 +100,8 @@ export class RequestBodyCompressor {
   private start(): Worker | undefined {
     if (this.worker || this.failed) return this.worker;
     try {
-      const w = new Worker(COMPRESSOR_SOURCE, { eval: true, workerData: { dictionary: DICTIONARY_SCIM_V1 } });
+      // Logged bodies are at most 32 KiB: a small heap keeps the thread's memory small.
+      const w = new Worker(COMPRESSOR_SOURCE, { eval: true, workerData: { dictionary: DICTIONARY_SCIM_V1 }, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 } });
       w.unref();
       w.on('message', ({ id, out }: { id: number; out: (Uint8Array | null)[] }) => {
         this.waiting.get(id)?.resolve(out);
