@@ -193,7 +193,8 @@ describe.skipIf(onPostgres || (!haveChromium && !process.env.CI))('admin console
     await page.getByRole('cell', { name: /elsewhere\.example/ }).waitFor();
     await page.getByLabel('Status').selectOption('error');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await expect(page.locator('tbody tr').count()).resolves.toBe(1);
+    // The table is replaced when the filtered page arrives: wait for it rather than read the old rows.
+    await expect.poll(() => page.locator('tbody tr').count(), { timeout: 10_000 }).toBe(1);
     await shot('provisioning-log');
     await page.locator('tbody tr a').first().click();
     await page.getByRole('heading', { name: 'Request body' }).waitFor();

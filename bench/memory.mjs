@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * Memory at size (SQLite): seeds BENCH_MEMORY_USERS users (default 1,000,000)
+ * into a fresh database in-process, through the directory's own create path
+ * (policies, events, memberships' tables — everything but HTTP, which would take
+ * an hour at this size), then starts `rollcall serve` on that file and serves an
+ * Entra ID-shaped mix for BENCH_DURATION seconds (default 60): `userName eq`
+ * lookups, GET /Users/{id}, PATCH deactivations, the occasional filtered list.
+ * Prints the server's RSS (anonymous / file-backed) and JS heap every 10 s.
+ *
+ *   npm run build && BENCH_MEMORY_USERS=100000 node bench/memory.mjs
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRollcall } from '../dist/index.js';
+import { requestContext } from '../dist/directory/context.js';
+import { startServer } from '../test/conformance/server-process.mjs';
+import { rssSplitMiB, rssMiB } from './lib/system.mjs';
+
+const USERS = Number(process.env.BENCH_MEMORY_USERS ?? 1_000_000);
+const SECONDS = Number(process.env.BENCH_DURATION ?? 60);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-memory-'));
+const file = path.join(dir, 'rollcall.db');
+
+const t0 = performance.now();
+const rc = await createRollcall({ databaseUrl: `sqlite:${file}`, publicUrl: 'http://127.0.0.1:1' });
+const conn = await rc.connections.create({ name: 'Memory' });
+const ctx = requestContext(conn.id, conn, 'http://127.0.0.1:1');
+let next = 0;
+const seed = async () => {
+  while (next < USERS) {
+    const n = next++;
+    await rc.users.create(ctx, {
+      externalId: `ext-${n}`,
+      userName: `user${n}@memory.test`,
+      active: true,
+      displayName: `User ${n}`,
+      name: { givenName: 'User', familyName: `${n}` },
+      emails: [{ primary: true, type: 'work', value: `user${n}@memory.test` }],
+      title: 'Engineer',
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: `D${n % 40}` },
+    });
+    if (n % 50_000 === 0) console.log(`seeded ${n.toLocaleString('en-US')} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
+};
+await Promise.all(Array.from({ length: 64 }, seed));
+await rc.close();
+const seededS = (performance.now() - t0) / 1000;
+const bytes = fs.statSync(file).size;
+console.log(`seeded ${USERS.toLocaleString('en-US')} users in ${seededS.toFixed(0)} s; file ${(bytes / 2 ** 20).toFixed(0)} MiB (${Math.round(bytes / USERS)} B per user)`);
+
+const server = await startServer({ name: 'rollcall-memory', logLevel: 'warn', extraEnv: { DATABASE_URL: `sqlite:${file}` } });
+const api = `${server.baseUrl}/scim/v2/${conn.id}`;
+const headers = { authorization: `Bearer ${conn.token}`, 'content-type': 'application/scim+json' };
+const rnd = () => Math.floor(Math.random() * USERS);
+const ids = [];
+const started = performance.now();
+const samples = [];
+let requests = 0;
+let errors = 0;
+const worker = async () => {
+  while (performance.now() - started < SECONDS * 1000) {
+    const n = rnd();
+    const look = await fetch(`${api}/Users?filter=${encodeURIComponent(`userName eq "user${n}@memory.test"`)}`, { headers });
+    const body = await look.json();
+    requests++;
+    if (look.status !== 200 || body.totalResults !== 1) errors++;
+    const id = body.Resources?.[0]?.id;
+    if (!id) continue;
+    ids.push(id);
+    const get = await fetch(`${api}/Users/${ids[Math.floor(Math.random() * ids.length)]}`, { headers });
+    await get.arrayBuffer();
+    requests++;
+    if (get.status !== 200) errors++;
+    if (n % 10 === 0) {
+      const patch = await fetch(`${api}/Users/${id}`, { method: 'PATCH', headers, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'Replace', path: 'active', value: n % 20 === 0 ? 'False' : 'True' }] }) });
+      await patch.arrayBuffer();
+      requests++;
+      if (patch.status !== 200) errors++;
+    }
+    if (n % 100 === 0) {
+      const list = await fetch(`${api}/Users?count=100&filter=${encodeURIComponent('title co "gine" and active eq true')}`, { headers });
+      await list.arrayBuffer();
+      requests++;
+      if (list.status !== 200) errors++;
+    }
+  }
+};
+const sampler = setInterval(() => {
+  const s = { at: (performance.now() - started) / 1000, rss: rssMiB(server.child.pid), ...rssSplitMiB(server.child.pid) };
+  samples.push(s);
+  console.log(`${s.at.toFixed(0)} s: RSS ${s.rss.toFixed(0)} MiB (anonymous ${s.anon.toFixed(0)}, file ${s.file.toFixed(0)}), ${requests.toLocaleString('en-US')} requests`);
+}, 10_000);
+await Promise.all(Array.from({ length: 8 }, worker));
+clearInterval(sampler);
+const end = { rss: rssMiB(server.child.pid), ...rssSplitMiB(server.child.pid) };
+await server.stop();
+fs.rmSync(dir, { recursive: true, force: true });
+console.log(
+  `\n| users | file MiB | B per user | requests served | errors | RSS MiB at the end | of it anonymous | of it file-backed | highest RSS sampled |\n|---|---|---|---|---|---|---|---|---|\n| ${USERS.toLocaleString('en-US')} | ${(bytes / 2 ** 20).toFixed(0)} | ${Math.round(bytes / USERS)} | ${requests.toLocaleString('en-US')} | ${errors} | ${end.rss.toFixed(0)} | ${end.anon.toFixed(0)} | ${end.file.toFixed(0)} | ${Math.max(...samples.map((s) => s.rss)).toFixed(0)} |`,
+);
+if (errors) process.exitCode = 1;
