@@ -9,6 +9,10 @@
  * Prints the server's RSS (anonymous / file-backed) and JS heap every 10 s.
  *
  *   npm run build && BENCH_MEMORY_USERS=100000 node bench/memory.mjs
+ *
+ * BENCH_MEMORY_FILE=path keeps the seeded database there and reuses it on the
+ * next run (seeding 1,000,000 users takes a while; the server flags can then be
+ * compared on the same file).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,12 +24,14 @@ import { rssSplitMiB, rssMiB } from './lib/system.mjs';
 
 const USERS = Number(process.env.BENCH_MEMORY_USERS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_DURATION ?? 60);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-memory-'));
-const file = path.join(dir, 'rollcall.db');
+const kept = process.env.BENCH_MEMORY_FILE;
+const dir = kept ? path.dirname(path.resolve(kept)) : fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-memory-'));
+const file = kept ? path.resolve(kept) : path.join(dir, 'rollcall.db');
+const reuse = kept !== undefined && fs.existsSync(`${file}.json`);
 
 const t0 = performance.now();
 const rc = await createRollcall({ databaseUrl: `sqlite:${file}`, publicUrl: 'http://127.0.0.1:1' });
-const conn = await rc.connections.create({ name: 'Memory' });
+const conn = reuse ? JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) : await rc.connections.create({ name: 'Memory' });
 const ctx = requestContext(conn.id, conn, 'http://127.0.0.1:1');
 let next = 0;
 const seed = async () => {
@@ -44,13 +50,18 @@ const seed = async () => {
     if (n % 50_000 === 0) console.log(`seeded ${n.toLocaleString('en-US')} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
 };
+if (reuse) next = USERS;
 await Promise.all(Array.from({ length: 64 }, seed));
 await rc.close();
+if (kept && !reuse) fs.writeFileSync(`${file}.json`, JSON.stringify({ id: conn.id, token: conn.token }));
 const seededS = (performance.now() - t0) / 1000;
 const bytes = fs.statSync(file).size;
-console.log(`seeded ${USERS.toLocaleString('en-US')} users in ${seededS.toFixed(0)} s; file ${(bytes / 2 ** 20).toFixed(0)} MiB (${Math.round(bytes / USERS)} B per user)`);
+console.log(`${reuse ? 'reused' : 'seeded'} ${USERS.toLocaleString('en-US')} users in ${seededS.toFixed(0)} s; file ${(bytes / 2 ** 20).toFixed(0)} MiB (${Math.round(bytes / USERS)} B per user)`);
 
-const server = await startServer({ name: 'rollcall-memory', logLevel: 'warn', extraEnv: { DATABASE_URL: `sqlite:${file}` } });
+// BENCH_SERVER_NODE_ARGS="--max-semi-space-size=1" compares V8 settings on one file.
+const METRICS_TOKEN = 'memory-bench-metrics-token';
+const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const server = await startServer({ name: 'rollcall-memory', logLevel: 'warn', nodeArgs, extraEnv: { DATABASE_URL: `sqlite:${file}`, ROLLCALL_METRICS_TOKEN: METRICS_TOKEN } });
 const api = `${server.baseUrl}/scim/v2/${conn.id}`;
 const headers = { authorization: `Bearer ${conn.token}`, 'content-type': 'application/scim+json' };
 const rnd = () => Math.floor(Math.random() * USERS);
@@ -95,8 +106,14 @@ const sampler = setInterval(() => {
 await Promise.all(Array.from({ length: 8 }, worker));
 clearInterval(sampler);
 const end = { rss: rssMiB(server.child.pid), ...rssSplitMiB(server.child.pid) };
+// Where the anonymous memory is: the JS heap by space, buffers outside it.
+const metrics = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+const gauge = (name) => metrics.split('\n').filter((l) => l.startsWith(name)).map((l) => `${l.slice(name.length)} ${(Number(l.split(' ').at(-1)) / 2 ** 20).toFixed(1)} MiB`);
+console.log('heap by space (used):', gauge('rollcall_nodejs_heap_space_size_used_bytes').join(', '));
+console.log('heap by space (size):', gauge('rollcall_nodejs_heap_space_size_total_bytes').join(', '));
+console.log('external:', gauge('rollcall_nodejs_external_memory_bytes').join(', '));
 await server.stop();
-fs.rmSync(dir, { recursive: true, force: true });
+if (!kept) fs.rmSync(dir, { recursive: true, force: true });
 console.log(
   `\n| users | file MiB | B per user | requests served | errors | RSS MiB at the end | of it anonymous | of it file-backed | highest RSS sampled |\n|---|---|---|---|---|---|---|---|---|\n| ${USERS.toLocaleString('en-US')} | ${(bytes / 2 ** 20).toFixed(0)} | ${Math.round(bytes / USERS)} | ${requests.toLocaleString('en-US')} | ${errors} | ${end.rss.toFixed(0)} | ${end.anon.toFixed(0)} | ${end.file.toFixed(0)} | ${Math.max(...samples.map((s) => s.rss)).toFixed(0)} |`,
 );
