@@ -22,16 +22,18 @@ import { requestContext } from '../dist/directory/context.js';
 import { startServer } from '../test/conformance/server-process.mjs';
 import { rssSplitMiB, rssMiB } from './lib/system.mjs';
 
-const USERS = Number(process.env.BENCH_MEMORY_USERS ?? 1_000_000);
 const SECONDS = Number(process.env.BENCH_DURATION ?? 60);
 const kept = process.env.BENCH_MEMORY_FILE;
-const dir = kept ? path.dirname(path.resolve(kept)) : fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-memory-'));
+const dir = kept ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'rollcall-memory-'));
 const file = kept ? path.resolve(kept) : path.join(dir, 'rollcall.db');
-const reuse = kept !== undefined && fs.existsSync(`${file}.json`);
+// A reused file keeps the size it was seeded with, whatever BENCH_MEMORY_USERS says now.
+const saved = kept && fs.existsSync(`${file}.json`) ? JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) : undefined;
+const reuse = saved !== undefined;
+const USERS = reuse ? saved.users : Number(process.env.BENCH_MEMORY_USERS ?? 1_000_000);
 
 const t0 = performance.now();
 const rc = await createRollcall({ databaseUrl: `sqlite:${file}`, publicUrl: 'http://127.0.0.1:1' });
-const conn = reuse ? JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) : await rc.connections.create({ name: 'Memory' });
+const conn = reuse ? saved : await rc.connections.create({ name: 'Memory' });
 const ctx = requestContext(conn.id, conn, 'http://127.0.0.1:1');
 let next = 0;
 const seed = async () => {
@@ -53,7 +55,7 @@ const seed = async () => {
 if (reuse) next = USERS;
 await Promise.all(Array.from({ length: 64 }, seed));
 await rc.close();
-if (kept && !reuse) fs.writeFileSync(`${file}.json`, JSON.stringify({ id: conn.id, token: conn.token }));
+if (kept && !reuse) fs.writeFileSync(`${file}.json`, JSON.stringify({ id: conn.id, token: conn.token, users: USERS }));
 const seededS = (performance.now() - t0) / 1000;
 const bytes = fs.statSync(file).size;
 console.log(`${reuse ? 'reused' : 'seeded'} ${USERS.toLocaleString('en-US')} users in ${seededS.toFixed(0)} s; file ${(bytes / 2 ** 20).toFixed(0)} MiB (${Math.round(bytes / USERS)} B per user)`);
@@ -108,12 +110,16 @@ clearInterval(sampler);
 const end = { rss: rssMiB(server.child.pid), ...rssSplitMiB(server.child.pid) };
 // Where the anonymous memory is: the JS heap by space, buffers outside it.
 const metrics = await (await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
-const gauge = (name) => metrics.split('\n').filter((l) => l.startsWith(name)).map((l) => `${l.slice(name.length)} ${(Number(l.split(' ').at(-1)) / 2 ** 20).toFixed(1)} MiB`);
+const gauge = (name) =>
+  metrics
+    .split('\n')
+    .filter((l) => l.startsWith(name) && Number(l.split(' ').at(-1)) > 0)
+    .map((l) => `${l.slice(name.length, l.lastIndexOf(' '))} ${(Number(l.split(' ').at(-1)) / 2 ** 20).toFixed(1)} MiB`);
 console.log('heap by space (used):', gauge('rollcall_nodejs_heap_space_size_used_bytes').join(', '));
 console.log('heap by space (size):', gauge('rollcall_nodejs_heap_space_size_total_bytes').join(', '));
 console.log('external:', gauge('rollcall_nodejs_external_memory_bytes').join(', '));
 await server.stop();
-if (!kept) fs.rmSync(dir, { recursive: true, force: true });
+if (dir) fs.rmSync(dir, { recursive: true, force: true });
 console.log(
   `\n| users | file MiB | B per user | requests served | errors | RSS MiB at the end | of it anonymous | of it file-backed | highest RSS sampled |\n|---|---|---|---|---|---|---|---|---|\n| ${USERS.toLocaleString('en-US')} | ${(bytes / 2 ** 20).toFixed(0)} | ${Math.round(bytes / USERS)} | ${requests.toLocaleString('en-US')} | ${errors} | ${end.rss.toFixed(0)} | ${end.anon.toFixed(0)} | ${end.file.toFixed(0)} | ${Math.max(...samples.map((s) => s.rss)).toFixed(0)} |`,
 );
