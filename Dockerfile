@@ -32,6 +32,7 @@ ENV NODE_ENV=production \
     PORT=8080 \
     DATABASE_URL=sqlite:/data/rollcall.db \
     LOG_FORMAT=json \
+    MALLOC_ARENA_MAX=2 \
     ROLLCALL_COMMIT=${ROLLCALL_COMMIT}
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
@@ -42,4 +43,4 @@ USER node
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/cli.js", "serve"]
+CMD ["node", "--max-semi-space-size=2", "dist/cli.js", "serve"]

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRollcall } from '../dist/index.js';
 import { requestContext } from '../dist/directory/context.js';
-import { startServer } from '../test/conformance/server-process.mjs';
+import { SHIPPED_NODE_ARGS, startServer } from '../test/conformance/server-process.mjs';
 import { rssSplitMiB, rssMiB } from './lib/system.mjs';
 
 const SECONDS = Number(process.env.BENCH_DURATION ?? 60);
@@ -60,9 +60,10 @@ const seededS = (performance.now() - t0) / 1000;
 const bytes = fs.statSync(file).size;
 console.log(`${reuse ? 'reused' : 'seeded'} ${USERS.toLocaleString('en-US')} users in ${seededS.toFixed(0)} s; file ${(bytes / 2 ** 20).toFixed(0)} MiB (${Math.round(bytes / USERS)} B per user)`);
 
-// BENCH_SERVER_NODE_ARGS="--max-semi-space-size=1" compares V8 settings on one file.
+// The server runs with the flags it ships with (SHIPPED_NODE_ARGS, from `npm start`);
+// BENCH_SERVER_NODE_ARGS="--max-semi-space-size=1" (or "none") compares V8 settings on one file.
 const METRICS_TOKEN = 'memory-bench-metrics-token';
-const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS === undefined ? SHIPPED_NODE_ARGS : process.env.BENCH_SERVER_NODE_ARGS.split(' ').filter((a) => a && a !== 'none');
 const server = await startServer({ name: 'rollcall-memory', logLevel: 'warn', nodeArgs, extraEnv: { DATABASE_URL: `sqlite:${file}`, ROLLCALL_METRICS_TOKEN: METRICS_TOKEN } });
 const api = `${server.baseUrl}/scim/v2/${conn.id}`;
 const headers = { authorization: `Bearer ${conn.token}`, 'content-type': 'application/scim+json' };

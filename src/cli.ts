@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 /**
  * `rollcall` command line: serve, org, connection, token, purge, import, webhook,
  * events, admin-token (the commands are in cli/). Commands that change data work

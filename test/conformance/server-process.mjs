@@ -22,6 +22,18 @@ import { createPgDatabase, dropPgDatabase, testDatabase } from '../support/fresh
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
 
+/**
+ * The node flags the server ships with (`npm start`; the same in the bin's shebang,
+ * the Dockerfile and the systemd unit: test/ops/node-flags.test.ts): tests and
+ * benchmarks measure the server as it is run. Read from package.json's start script.
+ */
+export const SHIPPED_NODE_ARGS = (() => {
+  const start = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts.start;
+  const m = /^node((?: --[^ ]+)*) dist\/cli\.js serve$/.exec(start);
+  if (!m) throw new Error(`package.json's start script is not "node [--flags] dist/cli.js serve": ${start}`);
+  return m[1].split(' ').filter(Boolean);
+})();
+
 const LISTENING = /Rollcall .*SCIM server listening on (https?:\/\/\S+)/;
 
 // Ctrl-C or a SIGTERM to the runner must not leave servers behind: turn the signal
@@ -84,7 +96,7 @@ function appendCapped(buf, chunk) {
  * The chosen port is passed as PORT and PUBLIC_URL so resource locations are
  * real URLs; if it was taken in between, another port is tried.
  */
-export async function startServer({ name = 'rollcall', logLevel = 'warn', extraEnv = {}, nodeArgs = [], startTimeoutMs = 30_000, dir: givenDir } = {}) {
+export async function startServer({ name = 'rollcall', logLevel = 'warn', extraEnv = {}, nodeArgs = SHIPPED_NODE_ARGS, startTimeoutMs = 30_000, dir: givenDir } = {}) {
   if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` first`);
   hookSignals();
   // A given dir (holding rollcall.db) is reused and never removed; otherwise a fresh temp dir is made and removed on stop.
