@@ -1,5 +1,6 @@
 /** Configuration from the environment. Bad values stop the process with one clear line. */
 import { MAX_PER_MINUTE } from './directory/rate-limit.js';
+import { TOKEN_TTL_SECONDS } from './directory/client-credentials.js';
 import { RollcallError } from './scim/errors.js';
 import { parseSecretKey } from './directory/secret-key.js';
 import { DEFAULT_LIMITS, LIMIT_MINIMUMS, LIMIT_VARIABLES, type ScimLimits } from './scim/limits.js';
@@ -30,6 +31,10 @@ export interface Config {
   sessionHours: number;
   /** ROLLCALL_RATE_LIMIT: SCIM requests per connection per minute over all instances (0: no limit). */
   rateLimitPerMinute: number;
+  /** ROLLCALL_OAUTH_TOKEN_TTL: seconds (or 30m, 1h) an OAuth access token works; default 1 h. */
+  oauthTokenTtlSeconds: number;
+  /** ROLLCALL_OAUTH_FAILURES_PER_MINUTE: failed token requests per client id, and per client address, per minute before 429. */
+  oauthFailuresPerMinute: number;
   /**
    * ROLLCALL_TRUST_PROXY: whose X-Forwarded-For/-Proto to believe (Fastify's
    * trustProxy): false (default), true (any: only behind a proxy that overwrites
@@ -119,6 +124,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const requestLog = { enabled: requestLogSetting === 'on', days: int(env, 'ROLLCALL_REQUEST_LOG_DAYS', 14, 1, 3650) };
   const sessionHours = int(env, 'ROLLCALL_SESSION_HOURS', 12, 1, 720);
   const rateLimitPerMinute = int(env, 'ROLLCALL_RATE_LIMIT', 0, 0, MAX_PER_MINUTE);
+  const ttlRaw = (env.ROLLCALL_OAUTH_TOKEN_TTL ?? '').trim().toLowerCase();
+  const ttl = /^(\d+)\s*(s|m|h)?$/.exec(ttlRaw);
+  const oauthTokenTtlSeconds = !ttlRaw ? TOKEN_TTL_SECONDS.default : ttl ? Number(ttl[1]) * (ttl[2] === 'h' ? 3600 : ttl[2] === 'm' ? 60 : 1) : NaN;
+  if (!(oauthTokenTtlSeconds >= TOKEN_TTL_SECONDS.min && oauthTokenTtlSeconds <= TOKEN_TTL_SECONDS.max)) {
+    throw new ConfigError(`ROLLCALL_OAUTH_TOKEN_TTL must be seconds (or 30m, 1h) from ${TOKEN_TTL_SECONDS.min} s to 24 h, got '${env.ROLLCALL_OAUTH_TOKEN_TTL}'`);
+  }
+  const oauthFailuresPerMinute = int(env, 'ROLLCALL_OAUTH_FAILURES_PER_MINUTE', 10, 1, 100_000);
   const migrateSetting = (env.ROLLCALL_MIGRATE ?? 'on').trim().toLowerCase();
   if (!['on', 'off'].includes(migrateSetting)) throw new ConfigError(`ROLLCALL_MIGRATE must be on or off, got '${env.ROLLCALL_MIGRATE}'`);
   const migrate = migrateSetting === 'on' ? 'apply' : 'check';
@@ -168,5 +180,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
   }
-  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, metricsToken, events, eventRetentionDays, requestLog, sessionHours, rateLimitPerMinute, migrate, logFormat, trustProxy, limits, webhooks };
+  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, metricsToken, events, eventRetentionDays, requestLog, sessionHours, rateLimitPerMinute, oauthTokenTtlSeconds, oauthFailuresPerMinute, migrate, logFormat, trustProxy, limits, webhooks };
 }

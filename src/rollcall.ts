@@ -15,6 +15,7 @@ import { type ExportedResource, exportConnection } from './directory/export.js';
 import { type PurgeReport, purgeExpired } from './directory/lifecycle.js';
 import { type ImportReport, importCsv } from './directory/import.js';
 import { settingsChecks } from './directory/policies/index.js';
+import { TOKEN_TTL_SECONDS } from './directory/client-credentials.js';
 import type { NewEvent, RollcallEvent } from './events/types.js';
 import { writeEvents } from './events/outbox.js';
 import { EventBus, type EventHandler, type SubscribeOptions } from './events/bus.js';
@@ -70,6 +71,8 @@ export interface RollcallOptions {
    * (ROLLCALL_RATE_LIMIT); more get 429 with Retry-After. Default 0: no limit.
    */
   rateLimitPerMinute?: number;
+  /** Seconds an OAuth access token (client credentials grant, POST /oauth/token) works: 60 to 86,400, default 3,600 (ROLLCALL_OAUTH_TOKEN_TTL). */
+  oauthTokenTtlSeconds?: number;
   /** Told about every SCIM request once it is answered (metrics, the host's own log), after the provisioning log. One that throws is logged. */
   observers?: RequestObserver[];
   /** The provisioning log of SCIM requests per connection (default on, 14 days). */
@@ -185,7 +188,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     await database.close();
     throw e;
   }
-  const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, database.writes, clock, () => publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks);
+  const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, database.writes, clock, () => publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks, checkedTokenTtl(opts.oauthTokenTtlSeconds));
   const users = new UserDirectory(database.db, database.writes, database.readDb, database.dialect, clock, limits, database.scan);
   const groups = new GroupDirectory(database.db, database.writes, database.readDb, database.dialect, clock, limits, database.scan);
 
@@ -354,4 +357,13 @@ async function resolvePublicUrl(database: OpenedDatabase<NewEvent>, opts: Rollca
  */
 function wireOutbox(database: OpenedDatabase<NewEvent>, afterCommit: (events: RollcallEvent[]) => void): void {
   database.writes.setBeforeCommit((trx, emitted) => writeEvents(trx, emitted, database.dialect), afterCommit);
+}
+
+/** The access token lifetime, or a RangeError naming what it accepts. */
+function checkedTokenTtl(seconds: number | undefined): number {
+  const s = seconds ?? TOKEN_TTL_SECONDS.default;
+  if (!Number.isInteger(s) || s < TOKEN_TTL_SECONDS.min || s > TOKEN_TTL_SECONDS.max) {
+    throw new RangeError(`oauthTokenTtlSeconds must be a whole number of seconds from ${TOKEN_TTL_SECONDS.min} to ${TOKEN_TTL_SECONDS.max}, got ${seconds}`);
+  }
+  return s;
 }

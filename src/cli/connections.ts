@@ -1,7 +1,7 @@
-/** `rollcall connection …` and `rollcall token rotate`: connections and their bearer tokens. */
+/** `rollcall connection …` and `rollcall token rotate`: connections, their bearer tokens and OAuth client credentials. */
 import type { Command } from 'commander';
 import { fail } from '../scim/errors.js';
-import { readJsonFile, nonNegativeInt } from './options.js';
+import { readJsonFile, nonNegativeInt, wholeDays } from './options.js';
 import { print } from './output.js';
 import { withRollcall } from './runtime.js';
 import { isLoopbackUrl } from '../rollcall.js';
@@ -96,6 +96,65 @@ export function registerConnectionCommands(program: Command): void {
           list,
           list.length ? list.map((c) => `${c.id}  ${c.name}  ${c.scimUrl}`).join('\n') : 'No connections yet: rollcall connection create --name NAME',
         );
+      });
+    });
+
+  const credentials = connection.command('credentials').description('OAuth 2.0 client credentials of a connection (Entra ID gallery apps use these)');
+  credentials
+    .command('create')
+    .description('create a client secret and print the token URL, client id and secret (shown only once)')
+    .argument('<id>', 'connection id')
+    .option('--name <name>', 'what the secret is for, e.g. "Entra ID, 2027"')
+    .option('--expires-in-days <days>', 'days until it expires: 365 to 1095', wholeDays, 730)
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, opts: { name?: string; expiresInDays: number; json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const c = await rc.connections.createCredential(id, { name: opts.name, expiresInDays: opts.expiresInDays });
+        print(
+          opts.json,
+          c,
+          [
+            `Client secret created for connection ${id}: ${c.name} (${c.secretId}), expires ${c.expiresAt}`,
+            `  Tenant URL (SCIM):  ${c.scimUrl}`,
+            `  Token endpoint:     ${c.tokenUrl}`,
+            `  Client identifier:  ${c.clientId}`,
+            `  Client secret:      ${c.clientSecret}`,
+            `The secret is shown only this once. Access tokens from it last ${rc.connections.oauthTokenTtlSeconds} s; revoke it with: rollcall connection credentials revoke ${id} ${c.secretId}`,
+          ].join('\n'),
+        );
+      });
+    });
+  credentials
+    .command('list')
+    .description("list a connection's client secrets (never the secrets themselves)")
+    .argument('<id>', 'connection id')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        const secrets = await rc.connections.listCredentials(id);
+        const tokenUrl = rc.connections.oauthTokenUrl();
+        print(
+          opts.json,
+          { clientId: id, tokenUrl, secrets },
+          [
+            `Client id ${id}, token endpoint ${tokenUrl}`,
+            ...(secrets.length
+              ? secrets.map((s) => `  ${s.secretId}  ${s.status.padEnd(7)}  expires ${s.expiresAt}  last used ${s.lastUsedAt ?? 'never'}  ${s.name}`)
+              : [`  no client secrets yet: rollcall connection credentials create ${id}`]),
+          ].join('\n'),
+        );
+      });
+    });
+  credentials
+    .command('revoke')
+    .description('revoke a client secret; access tokens it obtained stop working at once')
+    .argument('<id>', 'connection id')
+    .argument('<secretId>', 'the secret id (from create or list)')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, secretId: string, opts: { json?: boolean }) => {
+      await withRollcall(async (rc) => {
+        await rc.connections.revokeCredential(id, secretId);
+        print(opts.json, { connectionId: id, secretId, revoked: true }, `Client secret ${secretId} of connection ${id} is revoked.`);
       });
     });
 

@@ -47,6 +47,11 @@ export function eventTypesOption(v: string): string[] {
   return types;
 }
 
+export function wholeDays(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of days');
+  return Number(v);
+}
+
 export function nonNegativeInt(v: string): number {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds');
   return Number(v);

@@ -36,6 +36,7 @@ export async function open(cfg: Config, overrides: OpenOverrides = {}): Promise<
       requestLog: cfg.requestLog,
       sessionHours: cfg.sessionHours,
       rateLimitPerMinute: cfg.rateLimitPerMinute,
+      oauthTokenTtlSeconds: cfg.oauthTokenTtlSeconds,
       limits: cfg.limits,
       webhooks: cfg.webhooks,
       migrate: overrides.migrate ?? cfg.migrate,

@@ -28,7 +28,7 @@ async function serve() {
     cfg.logFormat === 'pretty'
       ? { level: cfg.logLevel, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true, colorize: !process.env.NO_COLOR } } }
       : { level: cfg.logLevel };
-  const app = await buildServer(rc, { logger, bodyLimit: cfg.bodyLimit, trustProxy: cfg.trustProxy, metricsToken: cfg.metricsToken });
+  const app = await buildServer(rc, { logger, bodyLimit: cfg.bodyLimit, trustProxy: cfg.trustProxy, metricsToken: cfg.metricsToken, oauthFailuresPerMinute: cfg.oauthFailuresPerMinute });
   let closing = false;
   // A kept-alive connection (a load balancer's) would hold close() until its idle
   // timeout: once stopping, each answer closes its connection.

@@ -53,7 +53,7 @@ export function issueToken(connectionId: string, now: string): IssuedToken & { r
 
 export class ConnectionTokens {
   /** Token checks that succeeded in read snapshot `snapshot` (exact: the snapshot cannot change). */
-  private verified = new Map<string, ConnectionGrant>();
+  private verified = new Map<string, { grant: ConnectionGrant; until: number }>();
   private snapshot = -1;
   /** Parsed settings by their JSON text: parsing once per change, not per request. */
   private readonly parsed = new Map<string, ConnectionSettings>();
@@ -115,7 +115,7 @@ export class ConnectionTokens {
    * token of connection `id`. Compares hashes in constant time. Read through the
    * read snapshot: a rotation by the CLI takes effect as soon as the snapshot
    * renews (milliseconds). A success is remembered for the rest of the snapshot,
-   * which would answer the same.
+   * which would answer the same, but never past the token's own end.
    */
   async authenticate(id: string, token: string): Promise<ConnectionGrant | undefined> {
     const hash = hashToken(token);
@@ -126,7 +126,8 @@ export class ConnectionTokens {
       this.snapshot = snapshot;
     } else {
       const hit = this.verified.get(key);
-      if (hit) return hit;
+      // A token that ends (grace, OAuth expiry) is remembered only until it ends.
+      if (hit && this.clock().getTime() < hit.until) return hit.grant;
     }
     const tokens = await connectionsStore.liveTokens(this.readDb, id, this.clock().toISOString());
     const given = Buffer.from(hash, 'hex');
@@ -138,7 +139,8 @@ export class ConnectionTokens {
     if (!match) return undefined;
     const grant = this.grantOf(match);
     // Only remember the answer if the snapshot did not renew while we awaited.
-    if (this.readSnapshot() === snapshot && this.snapshot === snapshot) this.verified.set(key, grant);
+    const until = match.expires_at ? Date.parse(match.expires_at) : Infinity;
+    if (this.readSnapshot() === snapshot && this.snapshot === snapshot) this.verified.set(key, { grant, until });
     return grant;
   }
 }

@@ -18,9 +18,14 @@ import { fail } from '../scim/errors.js';
 import { DEFAULT_SCIM_PREFIX, scimBaseUrl } from './scim-url.js';
 import { type OrganizationInfo, OrganizationDirectory } from './organizations.js';
 import { type ConnectionGrant, ConnectionTokens, type IssuedToken, issueToken } from './connection-tokens.js';
+import { type AccessToken, ClientCredentials, type ClientSecretInfo, type NewClientSecret, TOKEN_TTL_SECONDS } from './client-credentials.js';
 
 export type { OrganizationInfo } from './organizations.js';
 export type { ConnectionGrant, IssuedToken } from './connection-tokens.js';
+export type { AccessToken, ClientSecretInfo, NewClientSecret } from './client-credentials.js';
+
+/** Where the standalone server answers the OAuth client credentials grant (http/oauth-token.ts). */
+export const OAUTH_TOKEN_PATH = '/oauth/token';
 
 export interface CreateConnectionOptions {
   name: string;
@@ -49,6 +54,7 @@ export function scimUrl(publicUrl: string, connectionId: string): string {
 export class ConnectionDirectory {
   private readonly organizations: OrganizationDirectory;
   private readonly tokens: ConnectionTokens;
+  private readonly credentials: ClientCredentials;
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -64,8 +70,11 @@ export class ConnectionDirectory {
     scimPlans: readonly string[] = ['enterprise'],
     /** Extra settings checks that need the SCIM schema (attribute paths, languages). */
     private readonly settingsChecks: ((s: ConnectionSettings) => string[])[] = [],
+    /** Seconds an OAuth access token works (ROLLCALL_OAUTH_TOKEN_TTL). */
+    readonly oauthTokenTtlSeconds: number = TOKEN_TTL_SECONDS.default,
   ) {
     this.tokens = new ConnectionTokens(readDb, readSnapshot, writes, clock, scimPlans);
+    this.credentials = new ClientCredentials(db, clock, oauthTokenTtlSeconds, () => this.tokens.forget());
     this.organizations = new OrganizationDirectory(db, clock, scimPlans, () => this.tokens.forget());
   }
 
@@ -233,6 +242,42 @@ export class ConnectionDirectory {
     if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' holds CSV-imported users and has no token`);
     const info = this.info(row);
     return { ...info, ...(await this.tokens.rotate(info, graceSeconds)) };
+  }
+
+  /** The token endpoint IdPs are given with a client id and secret. */
+  oauthTokenUrl(): string {
+    return `${this.publicUrl().replace(/\/+$/, '')}${OAUTH_TOKEN_PATH}`;
+  }
+
+  private async scimConnection(id: string): Promise<ConnectionRow> {
+    const row = await connectionsStore.getConnection(this.db, id);
+    if (!row) throw fail('ROLLCALL_CONNECTION_NOT_FOUND', `no connection with id '${id}'`);
+    if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' holds CSV-imported users and has no SCIM credentials`);
+    return row;
+  }
+
+  /**
+   * A new OAuth client secret for the connection (client id: the connection id),
+   * shown in this answer only, with the token URL. `expiresInDays`: 365–1095.
+   */
+  async createCredential(id: string, opts: { name?: string; expiresInDays?: number } = {}): Promise<NewClientSecret & { tokenUrl: string; scimUrl: string }> {
+    const row = await this.scimConnection(id);
+    return { ...(await this.credentials.create(row.id, opts)), tokenUrl: this.oauthTokenUrl(), scimUrl: this.info(row).scimUrl };
+  }
+
+  /** The connection's client secrets (never the secrets themselves), oldest first. */
+  async listCredentials(id: string): Promise<ClientSecretInfo[]> {
+    return this.credentials.list((await this.scimConnection(id)).id);
+  }
+
+  /** Revokes a client secret; access tokens it obtained stop working at once. */
+  async revokeCredential(id: string, secretId: string): Promise<void> {
+    await this.credentials.revoke((await this.scimConnection(id)).id, secretId);
+  }
+
+  /** The client credentials grant: an access token for connection `clientId`, or undefined. */
+  grantAccessToken(clientId: string, clientSecret: string): Promise<AccessToken | undefined> {
+    return this.credentials.grant(clientId, clientSecret);
   }
 
   /**

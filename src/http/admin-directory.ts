@@ -14,6 +14,7 @@ import {
   OrganizationBody,
   OrganizationPatch,
   RequestsQuery,
+  CredentialBody,
   RotateBody,
   UsersQuery,
   id,
@@ -94,6 +95,22 @@ export function registerDirectoryRoutes(app: FastifyInstance, rc: Rollcall, guar
     const body = parse(RotateBody, objectBody(req.body, '{"graceSeconds": 3600}', true), 'the rotation');
     const rotated = await rc.connections.rotateToken(connectionId, body.graceSeconds ?? 0);
     return reply.header('cache-control', 'no-store').send(rotated);
+  });
+
+  app.post<{ Params: { id: string } }>('/connections/:id/credentials', doc({ summary: 'Create an OAuth client secret (client credentials grant; the secret is in this answer only)', tags: ['connections'], params: ['id'], body: CredentialBody }), async (req, reply) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    const body = parse(CredentialBody, objectBody(req.body, '{"name": "Entra ID", "expiresInDays": 730}', true), 'the client secret');
+    const created = await rc.connections.createCredential(connectionId, body);
+    return reply.status(201).header('cache-control', 'no-store').send(created);
+  });
+  app.get<{ Params: { id: string } }>('/connections/:id/credentials', doc({ summary: "The connection's OAuth client secrets (never the secrets), with the client id and token URL", tags: ['connections'], params: ['id'] }), async (req) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    return { clientId: connectionId, tokenUrl: rc.connections.oauthTokenUrl(), secrets: await rc.connections.listCredentials(connectionId) };
+  });
+  app.delete<{ Params: { id: string; secretId: string } }>('/connections/:id/credentials/:secretId', doc({ summary: 'Revoke an OAuth client secret (its access tokens stop working at once)', tags: ['connections'], params: ['id', 'secretId'] }), async (req, reply) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    await rc.connections.revokeCredential(connectionId, req.params.secretId);
+    return reply.status(204).send();
   });
 
   app.post<{ Params: { id: string } }>('/connections/:id/disable', doc({ summary: 'Disable a connection (its SCIM requests get 403)', tags: ['connections'], params: ['id'] }), async (req) => rc.connections.setStatus((await guard.connection(req, req.params.id)).id, 'disabled'));

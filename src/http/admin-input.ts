@@ -65,6 +65,12 @@ export const ConnectionBody = z
     settings: z.record(z.unknown(), { invalid_type_error: 'must be an object of connection settings' }).optional(),
   })
   .strict();
+export const CredentialBody = z
+  .object({
+    name: z.string({ invalid_type_error: 'must be a string' }).max(200).optional(),
+    expiresInDays: z.number({ invalid_type_error: 'must be a number of days (365 to 1095)' }).int().min(365).max(1095).optional(),
+  })
+  .strict();
 export const RotateBody = z.object({ graceSeconds: z.number({ invalid_type_error: 'must be a number of seconds' }).int().min(0).max(30 * 86_400).optional() }).strict();
 
 /** The body as an object (an empty body counts as {} where `empty` allows it). */

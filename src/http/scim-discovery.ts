@@ -65,6 +65,12 @@ function serviceProviderConfig(base: string, bounds: DiscoveryOptions) {
         description: 'Authentication with the per-connection bearer token shown when the connection was created or its token rotated.',
         primary: true,
       },
+      {
+        type: 'oauth2',
+        name: 'OAuth 2.0 client credentials',
+        description: 'An access token from POST /oauth/token (grant_type=client_credentials with the connection id as client id and one of its client secrets), sent as a bearer token.',
+        specUri: 'https://www.rfc-editor.org/rfc/rfc6749#section-4.4',
+      },
     ],
     [LIMITS_EXTENSION]: {
       maxPayloadSize: bounds.bodyLimit,

@@ -17,6 +17,7 @@ import { registerHealth } from './health.js';
 import { registerMetrics } from './metrics.js';
 import { registerConsole } from './console.js';
 import { registerOpenApi } from './admin-openapi.js';
+import { registerOAuthToken } from './oauth-token.js';
 
 export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
@@ -25,6 +26,8 @@ export interface ServerOptions {
   trustProxy?: boolean | number | string[];
   /** ROLLCALL_METRICS_TOKEN: opens /metrics besides the admin key. */
   metricsToken?: string;
+  /** ROLLCALL_OAUTH_FAILURES_PER_MINUTE: failed token requests per client id and per address (default 10). */
+  oauthFailuresPerMinute?: number;
 }
 
 /** The SCIM API as a plugin a host application mounts under its own prefix (the same as `rollcallScim`). */
@@ -55,6 +58,7 @@ export async function buildServer(rc: Rollcall, opts: ServerOptions = {}): Promi
   registerHealth(app, rc);
   registerMetrics(app, rc, { token: opts.metricsToken });
   await app.register(rollcallScim, { prefix: DEFAULT_SCIM_PREFIX, rollcall: rc, bodyLimit });
+  await registerOAuthToken(app, rc, { failuresPerMinute: opts.oauthFailuresPerMinute });
   await registerOpenApi(app, ADMIN_API_PREFIX);
   await app.register(adminPlugin, { prefix: ADMIN_API_PREFIX, rollcall: rc });
   await registerConsole(app);

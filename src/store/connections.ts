@@ -71,6 +71,7 @@ export async function deleteConnectionChunk(db: Kysely<DB>, id: string): Promise
   await db.deleteFrom('request_days').where('connection_id', '=', id).execute();
   await db.deleteFrom('rate_windows').where('connection_id', '=', id).execute();
   await db.deleteFrom('connection_tokens').where('connection_id', '=', id).execute();
+  await db.deleteFrom('client_secrets').where('connection_id', '=', id).execute();
   await db.deleteFrom('connections').where('id', '=', id).execute();
   return true;
 }
@@ -124,6 +125,8 @@ export async function setExternalKeys(db: Kysely<DB>, connectionId: string, from
 /** What a request needs to know about its connection, read with the token check in one statement. */
 export interface ConnectionAccess {
   hash: string;
+  /** The token's end (a rotated token's grace, an OAuth access token's expiry); null while current. */
+  expires_at: string | null;
   settings: string;
   workspace: string;
   status: string;
@@ -143,19 +146,20 @@ const selectLiveTokens = prepared(
       .selectFrom('connection_tokens as t')
       .innerJoin('connections as c', 'c.id', 't.connection_id')
       .leftJoin('organizations as o', 'o.id', 'c.organization_id')
-      .select(['t.hash as hash', 'c.settings as settings', 'c.workspace as workspace', 'c.status as status', 'c.organization_id as organization_id', 'o.plan as plan'])
+      .select(['t.hash as hash', 't.expires_at as expires_at', 'c.settings as settings', 'c.workspace as workspace', 'c.status as status', 'c.organization_id as organization_id', 'o.plan as plan'])
       .where('t.connection_id', '=', connectionId)
       .where('c.kind', '=', 'scim')
       .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)])),
   2,
 );
 
-/** Ends every live token at `expiresAt` (now for an immediate rotation) and adds the new one. */
+/** Ends every live bearer token at `expiresAt` (now for an immediate rotation) and adds the new one; OAuth access tokens keep their own end. */
 export async function rotateToken(db: Kysely<DB>, connectionId: string, expiresAt: string, token: ConnectionTokensTable): Promise<void> {
   await db
     .updateTable('connection_tokens')
     .set({ expires_at: expiresAt })
     .where('connection_id', '=', connectionId)
+    .where('client_secret_id', 'is', null)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', expiresAt)]))
     .execute();
   await db.insertInto('connection_tokens').values(token).execute();

@@ -384,6 +384,42 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0012_client_credentials': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('client_secrets')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('connection_id', 'text', (c) => c.notNull().references('connections.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .addColumn('last_used_at', 'text')
+        .execute();
+      await db.schema.createIndex('client_secrets_connection').on('client_secrets').column('connection_id').execute();
+      // Access tokens live beside the bearer tokens (one check for both), tied to their secret.
+      await db.schema.alterTable('connection_tokens').addColumn('client_secret_id', 'text').execute();
+      await db.schema.createIndex('connection_tokens_client_secret').on('connection_tokens').column('client_secret_id').where(sql.ref('client_secret_id'), 'is not', null).execute();
+    },
+  },
+  '0013_explicit_mapping_key': {
+    async up(db: Kysely<any>) {
+      // The default mapping key became userName; connections made before keep the
+      // externalId they had, now written into their settings.
+      const rows = await db.selectFrom('connections').select(['id', 'settings']).execute();
+      for (const r of rows) {
+        let settings: Record<string, unknown>;
+        try {
+          settings = JSON.parse(String(r.settings ?? '{}')) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        if (typeof settings !== 'object' || settings === null || 'mappingKey' in settings) continue;
+        await db.updateTable('connections').set({ settings: JSON.stringify({ ...settings, mappingKey: 'externalId' }) }).where('id', '=', r.id).execute();
+      }
+    },
+  },
 });
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {

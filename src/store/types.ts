@@ -27,8 +27,24 @@ export interface ConnectionTokensTable {
   /** sha256 hex of the bearer token: tokens are 256-bit random, so a fast hash is enough. */
   hash: string;
   created_at: string;
-  /** Null while current; set when rotated away (grace period end). */
+  /** Null while current; set when rotated away (grace period end), or an OAuth access token's end. */
   expires_at: string | null;
+  /** The OAuth client secret that obtained this access token; null for the connection's bearer tokens. */
+  client_secret_id?: string | null;
+}
+
+/** OAuth 2.0 client secrets of a connection (client credentials grant; the client id is the connection id). */
+export interface ClientSecretsTable {
+  id: string;
+  connection_id: string;
+  name: string;
+  /** sha256 hex of the secret (256 random bits, like tokens). */
+  hash: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  /** When an access token was last issued for it: which secret an IdP still uses. */
+  last_used_at: string | null;
 }
 
 export interface UsersTable {
@@ -173,6 +189,7 @@ export interface DB {
   organizations: OrganizationsTable;
   connections: ConnectionsTable;
   connection_tokens: ConnectionTokensTable;
+  client_secrets: ClientSecretsTable;
   users: UsersTable;
   user_emails: UserEmailsTable;
   groups: GroupsTable;

@@ -10,7 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SHIPPED_NODE_ARGS } from '../conformance/server-process.mjs';
+// @ts-expect-error plain ESM helper shared with the conformance runner and the benchmark
+import { SHIPPED_NODE_ARGS as shipped } from '../conformance/server-process.mjs';
+
+const SHIPPED_NODE_ARGS = shipped as string[];
 import { CLI } from './support.js';
 
 const root = path.resolve(__dirname, '../..');
