@@ -22,7 +22,9 @@ export function registerScimAuth(app: FastifyInstance, rc: Rollcall, baseUrlOf: 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const connectionId = (req.params as { connectionId?: string }).connectionId ?? '';
     const header = req.headers.authorization;
-    const match = typeof header === 'string' ? /^\s*Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    // Okta's "HTTP Header" mode sends the token alone, without the scheme: accepted
+    // as a bearer token (one word; `Basic …` and other schemes stay refused).
+    const match = typeof header === 'string' ? /^\s*(?:Bearer\s+)?([^\s:]+)\s*$/i.exec(header) : null;
     if (!match) throw fail('ROLLCALL_TOKEN_MISSING', 'Missing bearer token: send Authorization: Bearer <token>.', { ...BEARER_CHALLENGE });
     const grant = UUIDISH.test(connectionId) ? await rc.connections.authenticate(connectionId, match[1]) : undefined;
     // Same answer for an unknown connection and a wrong token: no probing for ids.

@@ -152,7 +152,11 @@ function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr 
       return present(t);
     }
     case 'compare': {
-      const t = scope.resolve(f.path);
+      let t = scope.resolve(f.path);
+      // A single-valued complex attribute compared as a whole is compared by its
+      // `value` (RFC 7644 §3.4.2.2; as the evaluator does): Entra ID checks a
+      // manager with `manager eq <id>`.
+      if (t.kind === 'scalar' && t.complex && !f.path.sub && f.value.value !== null) t = valueOf(scope, f.path) ?? t;
       if (t.kind === 'multi') {
         const sub: AttrPath = { attr: t.sub };
         if (f.value.value === null) {
@@ -179,6 +183,16 @@ function compileIn(d: SqlDialect, scope: Scope, f: Filter, depth: number): Expr 
       }
       return t.exists((el) => compileIn(d, el, f.filter, depth + 1));
     }
+  }
+}
+
+/** `attr.value` of a complex attribute, when it has one. */
+function valueOf(scope: Scope, path: AttrPath): Scalar | undefined {
+  try {
+    const v = scope.resolve({ ...path, sub: 'value' });
+    return v.kind === 'scalar' ? v : undefined;
+  } catch {
+    return undefined;
   }
 }
 

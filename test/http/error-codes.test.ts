@@ -34,6 +34,10 @@ describe('SCIM API error codes', () => {
     expectCode(none, 401, 'ROLLCALL_TOKEN_MISSING');
     expect(none.headers['www-authenticate']).toBe('Bearer realm="rollcall"');
     expectCode(await c.get('/Users', { authorization: 'Bearer wrong' }), 401, 'ROLLCALL_TOKEN_INVALID');
+    expectCode(await c.get('/Users', { authorization: 'Basic dXNlcjpwYXNz' }), 401, 'ROLLCALL_TOKEN_MISSING');
+    expectCode(await c.get('/Users', { authorization: 'wrong' }), 401, 'ROLLCALL_TOKEN_INVALID');
+    // Okta's "HTTP Header" authentication sends the token without "Bearer ".
+    expect((await c.get('/Users', { authorization: conn.token })).status).toBe(200);
     const org = await t.rc.connections.createOrganization('Free Corp', 'free');
     const free = await t.connection('Free', { organizationId: org.id });
     expectCode(await scimClient(t.app, free).get('/Users'), 403, 'ROLLCALL_SCIM_NOT_IN_PLAN');

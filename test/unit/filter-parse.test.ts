@@ -215,9 +215,15 @@ describe('parseFilter: value paths', () => {
     });
   });
 
-  it('rejects nested value paths, sub-attribute after ], and qualified inner paths', () => {
+  it('reads a sub-attribute after ] (Entra ID) as one more condition inside the brackets', () => {
+    expect(parseFilter('emails[type eq "work"].value eq "x"')).toEqual(parseFilter('emails[type eq "work" and value eq "x"]'));
+    expect(parseFilter('emails[type eq "work"].value pr')).toEqual(parseFilter('emails[type eq "work" and value pr]'));
+    expectError(() => parseFilter('emails[type eq "work"].value'), 'invalidFilter', /operator/);
+    expectError(() => parseFilter('emails[type eq "work"]. eq "x"'), 'invalidFilter', /sub-attribute name/);
+  });
+
+  it('rejects nested value paths and qualified inner paths', () => {
     expectError(() => parseFilter('emails[a[b eq 1]]'), 'invalidFilter', /nested/);
-    expectError(() => parseFilter('emails[type eq "work"].value eq "x"'), 'invalidFilter', /after '\]'/);
     expectError(() => parseFilter('emails[emails.type eq "work"]'), 'invalidFilter', /sub-attribute/);
     expectError(() => parseFilter(`emails[${CORE}:type eq "work"]`), 'invalidFilter');
     expectError(() => parseFilter('name.givenName[value eq "x"]'), 'invalidFilter');

@@ -176,14 +176,25 @@ class Parser {
     if (this.peek() === '[') {
       if (inBracket) throw this.error('value filters cannot be nested');
       const filter = this.parseValueFilter(path, start);
-      // `emails[type eq "work"].value eq "x"` is outside the RFC filter grammar; the
-      // same thing is `emails[type eq "work" and value eq "x"]`.
+      // `emails[type eq "work"].value eq "x"` is outside the RFC filter grammar but
+      // is what Entra ID's documentation says it sends for a uniqueness check; it
+      // reads as `emails[type eq "work" and value eq "x"]`.
       if (this.peek() === '.') {
-        throw this.error(`a sub-attribute after ']' is not allowed in a filter; put the condition inside the brackets`);
+        this.pos++;
+        const subStart = this.pos;
+        const sub = this.readPathToken();
+        if (!/^[A-Za-z][\w$-]*$/.test(sub)) throw this.error(`expected a sub-attribute name after '].' but found ${q(sub) || this.found()}`, subStart);
+        const term = this.parseCondition({ attr: sub }, subStart);
+        return { kind: 'valuePath', path, filter: { kind: 'and', left: filter, right: term } };
       }
       return { kind: 'valuePath', path, filter };
     }
 
+    return this.parseCondition(path, start);
+  }
+
+  /** `pr` or `compareOp value` after `path` (which began at `start`). */
+  parseCondition(path: AttrPath, start: number): Filter {
     this.skipWs();
     const opAt = this.pos;
     const op = this.wordAt(this.pos);
