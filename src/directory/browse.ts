@@ -40,12 +40,12 @@ export interface BrowsedGroup extends GroupView {
   memberCount: number;
 }
 
-export type HistoryType = 'created' | 'updated' | 'deactivated' | 'reactivated' | 'deleted' | 'restored' | 'purged' | 'joined_group' | 'left_group';
+export type HistoryType = 'created' | 'updated' | 'deactivated' | 'reactivated' | 'deleted' | 'restored' | 'purged' | 'joined_group' | 'left_group' | 'role_changed';
 
 export interface HistoryEntry {
   at: string;
   type: HistoryType;
-  /** For `updated`: which attributes changed, old → new. */
+  /** For `updated`: which attributes changed, old → new; for `role_changed`: the role. */
   changes?: { path: string; before: unknown; after: unknown }[];
   /** For `joined_group` and `left_group`. */
   group?: { id: string; displayName: string };
@@ -63,6 +63,7 @@ const HISTORY_TYPES: Record<string, HistoryType> = {
   'user.purged': 'purged',
   'group.member_added': 'joined_group',
   'group.member_removed': 'left_group',
+  'user.role_changed': 'role_changed',
 };
 
 /** Attribute paths whose values never leave the server (none is stored today; this keeps it so). */
@@ -140,6 +141,7 @@ export class DirectoryBrowser {
           SECRET_PATH.test(c.path) ? { path: c.path, before: '[redacted]', after: '[redacted]' } : { path: c.path, before: c.before ?? null, after: c.after ?? null },
         );
       }
+      if (type === 'role_changed') entry.changes = [{ path: 'role', before: data.previousRole ?? null, after: data.role ?? null }];
       if (type === 'joined_group' || type === 'left_group') {
         const g = data.group as { id?: string; displayName?: string } | undefined;
         entry.group = { id: g?.id ?? '', displayName: g?.displayName ?? '' };

@@ -10,7 +10,9 @@ import type { DB } from '../store/types.js';
 import * as connectionsStore from '../store/connections.js';
 import type { ConnectionRow } from '../store/connections.js';
 import { isUniqueViolation } from '../store/errors.js';
-import type { Clock } from './context.js';
+import { type Clock, requestContext } from './context.js';
+import * as usersStore from '../store/users.js';
+import { refreshRoles } from './roles.js';
 import type { WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
 import { type ConnectionSettings, mergeSettings, readSettings } from './settings.js';
@@ -61,8 +63,8 @@ export class ConnectionDirectory {
     /** Reads outside transactions (every request's token check). */
     readDb: Kysely<DB>,
     readSnapshot: () => number,
-    /** Write transactions with the event outbox (token rotations are events). */
-    writes: WriteBatcher<NewEvent>,
+    /** Write transactions with the event outbox (token rotations and recomputed roles are events). */
+    private readonly writes: WriteBatcher<NewEvent>,
     private readonly clock: Clock,
     /** Read on every use: a server learns its URL once it listens (see Rollcall.recordPublicUrl). */
     private readonly publicUrl: () => string,
@@ -208,7 +210,28 @@ export class ConnectionDirectory {
       throw e;
     }
     this.tokens.forget();
+    const before = readSettings(row.settings);
+    const rolesChanged = JSON.stringify([before.roleMapping, before.defaultRole]) !== JSON.stringify([settings.roleMapping, settings.defaultRole]);
+    if (settings.roleMapping.length && rolesChanged) await this.recomputeRoles({ ...row, settings: text }, settings);
     return { ...this.info({ ...row, settings: text }), settings };
+  }
+
+  /**
+   * A new roleMapping applies to the users already there: their roles follow their
+   * groups now, a page of users per transaction (other connections' writes go
+   * between), each change a user.role_changed.
+   */
+  private async recomputeRoles(row: ConnectionRow, settings: ConnectionSettings): Promise<void> {
+    const ctx = requestContext(row.id, { organizationId: row.organization_id, workspace: row.workspace, settings }, this.info(row).scimUrl);
+    let after = '';
+    for (;;) {
+      const ids = await usersStore.liveUserIdsAfter(this.db, row.id, after, 500);
+      if (!ids.length) return;
+      const now = this.clock().toISOString();
+      await this.writes.run((trx, emit) => refreshRoles(trx, ctx, ids, now, emit));
+      after = ids[ids.length - 1];
+      await new Promise((r) => setImmediate(r));
+    }
   }
 
   async show(id: string): Promise<(ConnectionInfo & { settings: ConnectionSettings; organization?: OrganizationInfo }) | undefined> {

@@ -14,6 +14,7 @@ import type { NewEvent } from '../events/types.js';
 import { event, groupView, membershipEvent } from './emitted-events.js';
 import { type RequestContext, settingsOf } from './context.js';
 import { groupsFromRules } from './policies/index.js';
+import { refreshRoles } from './roles.js';
 
 /**
  * Group rules only add: after a create or update, the user joins every group a
@@ -32,6 +33,7 @@ export async function applyGroupRules(
   const userId = user.id;
   const settings = settingsOf(ctx);
   const names = groupsFromRules(settings, doc);
+  let joined = false;
   for (const name of names) {
     // Locked where writers run side by side: a concurrent DELETE of the group waits, or has already gone and the rule creates it anew.
     const { group, created } = await groupsStore.groupByName(trx, ctx.connectionId, name, now, dialect.lockRows);
@@ -45,6 +47,8 @@ export async function applyGroupRules(
       await groupsStore.touchGroup(trx, group.id, now);
       const member = { id: userId, userName: user.user_name, externalId: user.external_id, displayName: user.display_name };
       emit(membershipEvent(ctx, 'group.member_added', { id: group.id, displayName: group.display_name }, member, now));
+      joined = true;
     }
   }
+  if (joined) await refreshRoles(trx, ctx, [userId], now, emit);
 }

@@ -20,6 +20,7 @@ import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation } from '../store/errors.js';
 import * as groupsStore from '../store/groups.js';
 import * as memberships from '../store/memberships.js';
+import { refreshRoles } from './roles.js';
 import { existingUserIds, memberRefs } from '../store/users.js';
 import type { GroupRow } from '../store/groups.js';
 import type { MemberView } from '../store/memberships.js';
@@ -149,6 +150,7 @@ export class GroupDirectory {
         emit(membershipEvent(ctx, type, group, member, now));
       }
     }
+    await refreshRoles(trx, ctx, unique, now, emit);
     return touched.length;
   }
 
@@ -226,6 +228,8 @@ export class GroupDirectory {
         if (!ok) throw fail('ROLLCALL_CONCURRENT_CHANGE', `Group '${id}' changed concurrently; retry the request.`);
         if (values.display_name !== current.row.display_name) await memberships.touchMembersOf(trx, id, now, this.dialect.lockRows);
         const existing = await memberships.memberIds(trx, id);
+        // Rules name groups: a new name or externalId can change the roles of members who stay.
+        if (renamedForRoles(current.row, values)) await refreshRoles(trx, ctx, [...existing], now, emit);
         const wanted = new Set(members.map((m) => m.value));
         const toRemove = [...existing].filter((m) => !wanted.has(m));
         const toAdd = members.filter((m) => !existing.has(m.value));
@@ -255,6 +259,7 @@ export class GroupDirectory {
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
         if (!ok) throw fail('ROLLCALL_CONCURRENT_CHANGE', `Group '${id}' changed concurrently; retry the request.`);
         if (values.display_name !== current.row.display_name) await memberships.touchMembersOf(trx, id, now, this.dialect.lockRows);
+        if (renamedForRoles(current.row, values)) await refreshRoles(trx, ctx, [...(await memberships.memberIds(trx, id))], now, emit);
         this.emitUpdate(ctx, current, { ...current.row, ...values }, result.doc, now, emit);
         return { row: { ...current.row, ...values }, doc: result.doc };
       });
@@ -269,10 +274,12 @@ export class GroupDirectory {
       const current = await this.getForWrite(trx, ctx, id);
       checkIfMatch(ifMatch, current.row.version);
       const now = this.clock().toISOString();
+      const members = settingsOf(ctx).roleMapping.length ? [...(await memberships.memberIds(trx, id))] : [];
       const ok = await groupsStore.deleteGroup(trx, ctx.connectionId, id, current.row.version, now, this.dialect.lockRows);
       if (!ok) throw fail('ROLLCALL_CONCURRENT_CHANGE', `Group '${id}' changed before it could be deleted.`);
       // Its memberships go with it: group.deleted stands for them (no member_removed per member).
       emit(event(ctx, 'group.deleted', { type: 'Group', id }, groupView(current.row), now));
+      await refreshRoles(trx, ctx, members, now, emit);
     });
   }
 
@@ -329,4 +336,9 @@ export function groupToScim(ctx: RequestContext, rec: GroupRecord, members?: Mem
     version: etag(row.version),
   };
   return out;
+}
+
+/** The group's name or externalId changed (what roleMapping rules match on). */
+function renamedForRoles(before: GroupRow, after: { display_name: string; external_id: string | null }): boolean {
+  return before.display_name !== after.display_name || before.external_id !== after.external_id;
 }

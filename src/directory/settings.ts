@@ -19,6 +19,13 @@ const groupRule = z
   })
   .strict();
 
+const roleRule = z
+  .object({
+    group: z.string().trim().min(1, "roleMapping[].group must name a group (its displayName or externalId)"),
+    role: z.string().trim().min(1, 'roleMapping[].role must name a role'),
+  })
+  .strict();
+
 const domain = z
   .string()
   .trim()
@@ -31,10 +38,14 @@ export const settingsSchema = z
     rejectCollectiveAddresses: z.boolean().default(true),
     collectiveLocalParts: z.array(z.string().trim().toLowerCase().min(1)).default([]),
     defaultLanguage: z.string().nullable().default(null),
+    /** Refuse a preferredLanguage that is no supported tag (default: keep it, give the host app defaultLanguage and a flag). */
+    strictLanguage: z.boolean().default(false),
     defaultRole: z.string().trim().min(1).default('member'),
+    /** Ordered: the first rule whose group the user is in gives the role, else defaultRole. Empty: roles are not derived from groups. */
+    roleMapping: z.array(roleRule).max(100).default([]),
     genderValues: z.record(z.string(), z.string().min(1)).default({}),
     attributeMap: z.record(z.string().min(1), z.string().min(1)).default({}),
-    mappingKey: z.enum(['externalId', 'userName']).default('externalId'),
+    mappingKey: z.enum(['externalId', 'userName']).default('userName'),
     lockMappingKey: z.boolean().default(false),
     exclusiveGroups: z.boolean().default(false),
     groupRules: z.array(groupRule).default([]),

@@ -38,6 +38,8 @@ export interface EventDataMap {
   'user.deleted': UserView;
   'user.restored': UserView;
   'user.purged': UserView;
+  /** The role came from the connection's roleMapping and changed with the user's groups (or the mapping). */
+  'user.role_changed': UserView & { previousRole: string | null };
   'group.created': GroupView;
   'group.updated': GroupView & { changes: AttributeChange[] };
   'group.deleted': GroupView;

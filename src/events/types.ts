@@ -11,6 +11,7 @@ export const EVENT_TYPES = [
   'user.deleted',
   'user.restored',
   'user.purged',
+  'user.role_changed',
   'group.created',
   'group.updated',
   'group.deleted',

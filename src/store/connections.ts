@@ -108,7 +108,8 @@ export async function storedMappingKey(db: Kysely<DB>, connectionId: string, loc
     ? await db.selectFrom('connections').select('settings').where('id', '=', connectionId).forShare().executeTakeFirst()
     : (await selectSettings(db, connectionId)).rows[0];
   const key = row ? (JSON.parse(row.settings) as { mappingKey?: unknown }).mappingKey : undefined;
-  return key === 'userName' ? 'userName' : 'externalId';
+  // Settings written before userName became the default say externalId (migration 0013).
+  return key === 'externalId' ? 'externalId' : 'userName';
 }
 
 const selectSettings = prepared((db: Kysely<DB>, id: string) => db.selectFrom('connections').select('settings').where('id', '=', id), 1);

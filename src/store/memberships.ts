@@ -184,3 +184,22 @@ export async function groupsOfUsers(db: Kysely<DB>, userIds: string[]): Promise<
   }
   return out;
 }
+
+/** Each user's groups by name and externalId: what roleMapping rules match. */
+export async function groupKeysOfUsers(db: Kysely<DB>, userIds: string[]): Promise<Map<string, { displayName: string; externalId: string | null }[]>> {
+  const out = new Map<string, { displayName: string; externalId: string | null }[]>();
+  for await (const part of chunked([...new Set(userIds)])) {
+    const rows = await db
+      .selectFrom('memberships')
+      .innerJoin('groups', 'groups.id', 'memberships.group_id')
+      .select(['memberships.member_id as member_id', 'groups.display_name as display_name', 'groups.external_id as external_id'])
+      .where('memberships.member_id', 'in', part)
+      .execute();
+    for (const r of rows) {
+      let list = out.get(r.member_id);
+      if (!list) out.set(r.member_id, (list = []));
+      list.push({ displayName: r.display_name, externalId: r.external_id });
+    }
+  }
+  return out;
+}

@@ -367,3 +367,23 @@ export async function purgeUsers(
   await db.deleteFrom('users').where('id', 'in', ids).execute();
   return { rows, memberships, last };
 }
+
+/** Live (not deleted) users of a connection by id, in id order. */
+export async function liveUsersByIds(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<UserRow[]> {
+  const out: UserRow[] = [];
+  for await (const part of chunked([...new Set(ids)])) {
+    out.push(...(await db.selectFrom('users').selectAll().where('connection_id', '=', connectionId).where('id', 'in', part).where('state', '<>', 'deleted').orderBy('id').execute()));
+  }
+  return out;
+}
+
+/** Ids of a connection's live users after `afterId`, in id order (a role recomputation's pages). */
+export async function liveUserIdsAfter(db: Kysely<DB>, connectionId: string, afterId: string, limit: number): Promise<string[]> {
+  const rows = await db.selectFrom('users').select('id').where('connection_id', '=', connectionId).where('id', '>', afterId).where('state', '<>', 'deleted').orderBy('id').limit(limit).execute();
+  return rows.map((r) => r.id);
+}
+
+/** What the policies resolved for the host app (users.app), replaced: not a SCIM change, so no version bump. */
+export async function setUserApp(db: Kysely<DB>, connectionId: string, id: string, app: string): Promise<void> {
+  await db.updateTable('users').set({ app }).where('connection_id', '=', connectionId).where('id', '=', id).execute();
+}

@@ -233,10 +233,10 @@ export async function runConformance({ quiet = false, adjust = true, log = conso
   let serverOutput = '';
   try {
     // The collection creates four users with one externalId ("22fbc523-…") and
-    // expects four 201s. With Rollcall's default mapping key (externalId) the second
-    // would be a 409, by design (never a duplicate account); the connection is set
-    // to match users on userName instead, which is what the collection exercises.
-    const conn = await createConnection(server, 'Microsoft SCIM reference collection', { mappingKey: 'userName' });
+    // expects four 201s: a connection with DEFAULT settings must pass it (the
+    // default mapping key is userName, which RFC 7643 makes unique; with externalId
+    // as the key the second would be a 409, by design).
+    const conn = await createConnection(server, 'Microsoft SCIM reference collection');
     const url = new URL(server.baseUrl);
     const api = `scim/v2/${conn.id}`;
     if (!conn.scimUrl.endsWith(`/${api}`)) throw new Error(`unexpected scimUrl ${conn.scimUrl} for connection ${conn.id}`);

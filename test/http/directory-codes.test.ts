@@ -13,6 +13,7 @@ const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 let t: TestApp;
 let plain: ScimClient;
+let strictLanguage: ScimClient;
 let strict: ScimClient;
 let strictConn: TestConnection;
 let strictOrg = '';
@@ -22,7 +23,9 @@ let groupId = '';
 
 beforeAll(async () => {
   t = await startTestApp();
-  plain = scimClient(t.app, await t.connection('Plain'));
+  // Keyed by externalId, so that a taken externalId has its own refusal (with the default userName key two users may share one).
+  plain = scimClient(t.app, await t.connection('Plain', { settings: { mappingKey: 'externalId' } }));
+  strictLanguage = scimClient(t.app, await t.connection('Strict language', { settings: { strictLanguage: true } }));
   strictConn = await t.connection('Strict', {
     settings: { domains: ['acme.com'], mappingKey: 'userName', lockMappingKey: true, exclusiveGroups: true },
   });
@@ -55,7 +58,7 @@ describe('SCIM requests', () => {
     ['a domain that is not verified', () => strict.post('/Users', { schemas: [USER], userName: 'eve@elsewhere.org' }), 'ROLLCALL_DOMAIN_NOT_VERIFIED'],
     ['an address without a domain', () => strict.post('/Users', { schemas: [USER], userName: 'eve@acme.com', emails: [{ value: 'eve' }] }), 'ROLLCALL_EMAIL_WITHOUT_DOMAIN'],
     ['a collective mailbox', () => plain.post('/Users', { schemas: [USER], userName: 'info@example.com' }), 'ROLLCALL_COLLECTIVE_ADDRESS'],
-    ['an unsupported language', () => plain.post('/Users', { schemas: [USER], userName: 'cy@example.com', preferredLanguage: 'xx-not-a-tag-at-all' }), 'ROLLCALL_INVALID_LANGUAGE'],
+    ['an unsupported language (strictLanguage)', () => strictLanguage.post('/Users', { schemas: [USER], userName: 'cy@example.com', preferredLanguage: 'xx-not-a-tag-at-all' }), 'ROLLCALL_INVALID_LANGUAGE'],
   ];
   it.each(cases)('%s', async (_name, send, code) => {
     const r = await send();

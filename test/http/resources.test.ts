@@ -232,23 +232,40 @@ describe('methods', () => {
     expect((await c.delete(`/Users/${post.body.id}`)).status).toBe(204);
   });
 
-  it('a deleted user’s userName can be reused; the old id stays 404', async () => {
-    const first = await c.post('/Users', { userName: 'reuse@x.test' });
-    expect((await c.delete(`/Users/${first.body.id}`)).status).toBe(204);
-    const second = await c.post('/Users', { userName: 'reuse@x.test' });
+  it('with externalId as the mapping key, a deleted user’s userName can be reused by another person; the old id stays 404', async () => {
+    // With the default key (userName) the same userName would restore the deleted user instead (policy 9).
+    const k = scimClient(t.app, await t.connection('externalId key, reuse', { settings: { mappingKey: 'externalId' } }));
+    const first = await k.post('/Users', { userName: 'reuse@x.test' });
+    expect((await k.delete(`/Users/${first.body.id}`)).status).toBe(204);
+    const second = await k.post('/Users', { userName: 'reuse@x.test' });
     expect(second.status, second.text).toBe(201);
     expect(second.body.id).not.toBe(first.body.id);
-    expect((await c.get(`/Users/${first.body.id}`)).status).toBe(404);
-    expect((await c.patch(`/Users/${first.body.id}`, patch({ op: 'add', path: 'title', value: 'x' }))).status).toBe(404);
+    expect((await k.get(`/Users/${first.body.id}`)).status).toBe(404);
+    expect((await k.patch(`/Users/${first.body.id}`, patch({ op: 'add', path: 'title', value: 'x' }))).status).toBe(404);
   });
 
-  it('externalId is the default mapping key: a second user with it is a conflict', async () => {
+  it('userName is the default mapping key: a second user with the same userName is a conflict; two users may share an externalId', async () => {
+    const dup = await c.post('/Users', { userName: 'key-a@x.test', externalId: 'key-a' });
+    const again = await c.post('/Users', { userName: 'KEY-A@x.test', externalId: 'key-b' });
+    expect(dup.status).toBe(201);
+    expect(again.status).toBe(409);
+    expect(again.body.scimType).toBe('uniqueness');
+    expect((await c.get(`/Users?filter=${enc('userName eq "key-a@x.test"')}`)).body.totalResults).toBe(1);
     const a = await c.post('/Users', { userName: 'ext-a@x.test', externalId: 'same' });
     const b = await c.post('/Users', { userName: 'ext-b@x.test', externalId: 'same' });
     expect(a.status).toBe(201);
+    expect(b.status, b.text).toBe(201);
+    expect((await c.get(`/Users?filter=${enc('externalId eq "same"')}`)).body.totalResults).toBe(2);
+  });
+
+  it('with externalId as the mapping key, a second user with it is a conflict', async () => {
+    const k = scimClient(t.app, await t.connection('externalId key', { settings: { mappingKey: 'externalId' } }));
+    const a = await k.post('/Users', { userName: 'ext-a@x.test', externalId: 'same' });
+    const b = await k.post('/Users', { userName: 'ext-b@x.test', externalId: 'same' });
+    expect(a.status).toBe(201);
     expect(b.status).toBe(409);
     expect(b.body.scimType).toBe('uniqueness');
-    expect((await c.get(`/Users?filter=${enc('externalId eq "same"')}`)).body.totalResults).toBe(1);
+    expect((await k.get(`/Users?filter=${enc('externalId eq "same"')}`)).body.totalResults).toBe(1);
   });
 
   it('with userName as the mapping key, externalId is not unique', async () => {

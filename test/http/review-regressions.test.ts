@@ -21,14 +21,15 @@ const ops = (...Operations: unknown[]) => ({ schemas: [PATCH], Operations });
 
 describe('review regressions', () => {
   it('two users racing to the same externalId: one wins, the other gets 409', async () => {
-    const a = await c.post('/Users', { userName: 'race-a@x.test', externalId: 'ea' });
-    const b = await c.post('/Users', { userName: 'race-b@x.test', externalId: 'eb' });
+    const k = scimClient(t.app, await t.connection('externalId key', { settings: { mappingKey: 'externalId' } }));
+    const a = await k.post('/Users', { userName: 'race-a@x.test', externalId: 'ea' });
+    const b = await k.post('/Users', { userName: 'race-b@x.test', externalId: 'eb' });
     const [ra, rb] = await Promise.all([
-      c.patch(`/Users/${a.body.id}`, ops({ op: 'replace', path: 'externalId', value: 'SAME' })),
-      c.patch(`/Users/${b.body.id}`, ops({ op: 'replace', path: 'externalId', value: 'SAME' })),
+      k.patch(`/Users/${a.body.id}`, ops({ op: 'replace', path: 'externalId', value: 'SAME' })),
+      k.patch(`/Users/${b.body.id}`, ops({ op: 'replace', path: 'externalId', value: 'SAME' })),
     ]);
     expect([ra.status, rb.status].sort()).toEqual([200, 409]);
-    expect((await c.get(`/Users?filter=${encodeURIComponent('externalId eq "SAME"')}`)).body.totalResults).toBe(1);
+    expect((await k.get(`/Users?filter=${encodeURIComponent('externalId eq "SAME"')}`)).body.totalResults).toBe(1);
   });
 
   it('a stricter domain list does not block changing another address of an older user', async () => {

@@ -1,8 +1,10 @@
 /**
  * Policy 3 — language. preferredLanguage accepts ISO 639-1 and language-region
  * in any case and with `_` or `-`, is stored normalised (`de-DE`), and the
- * primary language is available to the host app; invalid values are 400
- * invalidValue; users without one get `defaultLanguage`.
+ * primary language is available to the host app; users without one get
+ * `defaultLanguage`. A value that is no supported tag is kept on the SCIM
+ * resource and flagged for the host app (which gets the default), or refused with
+ * 400 invalidValue where the connection sets strictLanguage.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -11,11 +13,13 @@ import { connect, createUser, expectRefusedUnchanged, findUsers, getUser, hostRe
 let t: TestApp;
 let s: Setup; // defaultLanguage: de
 let plain: Setup; // no defaultLanguage
+let strict: Setup; // defaultLanguage: de, strictLanguage
 
 beforeAll(async () => {
   t = await startTestApp();
   s = await connect(t, { defaultLanguage: 'de' }, 'Language with default');
   plain = await connect(t, {}, 'Language without default');
+  strict = await connect(t, { defaultLanguage: 'de', strictLanguage: true }, 'Strict language');
 });
 afterAll(async () => {
   await t?.close();
@@ -51,17 +55,45 @@ describe('policy 3: language', () => {
   });
 
   it.each(['english', 'xx', 'deu', 'en-XX', 'en-USA', 'de-DE-1996', 'zh-Hant-TW', '12', 'e', 'en US'])(
-    'refuses %s with 400 invalidValue naming the value; nothing stored',
+    'strictLanguage refuses %s with 400 invalidValue naming the value; nothing stored',
     async (value) => {
       const userName = uname();
-      const res = await expectRefusedUnchanged(s.c, () => s.c.post('/Users', { userName, preferredLanguage: value }), 400, 'invalidValue', value);
+      const res = await expectRefusedUnchanged(strict.c, () => strict.c.post('/Users', { userName, preferredLanguage: value }), 400, 'invalidValue', value);
       expect(res.body.detail).toMatch(/language/i);
-      expect(await findUsers(s.c, `userName eq "${userName}"`)).toEqual([]);
+      expect(await findUsers(strict.c, `userName eq "${userName}"`)).toEqual([]);
     },
   );
 
-  it('refuses a non-string preferredLanguage', async () => {
-    await expectRefusedUnchanged(s.c, () => s.c.post('/Users', { userName: uname(), preferredLanguage: 42 }), 400);
+  it.each(['English', 'en-GB-oxendict', 'b6f1c3a2-9d4e-4f7a-8c21-3e5d7f9a0b12', 'de-DE-1996', 'en US'])(
+    'by default accepts %s: the SCIM resource keeps it, the host app gets the default language and a flag',
+    async (value) => {
+      const u = await createUser(s.c, { userName: uname(), preferredLanguage: value });
+      expect(u.preferredLanguage).toBe(value);
+      expect((await getUser(s.c, u.id)).preferredLanguage).toBe(value);
+      const { app } = await hostRecord(s, u.id);
+      expect(app.language).toBe('de');
+      expect(app.primaryLanguage).toBe('de');
+      expect(app.flags).toEqual([`unsupported-language:${value}`]);
+      // Without a default the host app gets no language, still flagged.
+      const p = await createUser(plain.c, { userName: uname(), preferredLanguage: value });
+      expect((await hostRecord(plain, p.id)).app).toMatchObject({ language: null, flags: [`unsupported-language:${value}`] });
+    },
+  );
+
+  it('an unsupported value by PATCH is kept and flagged; a supported one later clears the flag', async () => {
+    const u = await createUser(s.c, { userName: uname(), preferredLanguage: 'fr' });
+    expect((await s.c.patch(`/Users/${u.id}`, patch({ op: 'Replace', path: 'preferredLanguage', value: 'Deutsch' }))).status).toBeLessThan(300);
+    expect((await getUser(s.c, u.id)).preferredLanguage).toBe('Deutsch');
+    expect((await hostRecord(s, u.id)).app).toMatchObject({ language: 'de', flags: ['unsupported-language:Deutsch'] });
+    expect((await s.c.patch(`/Users/${u.id}`, patch({ op: 'Replace', path: 'preferredLanguage', value: 'nl_be' }))).status).toBeLessThan(300);
+    expect((await getUser(s.c, u.id)).preferredLanguage).toBe('nl-BE');
+    expect((await hostRecord(s, u.id)).app).toMatchObject({ language: 'nl-BE', flags: [] });
+  });
+
+  it('a number as preferredLanguage is read as its text: refused by strictLanguage, else kept and flagged', async () => {
+    await expectRefusedUnchanged(strict.c, () => strict.c.post('/Users', { userName: uname(), preferredLanguage: 42 }), 400);
+    const u = await createUser(s.c, { userName: uname(), preferredLanguage: 42 });
+    expect((await hostRecord(s, u.id)).app.flags).toEqual(['unsupported-language:42']);
   });
 
   it('users without a preferredLanguage get defaultLanguage in the host record', async () => {
@@ -107,7 +139,8 @@ describe('policy 3: language', () => {
     expect((await hostRecord(s, u.id)).app).toMatchObject({ language: 'de', primaryLanguage: 'de' });
   });
 
-  it('an invalid value by PATCH or PUT is refused and the user keeps its language', async () => {
+  it('with strictLanguage an invalid value by PATCH or PUT is refused and the user keeps its language', async () => {
+    const s = strict;
     const u = await createUser(s.c, { userName: 'keep.lang@acme.com', preferredLanguage: 'de-AT' });
     await expectRefusedUnchanged(s.c, () => s.c.patch(`/Users/${u.id}`, patch({ op: 'Replace', path: 'preferredLanguage', value: 'Deutsch' })), 400, 'invalidValue', 'Deutsch');
     await expectRefusedUnchanged(

@@ -3,7 +3,8 @@
  * (never a duplicate account). With `lockMappingKey`, a change of the key on an
  * existing user — PATCH with path, without path, Entra's capitalised ops, or
  * PUT — is 400 mutability; re-sending the same value is not a change. The
- * defaults stay plain SCIM: changing externalId works.
+ * defaults stay plain SCIM: the key is userName (RFC 7643 makes only userName
+ * unique) and unlocked. The externalId-keyed tests say mappingKey externalId.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -19,8 +20,8 @@ afterAll(async () => {
 });
 
 describe('policy 5: duplicates of the mapping key are 409', () => {
-  it('externalId (default key): a second POST with the same externalId is 409 uniqueness, no second account', async () => {
-    const s = await connect(t, {}, 'Dup externalId');
+  it('externalId as key: a second POST with the same externalId is 409 uniqueness, no second account', async () => {
+    const s = await connect(t, { mappingKey: 'externalId' }, 'Dup externalId');
     const u = await createUser(s.c, { externalId: 'emp-1', userName: 'one@acme.com' });
     await expectRefusedUnchanged(s.c, () => s.c.post('/Users', { externalId: 'emp-1', userName: 'another@acme.com' }), 409, 'uniqueness', 'emp-1');
     expect((await findUsers(s.c, 'externalId eq "emp-1"')).map((x) => x.id)).toEqual([u.id]);
@@ -28,14 +29,14 @@ describe('policy 5: duplicates of the mapping key are 409', () => {
   });
 
   it('externalId: a deactivated user still holds its key (409, not a second account)', async () => {
-    const s = await connect(t, {}, 'Dup deactivated');
+    const s = await connect(t, { mappingKey: 'externalId' }, 'Dup deactivated');
     const u = await createUser(s.c, { externalId: 'emp-2', userName: 'two@acme.com' });
     expectPatched(await s.c.patch(`/Users/${u.id}`, patch({ op: 'Replace', path: 'active', value: 'False' })));
     await expectRefusedUnchanged(s.c, () => s.c.post('/Users', { externalId: 'emp-2', userName: 'two.new@acme.com' }), 409, 'uniqueness');
   });
 
   it('externalId: changing a user’s externalId to one another user holds is 409 (PATCH and PUT)', async () => {
-    const s = await connect(t, {}, 'Dup by change');
+    const s = await connect(t, { mappingKey: 'externalId' }, 'Dup by change');
     await createUser(s.c, { externalId: 'held', userName: 'holder@acme.com' });
     const b = await createUser(s.c, { externalId: 'mine', userName: 'b@acme.com' });
     await expectRefusedUnchanged(s.c, () => s.c.patch(`/Users/${b.id}`, patch({ op: 'replace', path: 'externalId', value: 'held' })), 409, 'uniqueness');
@@ -44,7 +45,7 @@ describe('policy 5: duplicates of the mapping key are 409', () => {
   });
 
   it('externalId: concurrent POSTs with the same externalId create exactly one account', async () => {
-    const s = await connect(t, {}, 'Dup concurrent');
+    const s = await connect(t, { mappingKey: 'externalId' }, 'Dup concurrent');
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) => s.c.post('/Users', { externalId: 'race-1', userName: `race${i}@acme.com` })),
     );
@@ -67,7 +68,7 @@ describe('policy 5: lockMappingKey with externalId', () => {
   let s: Setup;
   let id: string;
   beforeAll(async () => {
-    s = await connect(t, { lockMappingKey: true }, 'Locked externalId');
+    s = await connect(t, { mappingKey: 'externalId', lockMappingKey: true }, 'Locked externalId');
     const u = await createUser(s.c, {
       schemas: [CORE_USER, ENTERPRISE],
       externalId: 'k-1',
@@ -180,8 +181,31 @@ describe('policy 5: lockMappingKey with userName as the key', () => {
 });
 
 describe('policy 5: defaults stay plain SCIM', () => {
-  it('lockMappingKey defaults to false and externalId can change by PATCH (all forms) and PUT', async () => {
-    const s = await connect(t, {}, 'Unlocked');
+  it('userName is the mapping key by default: a second user with the same userName is 409 uniqueness, two users may share an externalId', async () => {
+    const s = await connect(t, {}, 'Default key');
+    expect((await t.rc.connections.show(s.conn.id))!.settings).toMatchObject({ mappingKey: 'userName', lockMappingKey: false });
+    const u = await createUser(s.c, { externalId: 'shared', userName: 'first@acme.com' });
+    await expectRefusedUnchanged(s.c, () => s.c.post('/Users', { externalId: 'other', userName: 'FIRST@acme.com' }), 409, 'uniqueness');
+    expect(await findUsers(s.c, 'externalId eq "other"')).toEqual([]);
+    const v = await createUser(s.c, { externalId: 'shared', userName: 'second@acme.com' });
+    expect((await findUsers(s.c, 'externalId eq "shared"')).map((x) => x.id).sort()).toEqual([u.id, v.id].sort());
+  });
+
+  it('lockMappingKey defaults to false: the default key userName can change by PATCH (all forms) and PUT', async () => {
+    const s = await connect(t, {}, 'Unlocked userName');
+    const u = await createUser(s.c, { externalId: 'n-1', userName: 'name.1@acme.com' });
+    expectPatched(await s.c.patch(`/Users/${u.id}`, patch({ op: 'replace', path: 'userName', value: 'name.2@acme.com' })));
+    expect((await getUser(s.c, u.id)).userName).toBe('name.2@acme.com');
+    expectPatched(await s.c.patch(`/Users/${u.id}`, patch({ op: 'Replace', value: { userName: 'name.3@acme.com' } })));
+    expect((await getUser(s.c, u.id)).userName).toBe('name.3@acme.com');
+    const put = await s.c.put(`/Users/${u.id}`, { externalId: 'n-1', userName: 'name.4@acme.com' });
+    expect(put.status, put.text).toBe(200);
+    expect((await getUser(s.c, u.id)).userName).toBe('name.4@acme.com');
+    expect((await snapshot(s.c)).users.totalResults).toBe(1);
+  });
+
+  it('with mappingKey externalId, lockMappingKey still defaults to false and externalId can change by PATCH (all forms) and PUT', async () => {
+    const s = await connect(t, { mappingKey: 'externalId' }, 'Unlocked');
     expect((await t.rc.connections.show(s.conn.id))!.settings).toMatchObject({ mappingKey: 'externalId', lockMappingKey: false });
     const u = await createUser(s.c, { externalId: 'u-1', userName: 'free@acme.com' });
     expectPatched(await s.c.patch(`/Users/${u.id}`, patch({ op: 'replace', path: 'externalId', value: 'u-2' })));
@@ -201,6 +225,6 @@ describe('policy 5: defaults stay plain SCIM', () => {
     const s = await connect(t, {}, 'Bad key');
     await expect(t.rc.connections.configure(s.conn.id, { mappingKey: 'email' })).rejects.toThrow(/mappingKey/);
     await expect(t.rc.connections.configure(s.conn.id, { lockMappingKey: 'true' })).rejects.toThrow(/lockMappingKey/);
-    expect((await t.rc.connections.show(s.conn.id))!.settings).toMatchObject({ mappingKey: 'externalId', lockMappingKey: false });
+    expect((await t.rc.connections.show(s.conn.id))!.settings).toMatchObject({ mappingKey: 'userName', lockMappingKey: false });
   });
 });

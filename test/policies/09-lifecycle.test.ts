@@ -282,13 +282,15 @@ describe('policy 9: deletion and restore', () => {
   });
 
   it('DELETE frees the userName for another person (other key): a new user with a new id', async () => {
-    const u = await createUser(s.c, entraBody('reuse'));
-    expect((await s.c.delete(`/Users/${u.id}`)).status).toBe(204);
-    const other = await createUser(s.c, entraBody('reuse', { externalId: 'ext-someone-else' }));
+    // "Other key" needs a key other than the userName: externalId.
+    const x = await connect(t, { mappingKey: 'externalId' }, 'Deletion, keyed by externalId');
+    const u = await createUser(x.c, entraBody('reuse'));
+    expect((await x.c.delete(`/Users/${u.id}`)).status).toBe(204);
+    const other = await createUser(x.c, entraBody('reuse', { externalId: 'ext-someone-else' }));
     expect(other.id).not.toBe(u.id);
     expect(other.userName).toBe('reuse@acme.com');
     // The deleted user's key comes back while its userName is taken: a conflict, not a second reuse@.
-    await expectRefusedUnchanged(s.c, () => s.c.post('/Users', entraBody('reuse')), 409, 'uniqueness');
+    await expectRefusedUnchanged(x.c, () => x.c.post('/Users', entraBody('reuse')), 409, 'uniqueness');
   });
 
   it('re-provisioning the same key within the window restores the same record: 201, same id, created kept', async () => {

@@ -106,10 +106,12 @@ describe('CLI: organisations, plans and connections', () => {
       rejectCollectiveAddresses: true,
       collectiveLocalParts: [],
       defaultLanguage: 'de',
+      strictLanguage: false,
       defaultRole: 'member',
+      roleMapping: [],
       genderValues: { m: 'male', w: 'female' },
       attributeMap: {},
-      mappingKey: 'externalId',
+      mappingKey: 'userName',
       lockMappingKey: false,
       exclusiveGroups: false,
       groupRules: [{ when: { attribute: 'title', in: ['Azubi'] }, addTo: 'Auszubildende' }],
@@ -320,7 +322,7 @@ describe('CLI: CSV import', () => {
     expect(line).toMatch(/Managed Entra|SCIM/);
   });
 
-  it('reports every refused row with its reason: role mailbox, invalid language, missing e-mail (nothing stored for them)', async () => {
+  it('reports every refused row with its reason: role mailbox, missing e-mail (nothing stored for them); an unsupported language is kept and flagged', async () => {
     const org = await rc.connections.createOrganization('Reasons', 'starter');
     const r = await rc.importCsv(
       org.id,
@@ -332,19 +334,21 @@ describe('CLI: CSV import', () => {
         'Emil;Ohne;;m;Team A;de',
       ].join('\n'),
     );
-    expect(r.created).toBe(1);
+    expect(r.created).toBe(2);
     expect(r.refused.map((x) => [x.line, x.email])).toEqual([
       [3, 'No-Reply+news@reasons.example'],
-      [4, 'dora@reasons.example'],
       [5, ''],
     ]);
     expect(r.refused[0].reason).toMatch(/role mailbox|collective/i);
-    expect(r.refused[1].reason).toMatch(/klingonisch/);
-    expect(r.refused[1].reason).toMatch(/language/i);
-    expect(r.refused[2].reason).toMatch(/e-mail/i);
+    expect(r.refused[1].reason).toMatch(/e-mail/i);
     const ctx = { connectionId: r.connectionId, baseUrl: `${PUBLIC}/scim/v2/${r.connectionId}` };
     const all = await rc.users.list(ctx, { startIndex: 1, count: 100 });
-    expect(all.records.map((u) => [u.doc.userName, u.doc.preferredLanguage])).toEqual([['carla@reasons.example', 'fr-CA']]);
+    expect(all.records.map((u) => [u.doc.userName, u.doc.preferredLanguage]).sort()).toEqual([
+      ['carla@reasons.example', 'fr-CA'],
+      ['dora@reasons.example', 'klingonisch'],
+    ]);
+    const dora = all.records.find((u) => u.doc.userName === 'dora@reasons.example')!;
+    expect(JSON.parse(dora.row.app).flags).toContain('unsupported-language:klingonisch');
   });
 
   // BUG (reported): the reported line is the record index + 1, so blank lines (skipped by the

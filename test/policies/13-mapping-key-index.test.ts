@@ -41,7 +41,7 @@ describe('mapping key changes and the externalId index', () => {
   });
 
   it('the index itself refuses a second live user with the key, even past the directory check', async () => {
-    const s = await connect(t, {}, 'Index');
+    const s = await connect(t, { mappingKey: 'externalId' }, 'Index');
     const u = await createUser(s.c, { externalId: 'emp-9', userName: 'nine@acme.com' });
     const row = await t.rc.database.db.selectFrom('users').selectAll().where('id', '=', u.id).executeTakeFirstOrThrow();
     await expect(

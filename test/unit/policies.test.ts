@@ -220,9 +220,17 @@ describe('applyLanguage', () => {
     expect('preferredLanguage' in doc).toBe(false);
   });
 
-  it('refuses an invalid preferredLanguage, naming the attribute', () => {
-    const err = refusal(() => applyLanguage(settings({ defaultLanguage: 'en' }), { userName: 'a', preferredLanguage: 'deu' }));
+  it('with strictLanguage refuses an unsupported preferredLanguage, naming the attribute', () => {
+    const err = refusal(() => applyLanguage(settings({ defaultLanguage: 'en', strictLanguage: true }), { userName: 'a', preferredLanguage: 'deu' }));
     expect(err.detail).toMatch(/^preferredLanguage 'deu'/);
+  });
+
+  it('by default keeps an unsupported preferredLanguage and reports it, with the default as the language', () => {
+    const doc: Doc = { userName: 'a', preferredLanguage: 'deu' };
+    expect(applyLanguage(settings({ defaultLanguage: 'en' }), doc)).toEqual({ tag: 'en', primary: 'en', unsupported: 'deu' });
+    expect(doc.preferredLanguage).toBe('deu');
+    // Not a string at all is a schema error either way.
+    expect(refusal(() => applyLanguage(settings(), { userName: 'a', preferredLanguage: 42 })).detail).toMatch(/preferredLanguage/);
   });
 
   it('validateDefaultLanguage reports bad defaults', () => {
@@ -507,7 +515,8 @@ describe('applyUserPolicies', () => {
     expect(err.detail).toContain('role mailbox');
     expect(input.preferredLanguage).toBe('de_de');
     expect(refusal(() => applyUserPolicies(s, { userName: 'carol@elsewhere.com' })).detail).toContain('verified domains');
-    expect(refusal(() => applyUserPolicies(s, { userName: 'carol@acme.com', preferredLanguage: 'xx' })).detail).toContain('preferredLanguage');
+    expect(refusal(() => applyUserPolicies({ ...s, strictLanguage: true }, { userName: 'carol@acme.com', preferredLanguage: 'xx' })).detail).toContain('preferredLanguage');
+    expect(applyUserPolicies(s, { userName: 'carol@acme.com', preferredLanguage: 'xx' }).app.flags).toEqual(['unsupported-language:xx']);
   });
 });
 

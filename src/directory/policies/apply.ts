@@ -15,7 +15,7 @@ export interface AppView {
   language: string | null;
   primaryLanguage: string | null;
   profile: Record<string, ProfileValue>;
-  /** Things an operator should look at, e.g. `unmapped-gender:<value>`. */
+  /** Things an operator should look at, e.g. `unmapped-gender:<value>`, `unsupported-language:<value>`. */
   flags: string[];
 }
 
@@ -35,6 +35,7 @@ export function applyUserPolicies(settings: ConnectionSettings, doc: Doc, previo
   const gender = applyGender(settings, out);
   const flags: string[] = [];
   if (gender.unmappedGender !== undefined) flags.push(`unmapped-gender:${gender.unmappedGender}`);
+  if (language.unsupported !== undefined) flags.push(`unsupported-language:${language.unsupported}`);
   return {
     doc: out,
     app: {

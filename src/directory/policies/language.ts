@@ -93,18 +93,31 @@ export function normalizeLanguage(value: unknown): Language {
 /**
  * Rewrites `doc.preferredLanguage` (in place) to its normalised tag and returns
  * the effective language: the user's, else the connection's default, else null.
+ * A value that is no supported tag stays as sent and comes back as `unsupported`
+ * (refused instead with the setting strictLanguage).
  * An empty or blank preferredLanguage means "not set" (IdPs send "" for unset
  * attributes) and is removed so the default applies.
  */
-export function applyLanguage(settings: ConnectionSettings, doc: Doc): { tag: string | null; primary: string | null } {
+export function applyLanguage(settings: ConnectionSettings, doc: Doc): { tag: string | null; primary: string | null; unsupported?: string } {
   const value = doc.preferredLanguage;
   if (value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '')) {
     const r = parseLanguage(value);
-    if ('problem' in r) throw fail('ROLLCALL_INVALID_LANGUAGE', `preferredLanguage ${quote(value)} is not supported: ${r.problem}. ${ACCEPTED}`);
-    doc.preferredLanguage = r.tag;
-    return { tag: r.tag, primary: r.primary };
+    if (!('problem' in r)) {
+      doc.preferredLanguage = r.tag;
+      return { tag: r.tag, primary: r.primary };
+    }
+    // IdP data is often only imperfect (`English`, `en-GB-oxendict`, a GUID): the
+    // SCIM resource keeps what was sent, the host app gets the default and a flag.
+    // strictLanguage restores the refusal; a value that is not even a string is
+    // a schema error either way.
+    if (settings.strictLanguage || typeof value !== 'string') throw fail('ROLLCALL_INVALID_LANGUAGE', `preferredLanguage ${quote(value)} is not supported: ${r.problem}. ${ACCEPTED} (strictLanguage is on)`);
+    return { ...defaultLanguageOf(settings), unsupported: value.slice(0, 100) };
   }
   delete doc.preferredLanguage;
+  return defaultLanguageOf(settings);
+}
+
+function defaultLanguageOf(settings: ConnectionSettings): { tag: string | null; primary: string | null } {
   if (settings.defaultLanguage !== null) {
     // Validated when the settings were saved; a stored value that no longer
     // parses must not make every user write fail, so it counts as "no default".
