@@ -33,7 +33,7 @@ export interface Config {
   rateLimitPerMinute: number;
   /** ROLLCALL_OAUTH_TOKEN_TTL: seconds (or 30m, 1h) an OAuth access token works; default 1 h. */
   oauthTokenTtlSeconds: number;
-  /** ROLLCALL_OAUTH_FAILURES_PER_MINUTE: failed token requests per client id, and per client address, per minute before 429. */
+  /** ROLLCALL_OAUTH_FAILURES_PER_MINUTE: failed token requests per client id and address per minute before 429. */
   oauthFailuresPerMinute: number;
   /**
    * ROLLCALL_TRUST_PROXY: whose X-Forwarded-For/-Proto to believe (Fastify's

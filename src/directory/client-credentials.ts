@@ -130,7 +130,8 @@ export class ClientCredentials {
       expires_at: new Date(now.getTime() + this.tokenTtlSeconds * 1000).toISOString(),
       client_secret_id: secretId,
     };
-    await this.db.transaction().execute((trx) => store.insertAccessToken(trx, row, now.toISOString(), LIVE_TOKENS_PER_SECRET));
-    return { accessToken, expiresIn: this.tokenTtlSeconds };
+    const stored = await this.db.transaction().execute((trx) => store.insertAccessToken(trx, row, now.toISOString(), LIVE_TOKENS_PER_SECRET));
+    // Revoked while this request ran: as if it had been revoked before.
+    return stored ? { accessToken, expiresIn: this.tokenTtlSeconds } : undefined;
   }
 }

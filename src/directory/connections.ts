@@ -74,6 +74,8 @@ export class ConnectionDirectory {
     private readonly settingsChecks: ((s: ConnectionSettings) => string[])[] = [],
     /** Seconds an OAuth access token works (ROLLCALL_OAUTH_TOKEN_TTL). */
     readonly oauthTokenTtlSeconds: number = TOKEN_TTL_SECONDS.default,
+    /** Row locks exist (PostgreSQL): a role recomputation locks the users it reads. */
+    private readonly lockRows = false,
   ) {
     this.tokens = new ConnectionTokens(readDb, readSnapshot, writes, clock, scimPlans);
     this.credentials = new ClientCredentials(db, clock, oauthTokenTtlSeconds, () => this.tokens.forget());
@@ -212,7 +214,8 @@ export class ConnectionDirectory {
     this.tokens.forget();
     const before = readSettings(row.settings);
     const rolesChanged = JSON.stringify([before.roleMapping, before.defaultRole]) !== JSON.stringify([settings.roleMapping, settings.defaultRole]);
-    if (settings.roleMapping.length && rolesChanged) await this.recomputeRoles({ ...row, settings: text }, settings);
+    // Cleared rules reset everyone to defaultRole; a failed run is resumed by saving the mapping again with `recomputeRoles`.
+    if (rolesChanged && (settings.roleMapping.length || before.roleMapping.length)) await this.recomputeRoles(id);
     return { ...this.info({ ...row, settings: text }), settings };
   }
 
@@ -221,14 +224,16 @@ export class ConnectionDirectory {
    * groups now, a page of users per transaction (other connections' writes go
    * between), each change a user.role_changed.
    */
-  private async recomputeRoles(row: ConnectionRow, settings: ConnectionSettings): Promise<void> {
+  async recomputeRoles(id: string): Promise<void> {
+    const row = await this.scimConnection(id);
+    const settings = readSettings(row.settings);
     const ctx = requestContext(row.id, { organizationId: row.organization_id, workspace: row.workspace, settings }, this.info(row).scimUrl);
     let after = '';
     for (;;) {
       const ids = await usersStore.liveUserIdsAfter(this.db, row.id, after, 500);
       if (!ids.length) return;
       const now = this.clock().toISOString();
-      await this.writes.run((trx, emit) => refreshRoles(trx, ctx, ids, now, emit));
+      await this.writes.run((trx, emit) => refreshRoles(trx, ctx, ids, now, emit, { lock: this.lockRows, force: true }));
       after = ids[ids.length - 1];
       await new Promise((r) => setImmediate(r));
     }

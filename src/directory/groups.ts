@@ -229,7 +229,7 @@ export class GroupDirectory {
         if (values.display_name !== current.row.display_name) await memberships.touchMembersOf(trx, id, now, this.dialect.lockRows);
         const existing = await memberships.memberIds(trx, id);
         // Rules name groups: a new name or externalId can change the roles of members who stay.
-        if (renamedForRoles(current.row, values)) await refreshRoles(trx, ctx, [...existing], now, emit);
+        if (renamedForRoles(current.row, values)) await refreshRoles(trx, ctx, [...existing], now, emit, { lock: this.dialect.lockRows });
         const wanted = new Set(members.map((m) => m.value));
         const toRemove = [...existing].filter((m) => !wanted.has(m));
         const toAdd = members.filter((m) => !existing.has(m.value));
@@ -259,7 +259,7 @@ export class GroupDirectory {
         const ok = await groupsStore.updateGroup(trx, ctx.connectionId, id, current.row.version, values);
         if (!ok) throw fail('ROLLCALL_CONCURRENT_CHANGE', `Group '${id}' changed concurrently; retry the request.`);
         if (values.display_name !== current.row.display_name) await memberships.touchMembersOf(trx, id, now, this.dialect.lockRows);
-        if (renamedForRoles(current.row, values)) await refreshRoles(trx, ctx, [...(await memberships.memberIds(trx, id))], now, emit);
+        if (renamedForRoles(current.row, values)) await refreshRoles(trx, ctx, [...(await memberships.memberIds(trx, id))], now, emit, { lock: this.dialect.lockRows });
         this.emitUpdate(ctx, current, { ...current.row, ...values }, result.doc, now, emit);
         return { row: { ...current.row, ...values }, doc: result.doc };
       });

@@ -6,6 +6,7 @@
  * mapping) is the event `user.role_changed`.
  */
 import type { Kysely } from 'kysely';
+import { chunked } from '../store/chunks.js';
 import type { Doc } from '../scim/resource.js';
 import type { DB } from '../store/types.js';
 import type { Emit } from '../store/batch.js';
@@ -30,21 +31,39 @@ export function roleFor(settings: Pick<ConnectionSettings, 'roleMapping' | 'defa
   return settings.defaultRole;
 }
 
+export interface RefreshOptions {
+  /** Lock the users first (PostgreSQL), where the caller has not: their memberships are then read as they stay until commit. */
+  lock?: boolean;
+  /** Also without rules (a mapping was just cleared): everyone gets defaultRole. */
+  force?: boolean;
+}
+
 /**
  * Brings the role of these users in line with their groups, inside the caller's
  * write transaction (after it changed memberships). Nothing to do without rules.
+ * A chunk of users at a time with a turn of the event loop between (a group of
+ * 50,000 renamed), reading each user's document only when its role changes.
  */
-export async function refreshRoles(trx: Kysely<DB>, ctx: RequestContext, userIds: readonly string[], now: string, emit: Emit<NewEvent>): Promise<void> {
+export async function refreshRoles(trx: Kysely<DB>, ctx: RequestContext, userIds: readonly string[], now: string, emit: Emit<NewEvent>, opts: RefreshOptions = {}): Promise<void> {
   const settings = settingsOf(ctx);
-  if (!settings.roleMapping.length || !userIds.length) return;
-  const groups = await memberships.groupKeysOfUsers(trx, [...userIds]);
-  for (const row of await usersStore.liveUsersByIds(trx, ctx.connectionId, [...userIds])) {
-    const app = JSON.parse(row.app || '{}') as { role?: string | null };
-    const role = roleFor(settings, groups.get(row.id) ?? []);
-    if (app.role === role) continue;
-    const next = JSON.stringify({ ...app, role });
-    await usersStore.setUserApp(trx, ctx.connectionId, row.id, next);
-    const view = userView(ctx, { ...row, app: next }, JSON.parse(row.doc) as Doc);
-    emit(event(ctx, 'user.role_changed', { type: 'User', id: row.id }, { ...view, previousRole: app.role ?? null }, now));
+  if ((!settings.roleMapping.length && !opts.force) || !userIds.length) return;
+  for await (const part of chunked([...new Set(userIds)].sort())) {
+    if (opts.lock) await memberships.lockUsers(trx, part);
+    const groups = await memberships.groupKeysOfUsers(trx, part);
+    const changed: { id: string; app: string; previousRole: string | null }[] = [];
+    for (const u of await usersStore.liveUserApps(trx, ctx.connectionId, part)) {
+      const app = JSON.parse(u.app || '{}') as { role?: string | null };
+      const role = roleFor(settings, groups.get(u.id) ?? []);
+      if (app.role !== role) changed.push({ id: u.id, app: JSON.stringify({ ...app, role }), previousRole: app.role ?? null });
+    }
+    if (!changed.length) continue;
+    const rows = new Map((await usersStore.liveUsersByIds(trx, ctx.connectionId, changed.map((c) => c.id))).map((r) => [r.id, r]));
+    for (const c of changed) {
+      const row = rows.get(c.id);
+      if (!row) continue;
+      await usersStore.setUserApp(trx, ctx.connectionId, c.id, c.app);
+      const view = userView(ctx, { ...row, app: c.app }, JSON.parse(row.doc) as Doc);
+      emit(event(ctx, 'user.role_changed', { type: 'User', id: c.id }, { ...view, previousRole: c.previousRole }, now));
+    }
   }
 }

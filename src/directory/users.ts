@@ -25,6 +25,7 @@ import * as connectionsStore from '../store/connections.js';
 import { type Clock, type RequestContext, daysBefore, settingsOf } from './context.js';
 import { applyUserPolicies } from './policies/index.js';
 import { applyGroupRules } from './group-rules.js';
+import { refreshRoles } from './roles.js';
 import { emailRows, userColumns } from './user-rows.js';
 import { checkIfMatch, etag } from './versions.js';
 
@@ -234,6 +235,9 @@ export class UserDirectory {
         const row = { ...current, ...values } as UserRow;
         this.emitUpdate(ctx, current, row, doc, now, emit);
         await applyGroupRules(trx, this.dialect, ctx, row, doc, now, emit);
+        // The role this write copied was read before its transaction: a recomputation
+        // in between must not be undone (the row is locked by the update now).
+        await refreshRoles(trx, ctx, [current.id], now, emit);
         return true;
       });
     } catch (e) {

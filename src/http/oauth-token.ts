@@ -5,9 +5,9 @@
  * access token for that connection's SCIM API. Errors are RFC 6749 §5.2's JSON
  * (`error`, `error_description`), never SCIM's: OAuth clients read that shape.
  *
- * Failed client authentications are limited per client id and address, and ten
- * times that per address (ROLLCALL_OAUTH_FAILURES_PER_MINUTE, fixed one-minute
- * windows, counted per instance):
+ * Failed client authentications are limited per client id and address
+ * (ROLLCALL_OAUTH_FAILURES_PER_MINUTE, fixed one-minute windows, counted per
+ * instance):
  * a secret cannot be guessed at the speed of the network. Nothing of the request
  * body is logged (the request log line names the route and status only).
  */
@@ -36,7 +36,7 @@ class TokenRequestError extends Error {
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 const BASIC_CHALLENGE = { 'www-authenticate': 'Basic realm="rollcall", charset="UTF-8"' } as const;
-/** Distinct keys counted in one window; past it, failures count under one shared key. */
+/** Distinct keys counted in one window (bounded memory). */
 const MAX_KEYS = 10_000;
 
 /** Failures per key in the current minute; each key with its own limit. */
@@ -55,7 +55,7 @@ class FailureWindows {
   /** Seconds until these keys may try again, or 0. */
   blocked(keys: [key: string, limit: number][]): number {
     this.roll();
-    const over = keys.some(([k, limit]) => (this.counts.get(this.slot(k)) ?? 0) >= limit);
+    const over = keys.some(([k, limit]) => (this.counts.get(k) ?? 0) >= limit);
     return over ? Math.max(1, Math.ceil(((this.window + 1) * 60_000 - Date.now()) / 1000)) : 0;
   }
 
@@ -63,12 +63,13 @@ class FailureWindows {
     this.roll();
     for (const [k] of keys) {
       const slot = this.slot(k);
-      this.counts.set(slot, (this.counts.get(slot) ?? 0) + 1);
+      if (slot !== undefined) this.counts.set(slot, (this.counts.get(slot) ?? 0) + 1);
     }
   }
 
-  private slot(key: string): string {
-    return this.counts.has(key) || this.counts.size < MAX_KEYS ? key : 'overflow';
+  /** Past MAX_KEYS distinct keys in a minute new keys are not counted (never all blocked together). */
+  private slot(key: string): string | undefined {
+    return this.counts.has(key) || this.counts.size < MAX_KEYS ? key : undefined;
   }
 }
 
@@ -76,6 +77,8 @@ class FailureWindows {
 function formParameters(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(text)) {
+    // A parameter without a value counts as omitted (RFC 6749 §3.1).
+    if (v === '') continue;
     if (k in out) throw new TokenRequestError('invalid_request', `The parameter '${k}' is sent more than once.`);
     out[k] = v;
   }
@@ -105,10 +108,25 @@ function parametersOf(req: FastifyRequest): Record<string, string> {
   if (typeof body !== 'object' || Array.isArray(body)) throw new TokenRequestError('invalid_request', 'The body must be form parameters (application/x-www-form-urlencoded).');
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    if (v === null || v === '') continue;
     if (typeof v !== 'string') throw new TokenRequestError('invalid_request', `The parameter '${k}' must be a string.`);
     out[k] = v;
   }
   return out;
+}
+
+/** The 4xx status Fastify gave a request it could not read, or 0 (anything else is our failure: 500). */
+function clientStatus(err: unknown): number {
+  const s = (err as { statusCode?: unknown }).statusCode;
+  return typeof s === 'number' && s >= 400 && s < 500 ? s : 0;
+}
+
+/** Counting key of a client address: IPv4 as is, IPv6 by its /64 (one host has many). */
+function addressKey(ip: string): string {
+  if (!ip.includes(':') || ip.startsWith('::ffff:')) return ip;
+  const [head] = ip.split('::');
+  const groups = head.split(':').filter(Boolean);
+  return ip.includes('::') && groups.length < 4 ? `${groups.join(':')}::/64` : `${ip.split(':').slice(0, 4).join(':')}::/64`;
 }
 
 export async function registerOAuthToken(app: FastifyInstance, rc: Rollcall, opts: OAuthTokenOptions = {}): Promise<void> {
@@ -139,7 +157,9 @@ export async function registerOAuthToken(app: FastifyInstance, rc: Rollcall, opt
             ? new TokenRequestError('invalid_request', 'Send the parameters as application/x-www-form-urlencoded.')
             : (err as { statusCode?: number }).statusCode === 413
               ? new TokenRequestError('invalid_request', 'The request body is too large for a token request.', 413)
-              : new TokenRequestError('invalid_request', 'The token request could not be read.', (err as { statusCode?: number }).statusCode ?? 400);
+              : clientStatus(err)
+                ? new TokenRequestError('invalid_request', 'The token request could not be read.', clientStatus(err))
+                : new TokenRequestError('invalid_request', 'internal', 500);
       if (e.status >= 500) reply.log.error({ err }, 'token endpoint failed');
       return reply
         .status(e.status >= 500 ? 500 : e.status)
@@ -158,9 +178,9 @@ export async function registerOAuthToken(app: FastifyInstance, rc: Rollcall, opt
       const secret = basic?.secret ?? p.client_secret;
       if (!id || !secret) throw new TokenRequestError('invalid_client', 'Client authentication is required: the client id and secret by HTTP Basic, or client_id and client_secret in the body.', 401, BASIC_CHALLENGE);
       // Per client id and address: someone guessing from elsewhere cannot lock the
-      // IdP out (Entra calls from addresses every tenant shares). Per address, ten
-      // times that: spraying many client ids from one place is bounded too.
-      const keys: [string, number][] = [[`client:${id.slice(0, 100)}|${req.ip}`, limit], [`ip:${req.ip}`, limit * 10]];
+      // IdP out, and one tenant's failures never block another's (Entra calls from
+      // addresses every tenant shares). IPv6 addresses count by their /64.
+      const keys: [string, number][] = [[`client:${id.slice(0, 100)}|${addressKey(req.ip)}`, limit]];
       const wait = failures.blocked(keys);
       if (wait) throw new TokenRequestError('temporarily_unavailable', `Too many failed token requests for this client; try again in ${wait} s.`, 429, { 'retry-after': String(wait) });
       const granted = await rc.connections.grantAccessToken(id, secret);

@@ -48,23 +48,36 @@ export async function revokeClientSecret(db: Kysely<DB>, connectionId: string, s
     .where('connection_id', '=', connectionId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
-  await db.deleteFrom('connection_tokens').where('client_secret_id', '=', secretId).execute();
-  return Number(r.numUpdatedRows) > 0;
+  if (Number(r.numUpdatedRows) === 0) return false;
+  await db.deleteFrom('connection_tokens').where('connection_id', '=', connectionId).where('client_secret_id', '=', secretId).execute();
+  return true;
 }
 
 /**
- * Stores a new access token. Drops the connection's expired access tokens and
- * keeps at most `keep` live ones per secret (the oldest go): a client that asks
- * for a token per request cannot grow the list every SCIM request checks.
+ * Stores a new access token, unless its secret was revoked (or expired) since it
+ * was checked: false then. Marking the secret used comes first and takes its row
+ * lock (PostgreSQL), so a revocation either precedes this (nothing is stored) or
+ * follows it (and deletes the token with the others). Drops the connection's
+ * expired access tokens and keeps at most `keep` live ones per secret (the oldest
+ * go): a client that asks for a token per request cannot grow the list every SCIM
+ * request checks.
  */
-export async function insertAccessToken(db: Kysely<DB>, row: ConnectionTokensTable & { client_secret_id: string }, now: string, keep: number): Promise<void> {
+export async function insertAccessToken(db: Kysely<DB>, row: ConnectionTokensTable & { client_secret_id: string }, now: string, keep: number): Promise<boolean> {
+  const live = await db
+    .updateTable('client_secrets')
+    .set({ last_used_at: now })
+    .where('id', '=', row.client_secret_id)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  if (Number(live.numUpdatedRows) === 0) return false;
   await db
     .deleteFrom('connection_tokens')
     .where('connection_id', '=', row.connection_id)
     .where('client_secret_id', 'is not', null)
     .where('expires_at', '<=', now)
     .execute();
-  const live = await db
+  const older = await db
     .selectFrom('connection_tokens')
     .select('id')
     .where('client_secret_id', '=', row.client_secret_id)
@@ -73,7 +86,7 @@ export async function insertAccessToken(db: Kysely<DB>, row: ConnectionTokensTab
     .offset(Math.max(0, keep - 1))
     .limit(1_000)
     .execute();
-  if (live.length) await db.deleteFrom('connection_tokens').where('id', 'in', live.map((t) => t.id)).execute();
+  if (older.length) await db.deleteFrom('connection_tokens').where('id', 'in', older.map((t) => t.id)).execute();
   await db.insertInto('connection_tokens').values(row).execute();
-  await db.updateTable('client_secrets').set({ last_used_at: now }).where('id', '=', row.client_secret_id).execute();
+  return true;
 }

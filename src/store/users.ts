@@ -377,6 +377,11 @@ export async function liveUsersByIds(db: Kysely<DB>, connectionId: string, ids: 
   return out;
 }
 
+/** `id` and `app` of a connection's live users by id (what a role check reads). */
+export async function liveUserApps(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<{ id: string; app: string }[]> {
+  return db.selectFrom('users').select(['id', 'app']).where('connection_id', '=', connectionId).where('id', 'in', ids).where('state', '<>', 'deleted').execute();
+}
+
 /** Ids of a connection's live users after `afterId`, in id order (a role recomputation's pages). */
 export async function liveUserIdsAfter(db: Kysely<DB>, connectionId: string, afterId: string, limit: number): Promise<string[]> {
   const rows = await db.selectFrom('users').select('id').where('connection_id', '=', connectionId).where('id', '>', afterId).where('state', '<>', 'deleted').orderBy('id').limit(limit).execute();

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/http/server.js';
+import { insertAccessToken } from '../../src/store/client-credentials.js';
 import { startTestApp, type TestApp, type TestConnection } from '../support/app.js';
 
 let now = new Date('2026-12-01T10:00:00Z');
@@ -145,6 +146,29 @@ describe('POST /oauth/token', () => {
     expect(again.status).toBe(401);
     expect(again.body.error).toBe('invalid_client');
     expect(again.headers['www-authenticate']).toMatch(/^Basic realm=/);
+  });
+
+  it('never stores a token for a secret revoked after it was checked', async () => {
+    const c = await t.rc.connections.createCredential(a.id);
+    await t.rc.connections.revokeCredential(a.id, c.secretId);
+    const now0 = now.toISOString();
+    const row = { id: `race-${c.secretId}`, connection_id: a.id, hash: 'f'.repeat(64), created_at: now0, expires_at: new Date(now.getTime() + 3600_000).toISOString(), client_secret_id: c.secretId };
+    const stored = await t.rc.database.db.transaction().execute((trx) => insertAccessToken(trx, row, now0, 20));
+    expect(stored).toBe(false);
+    expect(await t.rc.database.db.selectFrom('connection_tokens').select('id').where('id', '=', row.id).execute()).toEqual([]);
+  });
+
+  it("revoking through one connection never touches another connection's secret or tokens", async () => {
+    const c = await t.rc.connections.createCredential(b.id);
+    const r = await token(form({ grant_type: 'client_credentials', client_id: c.clientId, client_secret: c.clientSecret }), {}, '10.0.0.5');
+    await expect(t.rc.connections.revokeCredential(a.id, c.secretId)).rejects.toMatchObject({ code: 'ROLLCALL_CLIENT_SECRET_NOT_FOUND' });
+    expect(await scimGet(b, r.body.access_token)).toBe(200);
+  });
+
+  it('treats a parameter sent without a value as omitted (RFC 6749 §3.1)', async () => {
+    const c = await t.rc.connections.createCredential(a.id);
+    const r = await token('grant_type=client_credentials&client_secret=&client_id=&scope=', { authorization: basic(c.clientId, c.clientSecret) }, '10.0.0.6');
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
   });
 
   it('refuses an expired secret', async () => {

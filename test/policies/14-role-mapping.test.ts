@@ -151,6 +151,26 @@ describe('roleMapping set or changed later', () => {
     expect(await role(b.id, later)).toBe('manager');
   });
 
+  it('cleared rules give everyone defaultRole again', async () => {
+    const c = await connect(t, { defaultRole: 'member', roleMapping: [{ group: 'Leads', role: 'lead' }] }, 'Roles cleared');
+    const a = await user(c);
+    await group('Leads', { members: [{ value: a.id }] }, c);
+    expect(await role(a.id, c)).toBe('lead');
+    await t.rc.connections.configure(c.conn.id, { roleMapping: [] });
+    expect(await role(a.id, c)).toBe('member');
+  });
+
+  it("a user write puts back a role a concurrent write copied from before a recomputation", async () => {
+    const c = await connect(t, { defaultRole: 'member', roleMapping: [{ group: 'Leads', role: 'lead' }] }, 'Roles lost update');
+    const a = await user(c);
+    await group('Leads', { members: [{ value: a.id }] }, c);
+    // What a PATCH that read the row before the recomputation would have written.
+    const row = await t.rc.database.db.selectFrom('users').select('app').where('id', '=', a.id).executeTakeFirstOrThrow();
+    await t.rc.database.db.updateTable('users').set({ app: JSON.stringify({ ...JSON.parse(row.app), role: 'member' }) }).where('id', '=', a.id).execute();
+    expect((await c.c.patch(`/Users/${a.id}`, patch({ op: 'replace', path: 'title', value: 'Lead engineer' }))).status).toBeLessThan(300);
+    expect(await role(a.id, c)).toBe('lead');
+  });
+
   it('refuses rules without a group or role, naming the problem', async () => {
     await expect(t.rc.connections.configure(s.conn.id, { roleMapping: [{ group: '', role: 'x' }] })).rejects.toThrow(/roleMapping\[0\]\.group/);
     await expect(t.rc.connections.configure(s.conn.id, { roleMapping: [{ group: 'x' }] })).rejects.toThrow(/roleMapping\[0\]\.role/);
