@@ -119,6 +119,36 @@ describe('rollcall CLI', () => {
     for (const c of list) expect(c.token).toBeUndefined();
   });
 
+  it('connection credentials create|list|revoke: an OAuth client secret, its token, and its end', async () => {
+    const c = JSON.parse(run(['connection', 'create', '--name', 'Entra gallery', '--json']).stdout);
+    const human = run(['connection', 'credentials', 'create', c.id, '--name', 'Entra 2027']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/Token endpoint: +https:\/\/scim\.example\.com\/oauth\/token/);
+    expect(human.stdout).toMatch(new RegExp(`Client identifier: +${c.id}`));
+    expect(human.stdout).toMatch(/Client secret: +rcs_/);
+    const created = JSON.parse(run(['connection', 'credentials', 'create', c.id, '--expires-in-days', '365', '--json']).stdout);
+    expect(created).toMatchObject({ clientId: c.id, tokenUrl: 'https://scim.example.com/oauth/token', scimUrl: c.scimUrl });
+    expect(run(['connection', 'credentials', 'create', c.id, '--expires-in-days', '30']).code).not.toBe(0);
+    const res = await fetch(`${baseUrl}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${created.clientId}:${created.clientSecret}`).toString('base64')}` },
+      body: 'grant_type=client_credentials&scope=scim',
+    });
+    expect(res.status).toBe(200);
+    const { access_token } = (await res.json()) as { access_token: string };
+    expect(await scim(`${c.scimUrl}/Users`, access_token)).toBe(200);
+    const list = JSON.parse(run(['connection', 'credentials', 'list', c.id, '--json']).stdout);
+    expect(list.secrets.map((x: { name: string; status: string }) => x.status)).toEqual(['active', 'active']);
+    expect(JSON.stringify(list)).not.toContain(created.clientSecret);
+    expect(run(['connection', 'credentials', 'revoke', c.id, created.secretId]).code).toBe(0);
+    expect(await scim(`${c.scimUrl}/Users`, access_token)).toBe(401);
+    const again = run(['connection', 'credentials', 'revoke', c.id, created.secretId]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/no active client secret/);
+    // Only hashes are stored.
+    expect((await databaseContents()).includes(Buffer.from(created.clientSecret))).toBe(false);
+  });
+
   it('token rotate without grace ends the old token immediately', async () => {
     const c = JSON.parse(run(['connection', 'create', '--name', 'Rotate now', '--json']).stdout);
     const r = run(['token', 'rotate', c.id, '--json']);
