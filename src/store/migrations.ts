@@ -420,6 +420,19 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
       }
     },
   },
+  '0014_users_deleted_user_name': {
+    async up(db: Kysely<any>) {
+      // With userName as the mapping key (the default since 0013) every create asks
+      // whether a deleted user with that name may be restored: the live-name index
+      // cannot answer for deleted rows, so without this each create scanned them all.
+      await db.schema
+        .createIndex('users_deleted_user_name')
+        .on('users')
+        .columns(['connection_id', 'user_name_lc'])
+        .where(sql.ref('state'), '=', sql.lit('deleted'))
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {

@@ -292,7 +292,8 @@ export async function findRestorable(
   /** Lock the row (PostgreSQL): a concurrent purge skips it, a concurrent restore waits. */
   lock = false,
 ): Promise<UserRow | undefined> {
-  let q = db.selectFrom('users').selectAll().where('connection_id', '=', connectionId).where('state', '=', 'deleted').where('deleted_at', '>', since);
+  // The literal (not a parameter) lets SQLite use the partial indexes on deleted users.
+  let q = db.selectFrom('users').selectAll().where('connection_id', '=', connectionId).where(sql.ref('state'), '=', sql.lit('deleted')).where('deleted_at', '>', since);
   q = key === 'externalId' ? q.where('external_id', '=', value) : q.where('user_name_lc', '=', value.toLowerCase());
   // No LIMIT: with one, SQLite's planner walks another index (measured 9× slower).
   q = q.orderBy('deleted_at', 'desc');

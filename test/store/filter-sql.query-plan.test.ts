@@ -16,6 +16,8 @@ import { createRollcall, type Rollcall } from '../../src/rollcall.js';
 import { parseFilter } from '../../src/scim/filter/parse.js';
 import { compileFilter } from '../../src/store/filter-sql.js';
 import { groupResourceType, userResourceType } from '../../src/scim/schemas.js';
+import { findRestorable } from '../../src/store/users.js';
+import { sql } from 'kysely';
 
 let dir: string;
 let rc: Rollcall;
@@ -137,5 +139,23 @@ describe.skipIf(onPostgres).each([
   });
   it.each(LOOKUPS)('%s: %s is an index lookup', (resource, filter, constraint) => {
     assertIndexLookup(resource, filter, constraint);
+  });
+});
+
+// Every create asks for a restorable deleted user with the mapping key; with
+// userName as the key (the default) that lookup must not walk the live users.
+describe.skipIf(onPostgres)('the restore lookup of a create (EXPLAIN QUERY PLAN)', () => {
+  it.each([
+    ['userName', /USING INDEX users_deleted_user_name \(connection_id=\? AND user_name_lc=\?\)/],
+    ['externalId', /USING INDEX users_external_id \(connection_id=\? AND external_id=\?\)/],
+  ] as const)('by %s is an index lookup', (key, constraint) => {
+    const { db } = rc.database;
+    let q = db.selectFrom('users').selectAll().where('connection_id', '=', connectionId).where(sql.ref('state'), '=', sql.lit('deleted')).where('deleted_at', '>', '2026-01-01');
+    q = key === 'externalId' ? q.where('external_id', '=', 'ext-7') : q.where('user_name_lc', '=', 'user7@example.com');
+    const compiled = q.orderBy('deleted_at', 'desc').compile();
+    // The query must be the one the store runs.
+    expect(findRestorable.toString()).toMatch(/sql\.lit\(["']deleted["']\)/);
+    const rows = raw.prepare(`explain query plan ${compiled.sql}`).all(...(compiled.parameters as unknown[])) as PlanRow[];
+    expect(outerAccess(rows, 'users'), rows.map((r) => r.detail).join('\n')).toMatch(constraint);
   });
 });
