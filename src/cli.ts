@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --optimize-for-size
 /**
  * `rollcall` command line: serve, org, connection, token, purge, import, webhook,
  * events, admin-token (the commands are in cli/). Commands that change data work
