@@ -199,7 +199,8 @@ export class ConnectionDirectory {
     if (!row) throw fail('ROLLCALL_CONNECTION_NOT_FOUND', `no connection with id '${id}'`);
     const settings = this.validateSettings(JSON.parse(row.settings), patch);
     const text = JSON.stringify(settings);
-    const keyChanged = readSettings(row.settings).mappingKey !== settings.mappingKey;
+    const before = readSettings(row.settings);
+    const keyChanged = before.mappingKey !== settings.mappingKey;
     try {
       await this.db.transaction().execute(async (trx) => {
         await connectionsStore.updateSettings(trx, id, text);
@@ -212,7 +213,6 @@ export class ConnectionDirectory {
       throw e;
     }
     this.tokens.forget();
-    const before = readSettings(row.settings);
     const rolesChanged = JSON.stringify([before.roleMapping, before.defaultRole]) !== JSON.stringify([settings.roleMapping, settings.defaultRole]);
     // Cleared rules reset everyone to defaultRole; a failed run is resumed by saving the mapping again with `recomputeRoles`.
     if (rolesChanged && (settings.roleMapping.length || before.roleMapping.length)) await this.recomputeRoles(id);
