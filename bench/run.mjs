@@ -55,6 +55,15 @@
  *                      done for every backend measured
  *   BENCH_PROF_RATE    requests/s for the profiled GET runs (default 0 = as fast as possible); a rate
  *                      the machine serves without saturating its cores gives a cleaner profile
+ *   BENCH_CYCLE=0      skip the Entra ID-shaped cycle (each backend, before the seeding: a lookup then a
+ *                      create per user, groups, member PATCHes of 50, an incremental cycle; at each
+ *                      in-flight count against the null SCIM server as the ceiling, then verified)
+ *   BENCH_CYCLE_USERS  users in the cycle (default 2000); BENCH_CYCLE_GROUPS groups (default 10)
+ *   BENCH_CYCLE_IN_FLIGHT  comma list of requests in flight (default 4,32)
+ *   BENCH_CYCLE_SINGLE_CREATES  POST /Users one at a time after the cycles (default 500)
+ *   BENCH_CYCLE_KILL_USERS  when set (e.g. 100000), an initial cycle of that many users at 4 in flight with
+ *                      the server SIGKILLed at half and restarted, then resumed and verified (off by default)
+ *   BENCH_MAIN=0       skip the seeding workload (POST, GET, filter at every size, and the scaling run)
  *   BENCH_NO_DOCS=1    do not rewrite docs/benchmarks.md
  *   BENCH_KEEP_DB=1    keep the seeded databases for a closer look: the SQLite file (its path is
  *                      printed) and the PostgreSQL database (its name is printed; not dropped)
@@ -64,12 +73,13 @@
  * servers, PostgreSQL, /proc, test users) and the results' output are in lib/.
  */
 import os from 'node:os';
-import { BACKEND_LABELS, BACKENDS, CONNECTIONS, DURATION, KEEP_DB, OUTBOX, RATE, REQUEST_LOG, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
+import { BACKEND_LABELS, BACKENDS, CONNECTIONS, CYCLE, DURATION, KEEP_DB, MAIN, OUTBOX, RATE, REQUEST_LOG, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
 import { fmtInt, log, redact } from './lib/format.mjs';
 import { preparePostgres, resolvePostgres } from './lib/postgres.mjs';
 import { report } from './lib/report.mjs';
 import { codeRevision, machine } from './lib/system.mjs';
 import { runBackend } from './workloads/backend.mjs';
+import { cycleRun } from './workloads/cycle.mjs';
 import { outboxRun } from './workloads/outbox.mjs';
 import { requestLogRun } from './workloads/request-log.mjs';
 import { rateLimitRun } from './workloads/rate-limit.mjs';
@@ -107,8 +117,16 @@ async function main() {
           continue;
         }
       }
+      if (CYCLE) {
+        try {
+          await cycleRun(backend);
+        } catch (e) {
+          backend.cycleFailed = e?.message ?? String(e);
+          console.error(`\n${backend.label} cycle failed: ${backend.cycleFailed}`);
+        }
+      }
       try {
-        await runBackend(backend, run);
+        if (MAIN) await runBackend(backend, run);
       } catch (e) {
         backend.failed = e?.message ?? String(e);
         console.error(`\n${backend.label} failed: ${backend.failed}`);

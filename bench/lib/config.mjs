@@ -42,6 +42,19 @@ export const RATE_LIMIT_ON = 100_000_000; // per minute: counted, never reached 
 export const TARGET_OUTBOX_COST = 0.2; // issue 5: the outbox costs at most 20% of POST /Users throughput
 export const TARGET_REQUEST_LOG_COST = 0.1; // issue 11: the provisioning log costs at most 10% of POST /Users throughput
 export const WARMUP_S = 2;
+// The Entra ID-shaped cycle (workloads/cycle.mjs, issue 14).
+export const CYCLE = env.BENCH_CYCLE !== '0';
+export const MAIN = env.BENCH_MAIN !== '0';
+export const CYCLE_USERS = posInt(env.BENCH_CYCLE_USERS, 2000);
+export const CYCLE_GROUPS = posInt(env.BENCH_CYCLE_GROUPS, 10);
+export const CYCLE_IN_FLIGHT = (env.BENCH_CYCLE_IN_FLIGHT ?? '4,32')
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0);
+export const CYCLE_SINGLE_CREATES = posInt(env.BENCH_CYCLE_SINGLE_CREATES, 500);
+export const CYCLE_KILL_USERS = Number(env.BENCH_CYCLE_KILL_USERS) > 0 ? Math.floor(Number(env.BENCH_CYCLE_KILL_USERS)) : 0;
+export const TARGET_CYCLE_SHARE = { sqlite: 0.8, postgres: 0.6 }; // issue 14, at 4 in flight
+export const TARGET_SINGLE_CREATE_P50_MS = 1.5; // issue 14, SQLite
 export const PROF_RATE = Number(env.BENCH_PROF_RATE) > 0 ? Number(env.BENCH_PROF_RATE) : 0;
 // BENCH_CPU_PROF: 1 (= get) or a comma list of get, filter, post.
 export const CPU_PROF = (env.BENCH_CPU_PROF ?? '')

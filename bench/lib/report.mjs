@@ -11,6 +11,8 @@ import {
   SEED_CONNECTIONS,
   SIZES,
   TARGET_CREATE_PER_S,
+  TARGET_CYCLE_SHARE,
+  TARGET_SINGLE_CREATE_P50_MS,
   TARGET_FILTER_GROWTH,
   TARGET_GET_RATIO,
   TARGET_OUTBOX_COST,
@@ -18,7 +20,7 @@ import {
   WARMUP_S,
 } from './config.mjs';
 import { fmtInt, fmtMs, fmtPct, fmtUs, log } from './format.mjs';
-import { mdTable, printTable, scalingTable, table } from './tables.mjs';
+import { cycleTable, mdTable, printTable, scalingTable, table } from './tables.mjs';
 
 function rateLimitLines(run) {
   const r = run.rateLimit;
@@ -53,6 +55,33 @@ function requestLogLines(run) {
     `Provisioning log cost (SQLite, ${fmtInt(o.users)} creates on a fresh database per configuration, events on, median of ${o.rounds} alternating rounds): log off ${fmtInt(o.off.perSec)} users/s at ${fmtUs(o.off.cpuUsPerReq)} µs server CPU per create; log on ${fmtInt(o.on.perSec)} users/s at ${fmtUs(o.on.cpuUsPerReq)} µs. ` +
       `Throughput ${throughputCost >= 0 ? 'cost' : 'difference'} ${(100 * Math.abs(throughputCost)).toFixed(0)}%, CPU per create ${cpuCost >= 0 ? '+' : ''}${(100 * cpuCost).toFixed(0)}%: target ≤ ${(100 * TARGET_REQUEST_LOG_COST).toFixed(0)}% ${met ? 'met' : 'missed'}.`,
   ];
+}
+
+/** The cycle's verdicts (issue 14's targets), its single-create latency and the kill-and-resume run. */
+function cycleLines(run) {
+  const out = [];
+  for (const b of run.backends) {
+    if (b.cycleFailed) out.push(`${b.label}: Entra-shaped cycle FAILED: ${b.cycleFailed.split('\n')[0]}`);
+    const c = b.cycle;
+    if (!c) continue;
+    const target = TARGET_CYCLE_SHARE[b.key];
+    for (const r of c.rows) {
+      const verdict = r.inFlight === 4 && target ? `: target ≥ ${target} ${r.share >= target && r.verify.ok && !r.rollcall.failures ? 'met' : 'missed'}` : '';
+      out.push(`${b.label}: Entra-shaped cycle (${fmtInt(c.users)} users, ${c.groups} groups) at ${r.inFlight} in flight: ${fmtInt(r.rollcall.reqPerSec)} req/s, ${r.share.toFixed(2)} of the null server's ${fmtInt(r.ceiling.reqPerSec)} req/s, ${r.rollcall.failures} failed requests, verification ${r.verify.ok ? 'complete' : 'found problems'}${verdict}.`);
+    }
+    if (c.single) {
+      const met = b.key === 'sqlite' ? `: target p50 ≤ ${TARGET_SINGLE_CREATE_P50_MS} ms ${c.single.p50 <= TARGET_SINGLE_CREATE_P50_MS ? 'met' : 'missed'}` : '';
+      out.push(`${b.label}: POST /Users with 1 in flight (${fmtInt(c.single.count)} creates): p50 ${fmtMs(c.single.p50)} ms, p99 ${fmtMs(c.single.p99)} ms, ${fmtInt(c.single.perSec)} users/s, server CPU ${fmtUs(c.single.cpuUsPerReq)} µs/create${met}.`);
+    }
+    const k = c.kill;
+    if (k) {
+      out.push(
+        `${b.label}: initial cycle of ${fmtInt(k.users)} users at 4 in flight, server SIGKILLed after ${k.killedAfterS.toFixed(0)} s (${fmtInt(k.acknowledgedBeforeKill)} acknowledged), restarted in ${k.restartS.toFixed(1)} s, ${fmtInt(k.resumed)} users resumed: ${k.seconds.toFixed(0)} s in all; ` +
+          `${fmtInt(k.verify.usersFound)}/${fmtInt(k.users)} users found exactly once, ${fmtInt(k.verify.totalResults)} in the connection, ${k.lost} acknowledged users lost${k.verify.ok && !k.lost ? '' : ' ⚠'}.`,
+      );
+    }
+  }
+  return out;
 }
 
 function verdicts(run) {
@@ -167,6 +196,13 @@ function markdown(run) {
   lines.push('');
   const flagged = run.backends.some((b) => Object.values(b.cells).some((c) => c?.flagged) || b.scaling?.rows?.some((r) => r.flagged));
   if (run.baseline) lines.push(`The baseline (measured once, shown under each backend) answers a fixed ${run.baseline.docBytes}-byte document: a user exactly as Rollcall returned it in this run.${flagged ? ' ⚠: non-2xx responses, errors or a seeding phase cut short: see the notes below.' : ''}`);
+  const ct = cycleTable(run);
+  if (ct) {
+    lines.push('');
+    lines.push('Entra ID-shaped cycle (bench/lib/entra-cycle.mjs; initial cycle, then the incremental one), Rollcall against the null SCIM server (the ceiling) in this run:');
+    lines.push('');
+    lines.push(...mdTable(ct, 2));
+  }
   const st = scalingTable(run);
   if (st) {
     lines.push('');
@@ -176,6 +212,7 @@ function markdown(run) {
   }
   lines.push('');
   for (const v of verdicts(run)) lines.push(`- ${v}`);
+  for (const v of cycleLines(run)) lines.push(`- ${v}`);
   for (const v of outboxLines(run)) lines.push(`- ${v}`);
   for (const v of requestLogLines(run)) lines.push(`- ${v}`);
   for (const v of rateLimitLines(run)) lines.push(`- ${v}`);
@@ -222,8 +259,14 @@ export function report(run) {
     log('\nScaling, PostgreSQL, one vs two instances on the same database:');
     printTable(st);
   }
+  const ct = cycleTable(run);
+  if (ct) {
+    log('\nEntra ID-shaped cycle vs the null SCIM server:');
+    printTable(ct);
+  }
   log('');
   for (const v of verdicts(run)) log(`- ${v}`);
+  for (const v of cycleLines(run)) log(`- ${v}`);
   for (const v of outboxLines(run)) log(`- ${v}`);
   for (const v of requestLogLines(run)) log(`- ${v}`);
   for (const v of rateLimitLines(run)) log(`- ${v}`);

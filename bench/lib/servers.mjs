@@ -12,13 +12,19 @@ export function outputSince(server, mark, max = 1500) {
 }
 
 /** Starts bench/baseline-server.mjs serving `docFile`; resolves to { url, pid, stop } once it listens. */
-export async function startBaseline(docFile) {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bench', 'baseline-server.mjs'), docFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+export const startBaseline = (docFile) => startBenchServer('baseline-server.mjs', [docFile]);
+
+/** Starts bench/null-scim-server.mjs (the Entra-shaped cycle's ceiling); resolves to { url, pid, stop }. */
+export const startNullScim = () => startBenchServer('null-scim-server.mjs', []);
+
+/** A bench/ script that prints "… listening on URL"; resolves to { url, pid, stop } once it does. */
+async function startBenchServer(script, args) {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bench', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
   const url = await new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`baseline server did not start: ${out}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${out}`)), 10_000);
     const onData = (c) => {
       out += c;
       const m = /listening on (http:\/\/\S+)/.exec(out);
@@ -29,7 +35,7 @@ export async function startBaseline(docFile) {
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`baseline server exited (${code}): ${out}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}): ${out}`)));
   });
   return {
     url,

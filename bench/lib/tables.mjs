@@ -90,3 +90,35 @@ export function mdTable(t, left = 2) {
   for (const r of t.slice(1)) lines.push(`| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`);
   return lines;
 }
+
+/**
+ * The Entra ID-shaped cycle's table: one row per backend and in-flight count (null
+ * when no cycle ran), plus the per-kind latencies as "p50 / p99" columns.
+ */
+export function cycleTable(run) {
+  const rows = [];
+  const kinds = new Set();
+  for (const b of run.backends) for (const r of b.cycle?.rows ?? []) for (const k of Object.keys(r.rollcall.kinds)) kinds.add(k);
+  if (!kinds.size) return null;
+  const head = ['backend', 'in flight', 'null server req/s', 'Rollcall req/s', 'share of the ceiling', 'server CPU µs/req', 'postgres CPU µs/req', ...[...kinds].map((k) => `${k} p50 / p99 ms`), 'verified'];
+  for (const b of run.backends) {
+    for (const r of b.cycle?.rows ?? []) {
+      const v = r.verify;
+      rows.push([
+        b.label,
+        String(r.inFlight),
+        fmtInt(r.ceiling.reqPerSec),
+        fmtInt(r.rollcall.reqPerSec) + (r.rollcall.failures || r.rollcall.failure ? FLAG : ''),
+        r.share.toFixed(2),
+        fmtUs(r.rollcall.cpuUsPerReq),
+        fmtUs(r.rollcall.pgCpuUsPerReq),
+        ...[...kinds].map((k) => {
+          const s = r.rollcall.kinds[k];
+          return s ? `${fmtMs(s.p50)} / ${fmtMs(s.p99)}` : '–';
+        }),
+        v.ok ? `all ${fmtInt(v.usersFound)} users, ${fmtInt(v.membersFound)} members, ${v.sampleOk} sampled correct` : `${v.problems.length} problems${FLAG}`,
+      ]);
+    }
+  }
+  return [head, ...rows];
+}
