@@ -188,7 +188,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     await database.close();
     throw e;
   }
-  const connections = new ConnectionDirectory(database.db, database.readDb, database.readSnapshot, database.writes, clock, () => publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks, checkedTokenTtl(opts.oauthTokenTtlSeconds), database.dialect.lockRows);
+  const connections = new ConnectionDirectory(database.db, database.readDb, database.writes, clock, () => publicUrl, opts.scimPlans ?? ['enterprise'], settingsChecks, checkedTokenTtl(opts.oauthTokenTtlSeconds), database.dialect.lockRows);
   const users = new UserDirectory(database.db, database.writes, database.readDb, database.dialect, clock, limits, database.scan);
   const groups = new GroupDirectory(database.db, database.writes, database.readDb, database.dialect, clock, limits, database.scan);
 

@@ -14,6 +14,7 @@ import type { NewEvent } from '../events/types.js';
 import { type Clock, requestContext } from './context.js';
 import { event } from './emitted-events.js';
 import { type ConnectionSettings, readSettings } from './settings.js';
+import { READ_SNAPSHOT_MS } from '../store/opened-database.js';
 
 /** The connection a valid token opened, as the SCIM layer needs it. */
 export interface ConnectionGrant {
@@ -52,16 +53,20 @@ export function issueToken(connectionId: string, now: string): IssuedToken & { r
 }
 
 export class ConnectionTokens {
-  /** Token checks that succeeded in read snapshot `snapshot` (exact: the snapshot cannot change). */
-  private verified = new Map<string, { grant: ConnectionGrant; until: number }>();
-  private snapshot = -1;
+  /**
+   * Token checks that succeeded, each for READ_SNAPSHOT_MS at most (and never past the
+   * token's own end): another process's change shows within that bound, as it does
+   * for reads, and this process's changes clear it at once (forget).
+   */
+  private verified = new Map<string, { grant: ConnectionGrant; until: number; checkedAt: number }>();
+  /** Bumped by forget(): a check that was running meanwhile must not be remembered. */
+  private generation = 0;
   /** Parsed settings by their JSON text: parsing once per change, not per request. */
   private readonly parsed = new Map<string, ConnectionSettings>();
 
   constructor(
     /** Reads outside transactions (every request's token check). */
     private readonly readDb: Kysely<DB>,
-    private readonly readSnapshot: () => number,
     /** Write transactions with the event outbox (token rotations are events). */
     private readonly writes: WriteBatcher<NewEvent>,
     private readonly clock: Clock,
@@ -91,6 +96,7 @@ export class ConnectionTokens {
   /** This process changed a token, plan or settings: answers remembered before are stale. */
   forget(): void {
     this.verified = new Map();
+    this.generation++;
   }
 
   private grantOf(access: ConnectionAccess): ConnectionGrant {
@@ -113,22 +119,20 @@ export class ConnectionTokens {
   /**
    * The connection opened by `token`, or undefined when the token is not a live
    * token of connection `id`. Compares hashes in constant time. Read through the
-   * read snapshot: a rotation by the CLI takes effect as soon as the snapshot
-   * renews (milliseconds). A success is remembered for the rest of the snapshot,
-   * which would answer the same, but never past the token's own end.
+   * read snapshot; a success is remembered for READ_SNAPSHOT_MS (the time another
+   * process's commits take to show in reads anyway), never past the token's own end,
+   * and forgotten at once when this process changes a token, plan or settings. Not
+   * per snapshot: the snapshot renews after every write, and a check per write was a
+   * tenth of a create's cost at the concurrency IdPs use.
    */
   async authenticate(id: string, token: string): Promise<ConnectionGrant | undefined> {
     const hash = hashToken(token);
     const key = `${id}:${hash}`;
-    const snapshot = this.readSnapshot();
-    if (snapshot !== this.snapshot) {
-      this.verified = new Map();
-      this.snapshot = snapshot;
-    } else {
-      const hit = this.verified.get(key);
-      // A token that ends (grace, OAuth expiry) is remembered only until it ends.
-      if (hit && this.clock().getTime() < hit.until) return hit.grant;
-    }
+    const hit = this.verified.get(key);
+    // A token that ends (grace, OAuth expiry) is remembered only until it ends.
+    if (hit && Date.now() - hit.checkedAt < READ_SNAPSHOT_MS && this.clock().getTime() < hit.until) return hit.grant;
+    const generation = this.generation;
+    const checkedAt = Date.now();
     const tokens = await connectionsStore.liveTokens(this.readDb, id, this.clock().toISOString());
     const given = Buffer.from(hash, 'hex');
     let match: ConnectionAccess | undefined;
@@ -138,9 +142,12 @@ export class ConnectionTokens {
     }
     if (!match) return undefined;
     const grant = this.grantOf(match);
-    // Only remember the answer if the snapshot did not renew while we awaited.
+    // Not remembered when this process changed tokens meanwhile (the read may predate it).
     const until = match.expires_at ? Date.parse(match.expires_at) : Infinity;
-    if (this.readSnapshot() === snapshot && this.snapshot === snapshot) this.verified.set(key, { grant, until });
+    if (this.generation === generation) {
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(key, { grant, until, checkedAt });
+    }
     return grant;
   }
 }

@@ -62,7 +62,6 @@ export class ConnectionDirectory {
     private readonly db: Kysely<DB>,
     /** Reads outside transactions (every request's token check). */
     readDb: Kysely<DB>,
-    readSnapshot: () => number,
     /** Write transactions with the event outbox (token rotations and recomputed roles are events). */
     private readonly writes: WriteBatcher<NewEvent>,
     private readonly clock: Clock,
@@ -77,7 +76,7 @@ export class ConnectionDirectory {
     /** Row locks exist (PostgreSQL): a role recomputation locks the users it reads. */
     private readonly lockRows = false,
   ) {
-    this.tokens = new ConnectionTokens(readDb, readSnapshot, writes, clock, scimPlans);
+    this.tokens = new ConnectionTokens(readDb, writes, clock, scimPlans);
     this.credentials = new ClientCredentials(db, clock, oauthTokenTtlSeconds, () => this.tokens.forget());
     this.organizations = new OrganizationDirectory(db, clock, scimPlans, () => this.tokens.forget());
   }

@@ -10,6 +10,12 @@ export interface DeliveryOptions {
   timeoutMs?: number;
   /** Longest sleep between looks for work (other processes' events, leases that expired). Default 1,000. */
   pollMs?: number;
+  /**
+   * Shortest time between two looks for work (ms): commits that come meanwhile are
+   * looked at together, so a busy SCIM connection does not pay a delivery query per
+   * write. Default 20.
+   */
+  minPassMs?: number;
   /** Deliveries in flight at once. Default 8. */
   concurrency?: number;
   /** On stop, in-flight requests get this long to finish before they are aborted (ms). Default 2,000. */
@@ -36,6 +42,7 @@ export const DEFAULT_DELIVERY_OPTIONS: ResolvedDeliveryOptions = {
   retryWindowMs: 24 * 60 * 60_000,
   timeoutMs: 10_000,
   pollMs: 1_000,
+  minPassMs: 20,
   concurrency: 8,
   stopGraceMs: 2_000,
   allowPrivate: false,

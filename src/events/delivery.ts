@@ -53,6 +53,7 @@ export class DeliveryWorker {
   private wakeUp: (() => void) | undefined;
   private woken = false;
   private sleepTimer: NodeJS.Timeout | undefined;
+  private endPause: (() => void) | undefined;
   private readonly queue: DeliveryQueue;
   /** Told each attempt's outcome once it is recorded (metrics count them); must not throw. */
   onAttempt: ((outcome: AttemptOutcome) => void) | undefined;
@@ -97,6 +98,7 @@ export class DeliveryWorker {
     if (!this.running) return;
     this.stopping = true;
     this.nudge();
+    this.endPause?.();
     await this.loopDone;
     if (this.inflight.size) {
       let grace: NodeJS.Timeout | undefined;
@@ -126,6 +128,7 @@ export class DeliveryWorker {
       this.log().error({ err }, 'webhook delivery worker: sealing stored secrets failed; they stay as they are');
     }
     while (!this.stopping) {
+      const passStart = Date.now();
       this.woken = false;
       let wait = this.opts.pollMs;
       try {
@@ -144,7 +147,26 @@ export class DeliveryWorker {
       }
       if (this.stopping) break;
       if (!this.woken && !this.queue.backlog) await this.sleep(wait);
+      // Nudges that came meanwhile (one per commit) wait for the rest of the pass's
+      // minimum length and are then served by one pass: at most one per minPassMs.
+      const rest = passStart + this.opts.minPassMs - Date.now();
+      if (rest > 0 && !this.stopping) await this.pause(rest);
     }
+  }
+
+  /** A wait only stop() cuts short (nudges do not). */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.endPause = undefined;
+        resolve();
+      }, ms);
+      this.endPause = () => {
+        clearTimeout(timer);
+        this.endPause = undefined;
+        resolve();
+      };
+    });
   }
 
   private sleep(ms: number): Promise<void> {
