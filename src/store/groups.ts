@@ -113,8 +113,9 @@ export function groupsAfter(db: Kysely<DB>, connectionId: string, afterId: strin
 export async function existingGroupIds(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<Set<string>> {
   const found = new Set<string>();
   for await (const part of chunked(ids)) {
-    const rows = await db.selectFrom('groups').select('id').where('connection_id', '=', connectionId).where('id', 'in', part).execute();
-    for (const r of rows) found.add(r.id);
+    // By primary key, the connection checked here (see isLive in users.ts: the planner would walk the connection's groups).
+    const rows = await db.selectFrom('groups').select(['id', 'connection_id']).where('id', 'in', part).execute();
+    for (const r of rows) if (r.connection_id === connectionId) found.add(r.id);
   }
   return found;
 }

@@ -238,18 +238,22 @@ export async function usersAfter(db: Kysely<DB>, dialect: SqlDialect, connection
     .execute()) as (UserRow & { groups_json?: string | null })[];
 }
 
+/**
+ * Lookups by a list of ids read the rows by primary key and check the connection
+ * and state here: with `connection_id = ?` in the SQL, SQLite's planner chose a
+ * connection index and walked every user of the connection for each chunk (4.6 ms
+ * for a PATCH adding 50 members at 10,000 users).
+ */
+const isLive = (connectionId: string) => (r: { connection_id: string; state: string }) => r.connection_id === connectionId && r.state !== 'deleted';
+
 /** Existing live user ids among `ids` in a connection (membership checks). */
 export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids: string[], lock = false): Promise<Set<string>> {
   const found = new Set<string>();
+  const live = isLive(connectionId);
   for await (const part of chunked(lock ? [...new Set(ids)].sort() : ids)) {
-    const q = db
-      .selectFrom('users')
-      .select('id')
-      .where('connection_id', '=', connectionId)
-      .where('state', '<>', 'deleted')
-      .where('id', 'in', part);
+    const q = db.selectFrom('users').select(['id', 'connection_id', 'state']).where('id', 'in', part);
     const rows = await (lock ? q.orderBy('id').forUpdate() : q).execute();
-    for (const r of rows) found.add(r.id);
+    for (const r of rows) if (live(r)) found.add(r.id);
   }
   return found;
 }
@@ -373,14 +377,15 @@ export async function purgeUsers(
 export async function liveUsersByIds(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<UserRow[]> {
   const out: UserRow[] = [];
   for await (const part of chunked([...new Set(ids)])) {
-    out.push(...(await db.selectFrom('users').selectAll().where('connection_id', '=', connectionId).where('id', 'in', part).where('state', '<>', 'deleted').orderBy('id').execute()));
+    out.push(...(await db.selectFrom('users').selectAll().where('id', 'in', part).orderBy('id').execute()).filter(isLive(connectionId)));
   }
   return out;
 }
 
 /** `id` and `app` of a connection's live users by id (what a role check reads). */
 export async function liveUserApps(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<{ id: string; app: string }[]> {
-  return db.selectFrom('users').select(['id', 'app']).where('connection_id', '=', connectionId).where('id', 'in', ids).where('state', '<>', 'deleted').execute();
+  const rows = await db.selectFrom('users').select(['id', 'app', 'connection_id', 'state']).where('id', 'in', ids).execute();
+  return rows.filter(isLive(connectionId)).map((r) => ({ id: r.id, app: r.app }));
 }
 
 /** Ids of a connection's live users after `afterId`, in id order (a role recomputation's pages). */
