@@ -46,6 +46,8 @@ export interface OpenOptions {
   scanWorkers?: number;
   /** SQLite: a scan running longer is refused (default DATABASE_STATEMENT_TIMEOUT_MS, else 30,000; 0: no limit). */
   statementTimeoutMs?: number;
+  /** SQLite: WAL checkpoints on a worker thread (default true; false: the writer runs them, as SQLite does by default). */
+  checkpointWorker?: boolean;
 }
 
 /**

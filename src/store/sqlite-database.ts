@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Compilable, Kysely, sql } from 'kysely';
 import { SqliteScanPool } from './sqlite-scan-pool.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { QueueingSqliteDialect } from './sqlite-driver.js';
 import { WriteBatcher } from './batch.js';
 import type { DB } from './types.js';
@@ -16,6 +17,8 @@ import { type WriteClock, openSqlite, readerConnection, writerConnection } from 
 
 /** How often, at most, the WAL is checkpointed and emptied while writes go on. */
 export const WAL_CHECKPOINT_MS = 1000;
+/** How often the checkpoint worker copies the WAL into the database (sqlite-checkpointer.ts). */
+export const CHECKPOINT_WORKER_MS = 200;
 
 /** DATABASE_STATEMENT_TIMEOUT_MS, as PostgreSQL reads it (postgres-database.ts). */
 function envTimeout(): number | undefined {
@@ -66,6 +69,20 @@ export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Pr
   // An in-memory database cannot be opened again by a worker: its scans run on readDb.
   const workers = opts.scanWorkers ?? envScanWorkers();
   const scans = file === ':memory:' || workers === 0 ? undefined : new SqliteScanPool(file, { workers, timeoutMs: opts.statementTimeoutMs ?? envTimeout() });
+  // Checkpoints on a worker thread; the writer checkpoints itself again if it dies.
+  let checkpointer: SqliteCheckpointer | undefined;
+  if (file !== ':memory:' && opts.checkpointWorker !== false) {
+    const autoCheckpoint = () => {
+      try {
+        sqlite.pragma('wal_autocheckpoint = 1000');
+      } catch {
+        // closed meanwhile
+      }
+    };
+    checkpointer = new SqliteCheckpointer(file, CHECKPOINT_WORKER_MS, autoCheckpoint);
+    if (await checkpointer.started) sqlite.pragma('wal_autocheckpoint = 0');
+    else checkpointer = undefined;
+  }
   // Planner statistics let e-mail and membership filters start from their indexes;
   // a sampled ANALYZE of tables that have none or grew, kept cheap by the limit.
   sqlite.pragma('analysis_limit = 1000');
@@ -108,6 +125,7 @@ export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Pr
     migrationStatus: () => migrationStatus(db, sqliteDialect),
     close: async () => {
       clearInterval(walTimer);
+      await checkpointer?.stop();
       await scans?.close();
       if (readDb !== db) await readDb.destroy();
       await db.destroy();
