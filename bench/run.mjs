@@ -63,6 +63,9 @@
  *   BENCH_CYCLE_SINGLE_CREATES  POST /Users one at a time after the cycles (default 500)
  *   BENCH_CYCLE_KILL_USERS  when set (e.g. 100000), an initial cycle of that many users at 4 in flight with
  *                      the server SIGKILLed at half and restarted, then resumed and verified (off by default)
+ *   BENCH_LOOKUP_USERS userName eq at this many users vs BENCH_LOOKUP_BASE (10000) at BENCH_LOOKUP_CONNECTIONS
+ *                      (4) connections, the larger store copied in SQL from users seeded through the API
+ *                      (default 1000000; 0 skips it)
  *   BENCH_MAIN=0       skip the seeding workload (POST, GET, filter at every size, and the scaling run)
  *   BENCH_NO_DOCS=1    do not rewrite docs/benchmarks.md
  *   BENCH_KEEP_DB=1    keep the seeded databases for a closer look: the SQLite file (its path is
@@ -73,13 +76,14 @@
  * servers, PostgreSQL, /proc, test users) and the results' output are in lib/.
  */
 import os from 'node:os';
-import { BACKEND_LABELS, BACKENDS, CONNECTIONS, CYCLE, DURATION, KEEP_DB, MAIN, OUTBOX, RATE, REQUEST_LOG, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
+import { BACKEND_LABELS, BACKENDS, CONNECTIONS, CYCLE, DURATION, KEEP_DB, LOOKUP_USERS, MAIN, OUTBOX, RATE, REQUEST_LOG, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
 import { fmtInt, log, redact } from './lib/format.mjs';
 import { preparePostgres, resolvePostgres } from './lib/postgres.mjs';
 import { report } from './lib/report.mjs';
 import { codeRevision, machine } from './lib/system.mjs';
 import { runBackend } from './workloads/backend.mjs';
 import { cycleRun } from './workloads/cycle.mjs';
+import { lookupScaleRun } from './workloads/lookup-scale.mjs';
 import { outboxRun } from './workloads/outbox.mjs';
 import { requestLogRun } from './workloads/request-log.mjs';
 import { rateLimitRun } from './workloads/rate-limit.mjs';
@@ -127,6 +131,14 @@ async function main() {
       }
       try {
         if (MAIN) await runBackend(backend, run);
+        if (LOOKUP_USERS) {
+          try {
+            await lookupScaleRun(backend);
+          } catch (e) {
+            backend.lookupFailed = e?.message ?? String(e);
+            console.error(`\n${backend.label} lookup-scale run failed: ${backend.lookupFailed}`);
+          }
+        }
       } catch (e) {
         backend.failed = e?.message ?? String(e);
         console.error(`\n${backend.label} failed: ${backend.failed}`);

@@ -53,6 +53,12 @@ export const CYCLE_IN_FLIGHT = (env.BENCH_CYCLE_IN_FLIGHT ?? '4,32')
   .filter((n) => Number.isInteger(n) && n > 0);
 export const CYCLE_SINGLE_CREATES = posInt(env.BENCH_CYCLE_SINGLE_CREATES, 500);
 export const CYCLE_KILL_USERS = Number(env.BENCH_CYCLE_KILL_USERS) > 0 ? Math.floor(Number(env.BENCH_CYCLE_KILL_USERS)) : 0;
+// userName eq at a million users (workloads/lookup-scale.mjs, issue 14); 0 skips it.
+export const LOOKUP_USERS = env.BENCH_LOOKUP_USERS === '0' ? 0 : posInt(env.BENCH_LOOKUP_USERS?.replace(/_/g, ''), 1_000_000);
+export const LOOKUP_BASE = posInt(env.BENCH_LOOKUP_BASE, 10_000);
+export const LOOKUP_CONNECTIONS = posInt(env.BENCH_LOOKUP_CONNECTIONS, 4);
+export const TARGET_LOOKUP_P50_MS = 2;
+export const TARGET_LOOKUP_GROWTH = 1.5;
 export const TARGET_CYCLE_SHARE = { sqlite: 0.8, postgres: 0.6 }; // issue 14, at 4 in flight
 export const TARGET_SINGLE_CREATE_P50_MS = 1.5; // issue 14, SQLite
 export const PROF_RATE = Number(env.BENCH_PROF_RATE) > 0 ? Number(env.BENCH_PROF_RATE) : 0;

@@ -8,6 +8,7 @@ import {
   DURATION,
   env,
   RATE_LIMIT_ON,
+  LOOKUP_CONNECTIONS,
   SEED_CONNECTIONS,
   SIZES,
   TARGET_CREATE_PER_S,
@@ -57,10 +58,19 @@ function requestLogLines(run) {
   ];
 }
 
-/** The cycle's verdicts (issue 14's targets), its single-create latency and the kill-and-resume run. */
+/** The cycle's verdicts (issue 14's targets), its single-create latency and the kill-and-resume run; the lookup at a million users. */
 function cycleLines(run) {
   const out = [];
   for (const b of run.backends) {
+    if (b.lookupFailed) out.push(`${b.label}: userName eq at ${fmtInt(env.BENCH_LOOKUP_USERS ?? 1_000_000)} users FAILED: ${b.lookupFailed.split('\n')[0]}`);
+    const l = b.lookupScale;
+    if (l) {
+      const ok = l.large.p50 <= l.targetP50 && l.growth <= l.targetGrowth;
+      out.push(
+        `${b.label}: userName eq at ${fmtInt(l.users)} users (copied in SQL from ${fmtInt(l.base)} created through the API) vs ${fmtInt(l.base)}, ${LOOKUP_CONNECTIONS} connections: p50 ${fmtMs(l.large.p50)} vs ${fmtMs(l.small.p50)} ms (×${l.growth.toFixed(2)}), p99 ${fmtMs(l.large.p99)} vs ${fmtMs(l.small.p99)} ms, ${fmtInt(l.large.reqPerSec)} vs ${fmtInt(l.small.reqPerSec)} req/s` +
+          `${l.bytes ? `; the SQLite file at ${fmtInt(l.users)} users: ${fmtInt(l.bytes / 2 ** 20)} MiB` : ''}: target p50 ≤ ${l.targetP50} ms and ×${l.targetGrowth} ${ok ? 'met' : 'missed'}.`,
+      );
+    }
     if (b.cycleFailed) out.push(`${b.label}: Entra-shaped cycle FAILED: ${b.cycleFailed.split('\n')[0]}`);
     const c = b.cycle;
     if (!c) continue;
