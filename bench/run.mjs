@@ -66,6 +66,8 @@
  *   BENCH_LOOKUP_USERS userName eq at this many users vs BENCH_LOOKUP_BASE (10000) at BENCH_LOOKUP_CONNECTIONS
  *                      (4) connections, the larger store copied in SQL from users seeded through the API
  *                      (default 1000000; 0 skips it)
+ *   BENCH_BUDGET=0     skip where a write's time goes (POST /Users one at a time under --cpu-prof and strace,
+ *                      BENCH_BUDGET_CREATES creates, default 2000): µs per part of a request, syscalls, WAL pages
  *   BENCH_MAIN=0       skip the seeding workload (POST, GET, filter at every size, and the scaling run)
  *   BENCH_NO_DOCS=1    do not rewrite docs/benchmarks.md
  *   BENCH_KEEP_DB=1    keep the seeded databases for a closer look: the SQLite file (its path is
@@ -76,7 +78,7 @@
  * servers, PostgreSQL, /proc, test users) and the results' output are in lib/.
  */
 import os from 'node:os';
-import { BACKEND_LABELS, BACKENDS, CONNECTIONS, CYCLE, DURATION, KEEP_DB, LOOKUP_USERS, MAIN, OUTBOX, RATE, REQUEST_LOG, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
+import { BACKEND_LABELS, BACKENDS, BUDGET, CONNECTIONS, CYCLE, DURATION, KEEP_DB, LOOKUP_USERS, MAIN, OUTBOX, RATE, REQUEST_LOG, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
 import { fmtInt, log, redact } from './lib/format.mjs';
 import { preparePostgres, resolvePostgres } from './lib/postgres.mjs';
 import { report } from './lib/report.mjs';
@@ -84,6 +86,7 @@ import { codeRevision, machine } from './lib/system.mjs';
 import { runBackend } from './workloads/backend.mjs';
 import { cycleRun } from './workloads/cycle.mjs';
 import { lookupScaleRun } from './workloads/lookup-scale.mjs';
+import { writeBudgetRun } from './workloads/write-budget.mjs';
 import { outboxRun } from './workloads/outbox.mjs';
 import { requestLogRun } from './workloads/request-log.mjs';
 import { rateLimitRun } from './workloads/rate-limit.mjs';
@@ -127,6 +130,14 @@ async function main() {
         } catch (e) {
           backend.cycleFailed = e?.message ?? String(e);
           console.error(`\n${backend.label} cycle failed: ${backend.cycleFailed}`);
+        }
+      }
+      if (BUDGET) {
+        try {
+          await writeBudgetRun(backend);
+        } catch (e) {
+          backend.budgetFailed = e?.message ?? String(e);
+          console.error(`\n${backend.label} write budget failed: ${backend.budgetFailed}`);
         }
       }
       try {

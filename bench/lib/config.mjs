@@ -59,6 +59,9 @@ export const LOOKUP_BASE = posInt(env.BENCH_LOOKUP_BASE, 10_000);
 export const LOOKUP_CONNECTIONS = posInt(env.BENCH_LOOKUP_CONNECTIONS, 4);
 export const TARGET_LOOKUP_P50_MS = 2;
 export const TARGET_LOOKUP_GROWTH = 1.5;
+// Where a write's time goes (workloads/write-budget.mjs, issue 14).
+export const BUDGET = env.BENCH_BUDGET !== '0';
+export const BUDGET_CREATES = posInt(env.BENCH_BUDGET_CREATES, 2000);
 export const TARGET_CYCLE_SHARE = { sqlite: 0.8, postgres: 0.6 }; // issue 14, at 4 in flight
 export const TARGET_SINGLE_CREATE_P50_MS = 1.5; // issue 14, SQLite
 export const PROF_RATE = Number(env.BENCH_PROF_RATE) > 0 ? Number(env.BENCH_PROF_RATE) : 0;
