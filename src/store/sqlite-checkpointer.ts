@@ -11,7 +11,8 @@
  * connection runs PASSIVE checkpoints every `intervalMs`: they never block the
  * writer or the readers, and copy everything no reader still needs. What remains
  * for the event loop is the periodic reset of the WAL (sqlite-database.ts's
- * maintainWal), cheap once the pages are copied. Durability does not change: a
+ * maintainWal, called right after one of the worker's checkpoints), cheap once the
+ * pages are copied. Durability does not change: a
  * commit is in the WAL before it is acknowledged; checkpoints only move it on.
  */
 import { createRequire } from 'node:module';
@@ -60,8 +61,11 @@ export class SqliteCheckpointer {
   /** Resolves true once the worker has opened its connection, false if it could not. */
   readonly started: Promise<boolean>;
 
-  /** `onLost` runs if the worker dies (the writer then checkpoints again itself). */
-  constructor(file: string, intervalMs: number, onLost: () => void) {
+  /**
+   * `onLost` runs if the worker dies (the writer then checkpoints again itself);
+   * `onCheckpoint` after each of its checkpoints (when the least is left to copy).
+   */
+  constructor(file: string, intervalMs: number, onLost: () => void, onCheckpoint: () => void = () => {}) {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver, intervalMs } });
     this.worker.unref();
@@ -72,6 +76,7 @@ export class SqliteCheckpointer {
       this.stats.runs++;
       this.stats.frames = m.frames ?? 0;
       this.stats.copied = m.copied ?? 0;
+      if (!this.stopped) onCheckpoint();
     });
     const lost = () => {
       ready(false);

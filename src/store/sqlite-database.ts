@@ -19,6 +19,8 @@ import { type WriteClock, openSqlite, readerConnection, writerConnection } from 
 export const WAL_CHECKPOINT_MS = 1000;
 /** How often the checkpoint worker copies the WAL into the database (sqlite-checkpointer.ts). */
 export const CHECKPOINT_WORKER_MS = 200;
+/** Bytes the WAL file is cut back to when it is reset (SQLite's journal_size_limit). */
+export const WAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /** DATABASE_STATEMENT_TIMEOUT_MS, as PostgreSQL reads it (postgres-database.ts). */
 function envTimeout(): number | undefined {
@@ -71,17 +73,26 @@ export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Pr
   const scans = file === ':memory:' || workers === 0 ? undefined : new SqliteScanPool(file, { workers, timeoutMs: opts.statementTimeoutMs ?? envTimeout() });
   // Checkpoints on a worker thread; the writer checkpoints itself again if it dies.
   let checkpointer: SqliteCheckpointer | undefined;
+  let workerActive = false;
+  // Declared before the worker can call maintainWal (below).
+  let lastCheckpoint = Date.now();
   if (file !== ':memory:' && opts.checkpointWorker !== false) {
-    const autoCheckpoint = () => {
+    const lost = () => {
+      workerActive = false;
       try {
         sqlite.pragma('wal_autocheckpoint = 1000');
       } catch {
         // closed meanwhile
       }
     };
-    checkpointer = new SqliteCheckpointer(file, CHECKPOINT_WORKER_MS, autoCheckpoint);
-    if (await checkpointer.started) sqlite.pragma('wal_autocheckpoint = 0');
-    else checkpointer = undefined;
+    checkpointer = new SqliteCheckpointer(file, CHECKPOINT_WORKER_MS, lost, () => maintainWal());
+    if (await checkpointer.started) {
+      workerActive = true;
+      sqlite.pragma('wal_autocheckpoint = 0');
+      // A reset keeps the WAL file (rewriting allocated blocks is cheaper than growing
+      // it again); after a burst it is cut back to this size.
+      sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
+    } else checkpointer = undefined;
   }
   // Planner statistics let e-mail and membership filters start from their indexes;
   // a sampled ANALYZE of tables that have none or grew, kept cheap by the limit.
@@ -92,29 +103,31 @@ export async function openSqliteDatabase<E>(file: string, opts: OpenOptions): Pr
    * A reader that always holds a snapshot keeps SQLite from ever resetting the WAL,
    * which then grows without bound under steady writes. So, at most every
    * WAL_CHECKPOINT_MS and only between write transactions, the reader lets go and
-   * a TRUNCATE checkpoint copies the WAL into the database and empties it. With
-   * no waiting: if another process is reading at that moment, it is tried later.
+   * a checkpoint copies what is left of the WAL into the database and resets it.
+   * With the worker, this runs right after one of its checkpoints (little is left
+   * to copy) and RESTARTs the WAL in place; without it, after a commit, and
+   * TRUNCATE empties the file. With no waiting: if another process is reading at
+   * that moment, it is tried later.
    */
-  let lastCheckpoint = Date.now();
-  const maintainWal = (force = false) => {
+  function maintainWal(force = false): void {
     const now = Date.now();
     if (sqlite.inTransaction || (!force && now - lastCheckpoint < WAL_CHECKPOINT_MS)) return;
     lastCheckpoint = now;
     reader?.release();
     sqlite.pragma('busy_timeout = 0');
     try {
-      sqlite.pragma('wal_checkpoint(TRUNCATE)');
+      sqlite.pragma(workerActive ? 'wal_checkpoint(RESTART)' : 'wal_checkpoint(TRUNCATE)');
     } catch {
       // busy or locked by another process: the next round tries again
     } finally {
       sqlite.pragma('busy_timeout = 10000');
     }
-  };
+  }
   const walTimer = setInterval(() => maintainWal(), WAL_CHECKPOINT_MS * 5);
   walTimer.unref();
   return {
     db,
-    writes: new WriteBatcher<E>(db, { afterCommit: () => maintainWal() }),
+    writes: new WriteBatcher<E>(db, { afterCommit: () => workerActive || maintainWal() }),
     readDb,
     // Without a reader every read goes to the writer: no snapshot to key a cache on.
     readSnapshot: reader ? reader.snapshot : () => clock.generation,

@@ -57,4 +57,35 @@ describe.skipIf(onPostgres)('WAL checkpoints on a worker thread', () => {
     expect(await autockpt(without)).toBe(1000);
     await without.close();
   });
+
+  it('keeps the WAL short under steady writes while reads hold snapshots', async () => {
+    const file = tempFile();
+    const opened = await openSqliteDatabase(file, {});
+    await sql`create table filler (id integer primary key, v text)`.execute(opened.db);
+    // The WAL header's checkpoint sequence number (bytes 12–15) counts the resets of the file.
+    const resets = () => {
+      const fd = fs.openSync(`${file}-wal`, 'r');
+      try {
+        const head = Buffer.alloc(16);
+        fs.readSync(fd, head, 0, 16, 0);
+        return head.readUInt32BE(12);
+      } finally {
+        fs.closeSync(fd);
+      }
+    };
+    let written = 0;
+    await opened.db.insertInto('filler' as never).values({ v: 'first' } as never).execute();
+    const before = resets();
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) {
+      await opened.db.insertInto('filler' as never).values({ v: 'y'.repeat(4000) } as never).execute();
+      written += 4096;
+      await sql`select count(*) from filler`.execute(opened.readDb);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    // Reset about once a second (WAL_CHECKPOINT_MS), although a read snapshot was open nearly all the time.
+    expect(written).toBeGreaterThan(2 * 1024 * 1024);
+    expect(resets() - before).toBeGreaterThanOrEqual(2);
+    await opened.close();
+  });
 });
