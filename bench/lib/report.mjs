@@ -21,7 +21,7 @@ import {
   WARMUP_S,
 } from './config.mjs';
 import { fmtInt, fmtMs, fmtPct, fmtUs, log } from './format.mjs';
-import { cycleTable, mdTable, printTable, scalingTable, table } from './tables.mjs';
+import { budgetTable, cycleTable, mdTable, printTable, scalingTable, table } from './tables.mjs';
 
 function rateLimitLines(run) {
   const r = run.rateLimit;
@@ -201,8 +201,11 @@ function markdown(run) {
     lines.push('');
     lines.push(pl);
   }
-  lines.push('');
-  lines.push(...mdTable(table(run)));
+  const hasMain = run.baseline || run.backends.some((b) => Object.keys(b.cells).length);
+  if (hasMain) {
+    lines.push('');
+    lines.push(...mdTable(table(run)));
+  }
   lines.push('');
   const flagged = run.backends.some((b) => Object.values(b.cells).some((c) => c?.flagged) || b.scaling?.rows?.some((r) => r.flagged));
   if (run.baseline) lines.push(`The baseline (measured once, shown under each backend) answers a fixed ${run.baseline.docBytes}-byte document: a user exactly as Rollcall returned it in this run.${flagged ? ' ⚠: non-2xx responses, errors or a seeding phase cut short: see the notes below.' : ''}`);
@@ -212,6 +215,18 @@ function markdown(run) {
     lines.push('Entra ID-shaped cycle (bench/lib/entra-cycle.mjs; initial cycle, then the incremental one), Rollcall against the null SCIM server (the ceiling) in this run:');
     lines.push('');
     lines.push(...mdTable(ct, 2));
+  }
+  const bt = budgetTable(run);
+  if (bt) {
+    lines.push('');
+    lines.push(`Where a create's time goes (bench/workloads/write-budget.mjs): POST /Users one at a time, ${fmtInt(run.backends.find((b) => b.budget)?.budget.creates)} creates after a warm-up, the server's main-thread CPU profile sorted into parts (a sample counts for the first part, in this order, that any frame on its stack belongs to):`);
+    lines.push('');
+    lines.push(...mdTable(bt, 1));
+    for (const b of run.backends) {
+      const g = b.budget;
+      if (g?.syscallsPerCreate) lines.push('', `${b.label}: system calls per create (strace): ${Object.entries(g.syscallsPerCreate).filter(([, v]) => v >= 0.1).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}${g.walPagesPerCommit ? `; pages written to the WAL per commit: ${g.walPagesPerCommit.toFixed(1)}` : ''}.`);
+      if (b.budgetFailed) lines.push('', `${b.label}: write budget FAILED: ${b.budgetFailed.split('\n')[0]}`);
+    }
   }
   const st = scalingTable(run);
   if (st) {
@@ -263,7 +278,7 @@ export function report(run) {
   log('\n=== Results ===');
   const pl = pgLine(run);
   if (pl) log(pl);
-  printTable(table(run));
+  if (run.baseline || run.backends.some((b) => Object.keys(b.cells).length)) printTable(table(run));
   const st = scalingTable(run);
   if (st) {
     log('\nScaling, PostgreSQL, one vs two instances on the same database:');
@@ -273,6 +288,11 @@ export function report(run) {
   if (ct) {
     log('\nEntra ID-shaped cycle vs the null SCIM server:');
     printTable(ct);
+  }
+  const bt = budgetTable(run);
+  if (bt) {
+    log("\nWhere a create's time goes (µs per create, main thread):");
+    printTable(bt);
   }
   log('');
   for (const v of verdicts(run)) log(`- ${v}`);

@@ -122,3 +122,26 @@ export function cycleTable(run) {
   }
   return [head, ...rows];
 }
+
+/**
+ * Where a write's time goes (workloads/write-budget.mjs): one row per part of a
+ * request, µs per create and share per backend (null when the budget did not run).
+ */
+export function budgetTable(run) {
+  const bs = run.backends.filter((b) => b.budget);
+  if (!bs.length) return null;
+  const parts = [...new Set(bs.flatMap((b) => b.budget.parts.map((p) => p.part)))];
+  const head = ['part of a create (main thread)', ...bs.flatMap((b) => [`${b.label} µs`, `${b.label} share`, `${b.label} mostly in`])];
+  const rows = parts.map((part) => [
+    part,
+    ...bs.flatMap((b) => {
+      const p = b.budget.parts.find((x) => x.part === part);
+      if (!p) return ['–', '–', ''];
+      return [fmtInt(p.us), fmtPct(p.us / b.budget.busyUsPerCreate), p.top.filter((t) => t.us >= 1).map((t) => `${t.fn.split(' ')[0]} ${fmtInt(t.us)}`).join(', ')];
+    }),
+  ]);
+  rows.push(['all (main thread busy)', ...bs.flatMap((b) => [fmtInt(b.budget.busyUsPerCreate), '100%', ''])]);
+  rows.push(['server process CPU, all threads', ...bs.flatMap((b) => [fmtInt(b.budget.cpuUsPerCreate), '', ''])]);
+  if (bs.some((b) => b.budget.pgCpuUsPerCreate != null)) rows.push(['PostgreSQL backends CPU', ...bs.flatMap((b) => [b.budget.pgCpuUsPerCreate != null ? fmtInt(b.budget.pgCpuUsPerCreate) : '–', '', ''])]);
+  return [head, ...rows];
+}
