@@ -2,7 +2,7 @@
 import type { LoadedSource } from '../../directory/sources.js';
 import type { DirectorySource } from '../source.js';
 import { type GoogleClientOptions, GoogleDirectorySource } from './client.js';
-import { GOOGLE_WORKSPACE, type StoredGoogleConfig, parseGoogleConfig, parseServiceAccountKey } from './config.js';
+import { type StoredGoogleConfig, parseGoogleConfig, parseServiceAccountKey } from './config.js';
 
 export { GOOGLE_SCOPES, GOOGLE_WORKSPACE, type GoogleConfig, type StoredGoogleConfig } from './config.js';
 export type { GoogleClientOptions } from './client.js';
@@ -20,24 +20,17 @@ export interface GoogleSetupInput {
 /** The settings to store (with the service account's address and client id) and the checked key text. */
 export function prepareGoogle(input: GoogleSetupInput): { config: StoredGoogleConfig; credentials: string } {
   const key = parseServiceAccountKey(input.key);
-  const { key: _, ...rest } = input;
-  const config = parseGoogleConfig(rest);
+  const config = parseGoogleConfig({ adminEmail: input.adminEmail, domain: input.domain, orgUnits: input.orgUnits, groups: input.groups, customAttributes: input.customAttributes });
   return { config: { ...config, clientEmail: key.client_email, clientId: key.client_id }, credentials: JSON.stringify(key) };
 }
 
 /** Settings changed later (not the key): checked like new ones, the key's address and client id kept. */
 export function reconfigureGoogle(current: Record<string, unknown>, change: Partial<Omit<GoogleSetupInput, 'key'>>): StoredGoogleConfig {
   const { clientEmail, clientId, ...given } = current as StoredGoogleConfig;
-  return { ...parseGoogleConfig({ ...given, ...change }), clientEmail, clientId };
+  const defined = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
+  return { ...parseGoogleConfig({ ...given, ...defined }), clientEmail, clientId };
 }
 
 export function openGoogle(loaded: LoadedSource, opts: GoogleClientOptions): DirectorySource {
-  if (loaded.kind !== GOOGLE_WORKSPACE) throw new Error(`not a Google Workspace source: ${loaded.kind}`);
-  const stored = loaded.config as StoredGoogleConfig;
-  return new GoogleDirectorySource(parseServiceAccountKey(loaded.credentials), { ...stored, ...parseGoogleConfig(withoutKeyFields(stored)) }, opts);
-}
-
-function withoutKeyFields(c: StoredGoogleConfig) {
-  const { clientEmail: _e, clientId: _i, ...rest } = c;
-  return rest;
+  return new GoogleDirectorySource(parseServiceAccountKey(loaded.credentials), reconfigureGoogle(loaded.config, {}), opts);
 }
