@@ -23,6 +23,8 @@ export interface GoogleSetup {
   ctx: RequestContext;
   keyText: string;
   options: RollcallOptions;
+  /** What the instances logged (failed runs log an error). */
+  logged: { level: string; msg: string; obj: object }[];
   /** Another Rollcall on the same database and fake (a second instance). */
   another(): Promise<Rollcall>;
   /** Every live user of the connection (SCIM documents with row state), by userName. */
@@ -55,7 +57,14 @@ export async function googleSetup(opts: { settings?: unknown; sources?: SourcesO
   const key = serviceAccountKey();
   const fake = await startFakeGoogle({ publicKey: key.publicKey, clientEmail: key.key.client_email, adminEmail: ADMIN_EMAIL, delayMs: opts.delayMs });
   const database = await freshDatabase('rollcall-google-');
+  const logged: GoogleSetup['logged'] = [];
+  const logger = {
+    error: (obj: object, msg: string) => logged.push({ level: 'error', msg, obj }),
+    warn: (obj: object, msg: string) => logged.push({ level: 'warn', msg, obj }),
+    info: (obj: object, msg: string) => logged.push({ level: 'info', msg, obj }),
+  };
   const options: RollcallOptions = {
+    logger,
     databaseUrl: database.url,
     publicUrl: 'https://rollcall.test.example',
     secretKey: randomBytes(32),
@@ -76,6 +85,7 @@ export async function googleSetup(opts: { settings?: unknown; sources?: SourcesO
     ctx,
     keyText: key.text,
     options,
+    logged,
     async another() {
       const other = await createRollcall(options);
       others.push(other);
