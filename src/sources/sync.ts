@@ -55,7 +55,12 @@ export async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Pro
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
 }
 
-const digestOf = (resource: unknown) => createHash('sha256').update(JSON.stringify(resource)).digest('base64url');
+/**
+ * What was written, as a digest: the resource and the connection's settings, so
+ * that new settings (an attribute map, a language default) reach every user on
+ * the next run, as they would with an IdP's next push.
+ */
+const digestOf = (ctx: RequestContext, resource: unknown) => createHash('sha256').update(JSON.stringify([ctx.settings ?? null, resource])).digest('base64url');
 
 /** Why an object could not be written: a refusal to report, or a failure that stops the run. */
 function refusal(e: unknown): { code: string; message: string } | undefined {
@@ -127,7 +132,7 @@ export class SyncRun {
   private async applyUser(u: SourceUser, known: { local_id: string; digest: string | null; state: string } | undefined): Promise<void> {
     this.counts.usersSeen++;
     this.seenUsers.add(u.id);
-    const digest = digestOf(u.resource);
+    const digest = digestOf(this.ctx, u.resource);
     if (known && known.state === 'present' && known.digest === digest) {
       this.counts.usersUnchanged++;
       this.localUsers.set(u.id, known.local_id);
@@ -190,7 +195,7 @@ export class SyncRun {
     const memberIds = await this.source.memberIds(g.id);
     const members = [...new Set(memberIds.map((id) => this.localUsers.get(id)).filter((id): id is string => id !== undefined))].sort();
     const resource = { schemas: [CORE_GROUP], ...g.resource, members: members.map((value) => ({ value })) };
-    const digest = digestOf(resource);
+    const digest = digestOf(this.ctx, resource);
     if (known && known.state === 'present' && known.digest === digest) return;
     try {
       let localId = known?.state === 'present' ? known.local_id : undefined;

@@ -39,7 +39,9 @@ type RetryError = { config?: { retryConfig?: { currentRetryAttempt?: number }; m
 
 /** Seconds from a Retry-After header (delta seconds or an HTTP date), or undefined. */
 export function retryAfterMs(headers: unknown, now = Date.now()): number | undefined {
-  const raw = headers instanceof Headers ? headers.get('retry-after') : (headers as Record<string, string> | undefined)?.['retry-after'];
+  // A fetch Headers (gaxios 7), or a plain object of lower-case names.
+  const h = headers as { get?: (name: string) => string | null } & Record<string, unknown>;
+  const raw = typeof h?.get === 'function' ? h.get('retry-after') : (h?.['retry-after'] as string | undefined);
   if (!raw) return undefined;
   if (/^\d+$/.test(raw.trim())) return Number(raw) * 1000;
   const at = Date.parse(raw);
