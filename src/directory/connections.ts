@@ -293,7 +293,7 @@ export class ConnectionDirectory {
   async rotateToken(id: string, graceSeconds = 0): Promise<(ConnectionInfo & IssuedToken & { previousValidUntil: string }) | undefined> {
     const row = await connectionsStore.getConnection(this.db, id);
     if (!row) return undefined;
-    if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' holds CSV-imported users and has no token`);
+    if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' is ${row.kind === 'import' ? 'the CSV import connection' : `pulled from ${row.kind}`} and has no token`);
     const info = this.info(row);
     return { ...info, ...(await this.tokens.rotate(info, graceSeconds)) };
   }
@@ -306,7 +306,7 @@ export class ConnectionDirectory {
   private async scimConnection(id: string): Promise<ConnectionRow> {
     const row = await connectionsStore.getConnection(this.db, id);
     if (!row) throw fail('ROLLCALL_CONNECTION_NOT_FOUND', `no connection with id '${id}'`);
-    if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' holds CSV-imported users and has no SCIM credentials`);
+    if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' is ${row.kind === 'import' ? 'the CSV import connection' : `pulled from ${row.kind}`} and has no SCIM credentials`);
     return row;
   }
 

@@ -282,6 +282,12 @@ export class SourceDirectory {
     return (await store.listRuns(this.db, connectionId, Math.min(Math.max(limit, 1), 100))).map(runView);
   }
 
+  /** One run of the connection, or undefined. */
+  async run(connectionId: string, runId: string): Promise<SourceRun | undefined> {
+    const row = await store.getRun(this.db, connectionId, runId);
+    return row && runView(row);
+  }
+
   /** The map rows of these source ids, by source id. */
   async objects(connectionId: string, kind: 'user' | 'group', sourceIds: string[]): Promise<Map<string, SourceObjectRow>> {
     const rows = await store.objectsBySourceId(this.db, connectionId, kind, sourceIds);

@@ -122,7 +122,7 @@ export const CATALOGUE = {
   ROLLCALL_ORGANIZATION_HAS_SCIM_CONNECTION: def(409, 'The organisation already has a SCIM connection (one per organisation).'),
   ROLLCALL_MAPPING_KEY_CONFLICT: def(409, 'mappingKey cannot become externalId: several live users of the connection share one externalId.'),
   ROLLCALL_ORGANIZATION_NOT_EMPTY: def(409, 'The organisation still has connections; delete them before the organisation.'),
-  ROLLCALL_CONNECTION_HAS_NO_TOKEN: def(409, 'The connection holds CSV-imported users; it has no SCIM token to rotate.'),
+  ROLLCALL_CONNECTION_HAS_NO_TOKEN: def(409, 'The connection holds CSV-imported users or is pulled from a directory source (Google Workspace); it has no SCIM token or client secret.'),
   ROLLCALL_CLIENT_SECRET_EXPIRY: def(400, 'A client secret must expire after 365 to 1,095 days (one to three years).'),
   ROLLCALL_CLIENT_SECRETS_FULL: def(409, 'The connection already has the most active client secrets it may have (10); revoke one first.'),
   ROLLCALL_CLIENT_SECRET_NOT_FOUND: def(404, 'The connection has no active client secret with that id.'),

@@ -8,7 +8,7 @@ import { fail } from '../scim/errors.js';
 import type { Logger } from '../events/logger.js';
 import type { ConnectionInfo, CreateConnectionOptions } from '../directory/connections.js';
 import type { ConnectionSettings } from '../directory/settings.js';
-import type { RunTrigger, SourceInfo, SourceRun } from '../directory/sources.js';
+import { type LoadedSource, type RunError, type RunTrigger, type SourceInfo, type SourceRun, emptyCounts } from '../directory/sources.js';
 import type { DirectorySource } from './source.js';
 import { SyncRun, type SyncParts, type SyncTuning, leaseLost } from './sync.js';
 import { GOOGLE_WORKSPACE, type GoogleClientOptions, type GoogleSetupInput, openGoogle, prepareGoogle, reconfigureGoogle } from './google-workspace/index.js';
@@ -90,7 +90,11 @@ export class Sources {
     return this.parts.sources.runs(connectionId, limit);
   }
 
-  private open(loaded: Awaited<ReturnType<SyncParts['sources']['load']>>): DirectorySource {
+  run(connectionId: string, runId: string): Promise<SourceRun | undefined> {
+    return this.parts.sources.run(connectionId, runId);
+  }
+
+  private open(loaded: LoadedSource): DirectorySource {
     if (loaded.kind === GOOGLE_WORKSPACE) return openGoogle(loaded, this.opts.googleWorkspace ?? {});
     throw fail('ROLLCALL_SOURCE_NOT_CONFIGURED', `connection '${loaded.ctx.connectionId}' has a source of unknown kind '${loaded.kind}'`);
   }
@@ -101,6 +105,14 @@ export class Sources {
    * or in another instance: ROLLCALL_SOURCE_SYNC_RUNNING.
    */
   async sync(connectionId: string, trigger: RunTrigger = 'manual'): Promise<SourceRun> {
+    return (await this.begin(connectionId, trigger)).done;
+  }
+
+  /**
+   * Starts a run and answers once it holds the lease and its row exists (the
+   * admin API answers 202 with it); `done` settles with the finished run.
+   */
+  async begin(connectionId: string, trigger: RunTrigger = 'manual'): Promise<{ run: SourceRun; done: Promise<SourceRun> }> {
     const loaded = await this.parts.sources.load(connectionId);
     if (loaded.connection.status !== 'active') throw fail('ROLLCALL_CONNECTION_DISABLED', `connection '${connectionId}' is disabled; enable it to sync`);
     const runId = randomUUID();
@@ -110,33 +122,50 @@ export class Sources {
       throw fail('ROLLCALL_SOURCE_SYNC_RUNNING', `connection '${connectionId}' is being synced by another run; try again when it has finished`);
     }
     this.stats.runs++;
+    let run: SourceRun;
     try {
-      await sources.startRun(connectionId, trigger, runId);
-      const source = this.open(loaded);
-      const renew = async () => {
-        if (!(await sources.claim(connectionId, runId, lease))) throw leaseLost(connectionId);
-      };
-      const run = new SyncRun(this.parts, loaded.ctx, source, runId, renew, this.opts.tuning);
+      run = await sources.startRun(connectionId, trigger, runId);
+    } catch (e) {
+      this.stats.failures++;
+      await sources.release(connectionId, runId, loaded.intervalMinutes);
+      throw e;
+    }
+    const done = this.execute(loaded, runId, lease);
+    this.track(done.catch(() => undefined));
+    return { run, done };
+  }
+
+  private async execute(loaded: LoadedSource, runId: string, lease: number): Promise<SourceRun> {
+    const connectionId = loaded.ctx.connectionId;
+    const sources = this.parts.sources;
+    try {
       let message: string | null = null;
+      let counts = emptyCounts();
+      let errors: RunError[] = [];
       try {
-        await run.run();
+        const source = this.open(loaded);
+        const renew = async () => {
+          if (!(await sources.claim(connectionId, runId, lease))) throw leaseLost(connectionId);
+        };
+        const run = new SyncRun(this.parts, loaded.ctx, source, runId, renew, this.opts.tuning);
+        ({ counts, errors } = run);
+        try {
+          await run.run();
+        } finally {
+          counts.requests = source.requests;
+        }
       } catch (err) {
         message = (err as Error).message;
         this.log().error({ err, connectionId, runId }, 'source sync failed');
       }
-      run.counts.requests = source.requests;
-      const c = run.counts;
-      this.stats.usersChanged += c.usersCreated + c.usersUpdated + c.usersDeactivated + c.usersDeleted;
+      this.stats.usersChanged += counts.usersCreated + counts.usersUpdated + counts.usersDeactivated + counts.usersDeleted;
       if (message === null) this.stats.lastSuccessAt = Date.now();
       else this.stats.failures++;
-      await sources.finishRun(runId, message === null ? 'succeeded' : 'failed', run.counts, run.errors, message);
-    } catch (e) {
-      this.stats.failures++;
-      throw e;
+      await sources.finishRun(runId, message === null ? 'succeeded' : 'failed', counts, errors, message);
+      return (await sources.run(connectionId, runId))!;
     } finally {
       await sources.release(connectionId, runId, loaded.intervalMinutes);
     }
-    return (await sources.runs(connectionId, 1))[0];
   }
 
   /** Runs a sync in the background (the setup's full sync, a due one); a lease held elsewhere is no error. */

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type GoogleSetup, googleSetup, populate } from './helpers.js';
 import { backoffMs, retryAfterMs } from '../../../src/sources/google-workspace/client.js';
 import { createRollcall } from '../../../src/rollcall.js';
+import type { Fault } from './fake-google.mjs';
 
 let s: GoogleSetup | undefined;
 afterEach(async () => {
@@ -20,8 +21,8 @@ describe('Google Workspace: quotas and errors', () => {
   it('retries 429 (waiting for Retry-After) and 503, counting every attempt', async () => {
     s = await googleSetup({ sources: { googleWorkspace: { pageSize: 100, retryMaxMs: 2000 } } });
     populate(s.fake, 250, 2);
-    const rateLimited = { when: (r: { path: string }) => r.path === USERS_PATH, status: 429, retryAfter: 1, message: 'Quota exceeded for quota metric', times: 2 };
-    const unavailable = { when: (r: { path: string }) => r.path.endsWith('/members'), status: 503, message: 'Service unavailable', times: 1 };
+    const rateLimited: Fault = { when: (r: { path: string }) => r.path === USERS_PATH, status: 429, retryAfter: 1, message: 'Quota exceeded for quota metric', times: 2 };
+    const unavailable: Fault = { when: (r: { path: string }) => r.path.endsWith('/members'), status: 503, message: 'Service unavailable', times: 1 };
     s.fake.faults.push(rateLimited, unavailable);
     const started = Date.now();
     const run = await s.rc.sources.sync(s.connectionId);
