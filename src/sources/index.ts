@@ -145,6 +145,8 @@ export class Sources {
       try {
         const source = this.open(loaded);
         const renew = async () => {
+          // Closing: the run ends here, as a failed run that keeps the pages it finished.
+          if (this.stopping) throw new Error('the instance is shutting down; the run stopped after its last finished page');
           if (!(await sources.claim(connectionId, runId, lease))) throw leaseLost(connectionId);
         };
         const run = new SyncRun(this.parts, loaded.ctx, source, runId, renew, this.opts.tuning);
@@ -209,7 +211,7 @@ export class Sources {
     this.track(this.check());
   }
 
-  /** Stops the schedule and waits for the runs it started (each ends at its next page at the latest). */
+  /** Stops the schedule and waits for the runs in this process, each of which stops after the page it is on. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;

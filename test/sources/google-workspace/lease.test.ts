@@ -4,6 +4,7 @@
  * connection's sync at once: a lease row in the database decides.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRollcall } from '../../../src/rollcall.js';
 import { type GoogleSetup, googleSetup, populate } from './helpers.js';
 
 let s: GoogleSetup | undefined;
@@ -58,5 +59,43 @@ describe('Google Workspace: one run per connection over all instances', () => {
     const info = await s.rc.sources.show(s.connectionId);
     expect(info!.running).toBe(false);
     expect(new Date(info!.nextRunAt!).getTime() - Date.now()).toBeGreaterThan(39 * 60_000);
+  });
+
+  it("a crashed instance's lease expires: until then the connection is refused, then another instance runs it", async () => {
+    s = await googleSetup();
+    populate(s.fake, 10);
+    // What a process that died mid-run leaves behind.
+    await s.rc.database.db
+      .updateTable('connection_sources')
+      .set({ lease_holder: 'crashed-run', lease_until: new Date(Date.now() + 1000).toISOString() })
+      .where('connection_id', '=', s.connectionId)
+      .execute();
+    await expect(s.rc.sources.sync(s.connectionId)).rejects.toMatchObject({ code: 'ROLLCALL_SOURCE_SYNC_RUNNING' });
+    expect((await s.rc.sources.show(s.connectionId))!.running).toBe(true);
+    await new Promise((r) => setTimeout(r, 1100));
+    const run = await s.rc.sources.sync(s.connectionId);
+    expect(run.status).toBe('succeeded');
+    expect(run.counts.usersCreated).toBe(10);
+  });
+
+  it('closing an instance stops its run after the page it is on, keeps what it finished and gives the lease back', async () => {
+    s = await googleSetup({ sources: { googleWorkspace: { pageSize: 100 } }, delayMs: 30 });
+    populate(s.fake, 600);
+    const closing = await createRollcall(s.options);
+    const { run, done } = await closing.sources.begin(s.connectionId);
+    expect(run.status).toBe('running');
+    while (s.fake.count(USERS_PATH) < 2) await new Promise((r) => setTimeout(r, 10));
+    await closing.close();
+    const stopped = await done;
+    expect(stopped.status).toBe('failed');
+    expect(stopped.message).toMatch(/shutting down/);
+    expect(stopped.counts.usersCreated).toBeGreaterThanOrEqual(100);
+    expect(stopped.counts.usersCreated).toBeLessThan(600);
+    expect(stopped.counts.usersCreated % 100).toBe(0);
+    expect((await s.users()).size).toBe(stopped.counts.usersCreated);
+    expect((await s.rc.sources.show(s.connectionId))!.running).toBe(false);
+    const next = await s.rc.sources.sync(s.connectionId);
+    expect(next.status).toBe('succeeded');
+    expect((await s.users()).size).toBe(600);
   });
 });
