@@ -1,8 +1,8 @@
 /** The console's three languages have the same texts: every key of one is in the others, none empty. */
 import { describe, expect, it } from 'vitest';
-import en from '../../web/src/locales/en.json';
-import de from '../../web/src/locales/de.json';
-import nl from '../../web/src/locales/nl.json';
+import en from '../../web/src/locales/en.json' with { type: 'json' };
+import de from '../../web/src/locales/de.json' with { type: 'json' };
+import nl from '../../web/src/locales/nl.json' with { type: 'json' };
 
 function keys(o: Record<string, unknown>, prefix = ''): string[] {
   return Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' ? keys(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}`]));

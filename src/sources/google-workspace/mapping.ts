@@ -36,10 +36,14 @@ function put(target: Record<string, unknown>, key: string, value: unknown): void
   if (value !== undefined && value !== null && !(Array.isArray(value) && !value.length)) target[key] = value;
 }
 
-/** A custom schema value as one SCIM value (a multi-valued field's first value). */
-function customValue(v: unknown): string | boolean | number | undefined {
+/**
+ * A custom schema value as one SCIM value (a multi-valued field's first value):
+ * numbers as text, since the attributes an attribute map reads are strings.
+ */
+function customValue(v: unknown): string | boolean | undefined {
   const first = Array.isArray(v) ? (v[0] as { value?: unknown } | undefined)?.value : v;
-  return typeof first === 'string' || typeof first === 'boolean' || typeof first === 'number' ? first : undefined;
+  if (typeof first === 'number') return String(first);
+  return typeof first === 'string' || typeof first === 'boolean' ? first : undefined;
 }
 
 /** `urn:…:User:costCenter` → [urn, costCenter]; `title` → [undefined, title]. */
