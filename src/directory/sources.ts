@@ -299,6 +299,14 @@ export class SourceDirectory {
     return store.objectsInState(this.db, connectionId, kind, state, after, limit);
   }
 
+  /** Records what many source objects are here now (a page's worth, in a few statements). */
+  saveObjects(connectionId: string, kind: 'user' | 'group', rows: { sourceId: string; localId: string; digest: string | null; state: 'present' | 'absent' | 'deleted' }[]): Promise<void> {
+    return store.upsertObjects(
+      this.db,
+      rows.map((r) => ({ connection_id: connectionId, kind, source_id: r.sourceId, local_id: r.localId, digest: r.digest, state: r.state })),
+    );
+  }
+
   /** Records what a source object is here now. */
   saveObject(connectionId: string, kind: 'user' | 'group', sourceId: string, localId: string, digest: string | null, state: 'present' | 'absent' | 'deleted'): Promise<void> {
     return store.upsertObject(this.db, { connection_id: connectionId, kind, source_id: sourceId, local_id: localId, digest, state });

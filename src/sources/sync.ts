@@ -46,13 +46,27 @@ export interface SyncParts {
   sources: SourceDirectory;
 }
 
-/** Runs `fn` over `items`, at most `n` at a time. */
+/**
+ * Runs `fn` over `items`, at most `n` at a time. After a failure no new item starts;
+ * the ones in flight finish before the first error is thrown, so nothing of the
+ * run is still writing once it is recorded as failed.
+ */
 export async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
+    while (!failed && next < items.length) {
+      try {
+        await fn(items[next++]);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  const results = await Promise.allSettled(Array.from({ length: Math.min(n, items.length) }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 /**
@@ -104,7 +118,10 @@ export class SyncRun {
   async run(): Promise<void> {
     for await (const page of this.source.users()) {
       const known = await this.parts.sources.objects(this.connectionId, 'user', page.map((u) => u.id));
-      await eachLimited(page, this.tuning.writeConcurrency ?? 16, (u) => this.applyUser(u, known.get(u.id)));
+      const mapRows: Parameters<SourceDirectory['saveObjects']>[2] = [];
+      await eachLimited(page, this.tuning.writeConcurrency ?? 16, (u) => this.applyUser(u, known.get(u.id), mapRows));
+      // The page's map rows together; a crash before this line is healed by adoption (see adoptable).
+      await this.parts.sources.saveObjects(this.connectionId, 'user', mapRows);
       await this.checkpoint();
     }
     for await (const ids of this.source.deletedUsers()) {
@@ -129,7 +146,11 @@ export class SyncRun {
     return records[0]?.row.id;
   }
 
-  private async applyUser(u: SourceUser, known: { local_id: string; digest: string | null; state: string } | undefined): Promise<void> {
+  private async applyUser(
+    u: SourceUser,
+    known: { local_id: string; digest: string | null; state: string } | undefined,
+    mapRows: Parameters<SourceDirectory['saveObjects']>[2],
+  ): Promise<void> {
     this.counts.usersSeen++;
     this.seenUsers.add(u.id);
     const digest = digestOf(this.ctx, u.resource);
@@ -153,7 +174,7 @@ export class SyncRun {
         }
       }
       this.localUsers.set(u.id, localId!);
-      await this.parts.sources.saveObject(this.connectionId, 'user', u.id, localId!, digest, 'present');
+      mapRows.push({ sourceId: u.id, localId: localId!, digest, state: 'present' });
     } catch (e) {
       const r = refusal(e);
       if (!r) throw e;

@@ -3,7 +3,8 @@
  * the lease that lets one instance at a time run its sync, the runs, and the map
  * from the source's object ids to ours.
  */
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { chunks } from './chunks.js';
 import type { ConnectionSourcesTable, DB, SourceObjectsTable, SourceRunsTable } from './types.js';
 
 export type SourceRow = ConnectionSourcesTable;
@@ -107,4 +108,17 @@ export async function upsertObject(db: Kysely<DB>, row: SourceObjectRow): Promis
     .values(row)
     .onConflict((oc) => oc.columns(['connection_id', 'kind', 'source_id']).doUpdateSet({ local_id: row.local_id, digest: row.digest, state: row.state }))
     .execute();
+}
+
+/** Upserts many map rows, a few hundred per statement (a page of users is one or two statements). */
+export async function upsertObjects(db: Kysely<DB>, rows: SourceObjectRow[]): Promise<void> {
+  for (const part of chunks(rows, 200)) {
+    await db
+      .insertInto('source_objects')
+      .values(part)
+      .onConflict((oc) =>
+        oc.columns(['connection_id', 'kind', 'source_id']).doUpdateSet({ local_id: sql.ref('excluded.local_id'), digest: sql.ref('excluded.digest'), state: sql.ref('excluded.state') }),
+      )
+      .execute();
+  }
 }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { googleGroupToScim, googleUserToScim } from '../../src/sources/google-workspace/mapping.js';
 import { parseGoogleConfig, parseServiceAccountKey } from '../../src/sources/google-workspace/config.js';
+import { eachLimited } from '../../src/sources/sync.js';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const ROLLCALL = 'urn:ietf:params:scim:schemas:extension:rollcall:2.0:User';
@@ -78,5 +79,26 @@ describe('Google Workspace mapping', () => {
     expect(() => parseServiceAccountKey('{"type":"authorized_user"}')).toThrow(/not a service account key/);
     expect(() => parseServiceAccountKey('{"type":"service_account","client_email":"a@b.iam","client_id":"1"}')).toThrow(/no "private_key"/);
     expect(() => parseServiceAccountKey('{"type":"service_account","client_email":"a@b.iam","client_id":"1","private_key":"nope"}')).toThrow(/not a PEM private key/);
+  });
+});
+
+describe('eachLimited (a page written at bounded concurrency)', () => {
+  it('runs at most n at once, and after a failure starts nothing new and waits for what is in flight', async () => {
+    let running = 0;
+    let most = 0;
+    const done: number[] = [];
+    const work = async (i: number) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, i === 3 ? 1 : 5));
+      running--;
+      if (i === 3) throw new Error('item 3 failed');
+      done.push(i);
+    };
+    await expect(eachLimited([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 4, work)).rejects.toThrow('item 3 failed');
+    expect(most).toBe(4);
+    // 0-2 were in flight with 3 and finished before the error was thrown; 4 and later never started.
+    expect(running).toBe(0);
+    expect(done.sort()).toEqual([0, 1, 2]);
   });
 });
