@@ -245,7 +245,12 @@ export class SourceDirectory {
     return store.releaseLease(this.db, connectionId, holder, next);
   }
 
+  /**
+   * A new run's row. Called holding the lease, so a row still `running` belongs to
+   * an instance that died mid-run (its lease expired): it is closed as failed first.
+   */
   async startRun(connectionId: string, trigger: RunTrigger, id: string = randomUUID()): Promise<SourceRun> {
+    await store.failAbandonedRuns(this.db, connectionId, this.clock().toISOString(), 'the instance running it stopped before it finished (its lease expired); what it finished stays');
     const row: SourceRunRow = {
       id,
       connection_id: connectionId,

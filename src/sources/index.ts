@@ -19,7 +19,7 @@ export { GOOGLE_SCOPES, GOOGLE_WORKSPACE } from './google-workspace/index.js';
 export interface SourcesOptions {
   /** How the Google clients reach Google, retry and page (tests point them at a local server). */
   googleWorkspace?: GoogleClientOptions;
-  /** Seconds a run's lease holds without renewal (renewed after every page; default 300). */
+  /** Seconds a run's lease holds without renewal (renewed after every page and group; default 600, longer than a request's retries can wait). */
   leaseSeconds?: number;
   /** How often a server looks for connections whose run is due (default 60 s). */
   checkEveryMs?: number;
@@ -116,7 +116,7 @@ export class Sources {
     const loaded = await this.parts.sources.load(connectionId);
     if (loaded.connection.status !== 'active') throw fail('ROLLCALL_CONNECTION_DISABLED', `connection '${connectionId}' is disabled; enable it to sync`);
     const runId = randomUUID();
-    const lease = this.opts.leaseSeconds ?? 300;
+    const lease = this.opts.leaseSeconds ?? 600;
     const sources = this.parts.sources;
     if (!(await sources.claim(connectionId, runId, lease))) {
       throw fail('ROLLCALL_SOURCE_SYNC_RUNNING', `connection '${connectionId}' is being synced by another run; try again when it has finished`);

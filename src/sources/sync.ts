@@ -130,7 +130,11 @@ export class SyncRun {
     }
     for await (const page of this.source.groups()) {
       const known = await this.parts.sources.objects(this.connectionId, 'group', page.map((g) => g.id));
-      await eachLimited(page, this.tuning.memberConcurrency ?? 4, (g) => this.applyGroup(g, known.get(g.id)));
+      // A page of groups can take long (members are paged too): the lease is renewed per group.
+      await eachLimited(page, this.tuning.memberConcurrency ?? 4, async (g) => {
+        await this.applyGroup(g, known.get(g.id));
+        await this.renew();
+      });
       await this.checkpoint();
     }
     // Every listing completed: absence now means gone.

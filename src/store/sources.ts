@@ -73,6 +73,17 @@ export async function updateRun(db: Kysely<DB>, id: string, values: Partial<Pick
   await db.updateTable('source_runs').set(values).where('id', '=', id).execute();
 }
 
+/** Marks the connection's runs still `running` as failed: called by the lease's new holder, so they are runs whose instance died. */
+export async function failAbandonedRuns(db: Kysely<DB>, connectionId: string, now: string, message: string): Promise<number> {
+  const r = await db
+    .updateTable('source_runs')
+    .set({ status: 'failed', finished_at: now, message })
+    .where('connection_id', '=', connectionId)
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
 /** The connection's runs, newest first. */
 export async function listRuns(db: Kysely<DB>, connectionId: string, limit: number): Promise<SourceRunRow[]> {
   return db.selectFrom('source_runs').selectAll().where('connection_id', '=', connectionId).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();

@@ -70,12 +70,20 @@ describe('Google Workspace: one run per connection over all instances', () => {
       .set({ lease_holder: 'crashed-run', lease_until: new Date(Date.now() + 1000).toISOString() })
       .where('connection_id', '=', s.connectionId)
       .execute();
+    const counts = JSON.stringify({ usersSeen: 0 });
+    await s.rc.database.db
+      .insertInto('source_runs')
+      .values({ id: 'crashed-run', connection_id: s.connectionId, trigger: 'schedule', status: 'running', started_at: new Date(Date.now() - 60_000).toISOString(), finished_at: null, counts, errors: '[]', message: null })
+      .execute();
     await expect(s.rc.sources.sync(s.connectionId)).rejects.toMatchObject({ code: 'ROLLCALL_SOURCE_SYNC_RUNNING' });
     expect((await s.rc.sources.show(s.connectionId))!.running).toBe(true);
     await new Promise((r) => setTimeout(r, 1100));
     const run = await s.rc.sources.sync(s.connectionId);
     expect(run.status).toBe('succeeded');
     expect(run.counts.usersCreated).toBe(10);
+    // The dead instance's run no longer shows as running.
+    const crashed = await s.rc.sources.run(s.connectionId, 'crashed-run');
+    expect(crashed).toMatchObject({ status: 'failed', finishedAt: expect.any(String), message: expect.stringMatching(/lease expired/) });
   });
 
   it('closing an instance stops its run after the page it is on, keeps what it finished and gives the lease back', async () => {
