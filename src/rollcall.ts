@@ -225,7 +225,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     sourceSyncs: { runs: 0, failures: 0, usersChanged: 0, lastSuccessAt: null },
   };
   const sourceDirectory = new SourceDirectory(database.db, connections, clock, opts.secretKey ?? opts.webhooks?.secretKey);
-  const sources = new Sources({ users, groups, sources: sourceDirectory }, log, stats.sourceSyncs, opts.sources);
+  const sources = new Sources({ users, groups, sources: sourceDirectory, log: requestLog }, log, stats.sourceSyncs, opts.sources);
   const purgeOnce = async (asOf?: Date): Promise<PurgeReport> => {
     const at = asOf ?? clock();
     const report = await purgeExpired(database, connections, at);

@@ -8,7 +8,9 @@
  *   node bench/workloads/google-sync.mjs      prints one JSON line
  *
  * googleSyncRun() answers { users, seconds, perSec } for the full sync, plus the
- * quiet re-run (nothing changed at Google, nothing written) as quietSeconds.
+ * quiet re-run (nothing changed at Google, nothing written) as quietSeconds. The
+ * provisioning log is on (every write is an entry), as on a server; with
+ * BENCH_GOOGLE_REQUEST_LOG=off it is not.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -39,7 +41,8 @@ export async function googleSyncRun({ users = Number(process.env.BENCH_GOOGLE_US
     databaseUrl: databaseUrl ?? `sqlite:${path.join(dir, 'rollcall.db')}`,
     publicUrl: 'https://rollcall.bench.example',
     secretKey: randomBytes(32),
-    requestLog: { enabled: false },
+    // The provisioning log on, as a server has it (BENCH_GOOGLE_REQUEST_LOG=off leaves it out).
+    requestLog: { enabled: process.env.BENCH_GOOGLE_REQUEST_LOG !== 'off' },
     logger: quiet,
     sources: { googleWorkspace: { rootUrl: fake.rootUrl, tokenUrl: fake.tokenUrl } },
   });

@@ -4,11 +4,11 @@
  * over all instances (a lease in the database, see store/sources.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { fail } from '../scim/errors.js';
+import { fail, isRollcallError } from '../scim/errors.js';
 import type { Logger } from '../events/logger.js';
 import type { ConnectionInfo, CreateConnectionOptions } from '../directory/connections.js';
 import type { ConnectionSettings } from '../directory/settings.js';
-import { type LoadedSource, type RunError, type RunTrigger, type SourceInfo, type SourceRun, emptyCounts } from '../directory/sources.js';
+import { type LoadedSource, type RunCounts, type RunError, type RunTrigger, type SourceInfo, type SourceRun, emptyCounts } from '../directory/sources.js';
 import type { DirectorySource } from './source.js';
 import { SyncRun, type SyncParts, type SyncTuning, leaseLost } from './sync.js';
 import { GOOGLE_WORKSPACE, type GoogleClientOptions, type GoogleSetupInput, openGoogle, prepareGoogle, reconfigureGoogle } from './google-workspace/index.js';
@@ -140,8 +140,10 @@ export class Sources {
     const sources = this.parts.sources;
     try {
       let message: string | null = null;
+      let failure: unknown;
       let counts = emptyCounts();
       let errors: RunError[] = [];
+      const started = performance.now();
       try {
         const source = this.open(loaded);
         const renew = async () => {
@@ -157,6 +159,7 @@ export class Sources {
           counts.requests = source.requests;
         }
       } catch (err) {
+        failure = err;
         message = (err as Error).message;
         this.log().error({ err, connectionId, runId }, 'source sync failed');
       }
@@ -164,10 +167,31 @@ export class Sources {
       if (message === null) this.stats.lastSuccessAt = Date.now();
       else this.stats.failures++;
       await sources.finishRun(runId, message === null ? 'succeeded' : 'failed', counts, errors, message);
+      this.logRun(loaded, runId, performance.now() - started, counts, errors, failure);
       return (await sources.run(connectionId, runId))!;
     } finally {
       await sources.release(connectionId, runId, loaded.intervalMinutes);
     }
+  }
+
+  /** The run as one entry of the provisioning log (its writes are entries of their own, see SyncRun.logged). */
+  private logRun(loaded: LoadedSource, runId: string, durationMs: number, counts: RunCounts, errors: RunError[], failure: unknown): void {
+    const log = this.parts.log;
+    if (!log?.enabled) return;
+    const path = `/sources/${loaded.kind}/runs/${runId}`;
+    const failed = failure !== undefined;
+    log.onRequest({
+      method: 'SYNC',
+      route: `/sources/${loaded.kind}/runs/:runId`,
+      path,
+      status: failed ? (isRollcallError(failure) ? failure.status : 500) : 200,
+      durationMs,
+      connectionId: loaded.ctx.connectionId,
+      body: { counts, errors: errors.slice(0, 20) },
+      userAgent: `Rollcall ${loaded.kind} sync`,
+      requestId: runId,
+      error: failed && isRollcallError(failure) ? { code: failure.code, scimType: failure.scimType, detail: failure.message } : undefined,
+    });
   }
 
   /** Runs a sync in the background (the setup's full sync, a due one); a lease held elsewhere is no error. */

@@ -26,6 +26,7 @@ import { CORE_GROUP } from '../scim/schemas.js';
 import type { UserDirectory } from '../directory/users.js';
 import type { GroupDirectory } from '../directory/groups.js';
 import type { RequestContext } from '../directory/context.js';
+import type { ProvisioningLog } from '../directory/provisioning-log.js';
 import { type RunCounts, type RunError, type SourceDirectory, emptyCounts } from '../directory/sources.js';
 import type { DirectorySource, SourceGroup, SourceUser } from './source.js';
 
@@ -44,6 +45,8 @@ export interface SyncParts {
   users: UserDirectory;
   groups: GroupDirectory;
   sources: SourceDirectory;
+  /** The provisioning log: each write of a run is an entry, as a SCIM request is. */
+  log?: Pick<ProvisioningLog, 'enabled' | 'newId' | 'onRequest'>;
 }
 
 /**
@@ -143,6 +146,48 @@ export class SyncRun {
     await this.checkpoint();
   }
 
+  /**
+   * One write, in the provisioning log as a SCIM request would be (method, a path
+   * naming the source's object, the body, the status or refusal), its events
+   * naming the log entry as a SCIM request's do. The run's id is its request id.
+   */
+  private async logged<T>(
+    method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    resourceType: 'User' | 'Group',
+    sourceId: string,
+    body: unknown,
+    okStatus: number,
+    write: (ctx: RequestContext) => Promise<T>,
+    localId?: string,
+  ): Promise<T> {
+    const log = this.parts.log;
+    if (!log?.enabled) return write(this.ctx);
+    const logId = log.newId();
+    const started = performance.now();
+    const entry = {
+      method,
+      route: `/sources/${this.source.kind}/${resourceType}s/:sourceId`,
+      path: `/sources/${this.source.kind}/${resourceType}s/${sourceId}`,
+      connectionId: this.connectionId,
+      body,
+      resourceType,
+      userAgent: `Rollcall ${this.source.kind} sync`,
+      requestId: this.runId,
+      logId,
+    };
+    try {
+      const result = await write({ ...this.ctx, requestId: logId });
+      const id = typeof result === 'string' ? result : localId;
+      log.onRequest({ ...entry, status: okStatus, durationMs: performance.now() - started, resourceId: id });
+      return result;
+    } catch (e) {
+      const status = isRollcallError(e) ? e.status : 500;
+      const error = isRollcallError(e) ? { code: e.code, scimType: e.scimType, detail: e.message } : undefined;
+      log.onRequest({ ...entry, status, durationMs: performance.now() - started, resourceId: localId, error });
+      throw e;
+    }
+  }
+
   /** A live local object whose externalId is the source's id: one written by a run that stopped before recording it. */
   private async adoptable(kind: 'user' | 'group', sourceId: string): Promise<string | undefined> {
     const p = { filter: parseFilter(`externalId eq ${JSON.stringify(sourceId)}`), startIndex: 1, count: 1 };
@@ -169,7 +214,7 @@ export class SyncRun {
       if (localId) written = await this.replaceUser(localId, u.resource);
       if (!written) {
         try {
-          localId = (await this.parts.users.create(this.ctx, u.resource)).row.id;
+          localId = await this.logged('POST', 'User', u.id, u.resource, 201, async (ctx) => (await this.parts.users.create(ctx, u.resource)).row.id);
           this.counts.usersCreated++;
         } catch (e) {
           if (!hasCode(e, 'ROLLCALL_USERNAME_TAKEN', 'ROLLCALL_EXTERNAL_ID_TAKEN')) throw e;
@@ -190,7 +235,7 @@ export class SyncRun {
   private async replaceUser(localId: string, resource: Record<string, unknown>): Promise<boolean> {
     try {
       const before = await this.parts.users.get(this.ctx, localId);
-      await this.parts.users.replace(this.ctx, localId, resource);
+      await this.logged('PUT', 'User', String(resource.externalId ?? ''), resource, 200, (ctx) => this.parts.users.replace(ctx, localId, resource), localId);
       // Suspended at the source: counted as a deactivation, not as any update.
       if (before.row.active && resource.active === false) this.counts.usersDeactivated++;
       else this.counts.usersUpdated++;
@@ -205,7 +250,7 @@ export class SyncRun {
     const known = await this.parts.sources.objects(this.connectionId, 'user', sourceIds);
     await eachLimited([...known.values()].filter((k) => k.state !== 'deleted'), this.tuning.writeConcurrency ?? 16, async (k) => {
       try {
-        await this.parts.users.delete(this.ctx, k.local_id);
+        await this.logged('DELETE', 'User', k.source_id, undefined, 204, (ctx) => this.parts.users.delete(ctx, k.local_id), k.local_id);
         this.counts.usersDeleted++;
       } catch (e) {
         if (!hasCode(e, 'ROLLCALL_USER_NOT_FOUND')) throw e;
@@ -227,7 +272,7 @@ export class SyncRun {
       if (localId && !(await this.replaceGroup(localId, resource))) localId = undefined;
       if (!localId) {
         try {
-          localId = (await this.parts.groups.create(this.ctx, resource)).row.id;
+          localId = await this.logged('POST', 'Group', g.id, resource, 201, async (ctx) => (await this.parts.groups.create(ctx, resource)).row.id);
           this.counts.groupsCreated++;
         } catch (e) {
           if (!hasCode(e, 'ROLLCALL_GROUP_NAME_TAKEN')) throw e;
@@ -245,7 +290,7 @@ export class SyncRun {
 
   private async replaceGroup(localId: string, resource: Record<string, unknown>): Promise<boolean> {
     try {
-      await this.parts.groups.replace(this.ctx, localId, resource);
+      await this.logged('PUT', 'Group', String(resource.externalId ?? ''), resource, 200, (ctx) => this.parts.groups.replace(ctx, localId, resource), localId);
       this.counts.groupsUpdated++;
       return true;
     } catch (e) {
@@ -274,7 +319,7 @@ export class SyncRun {
         try {
           const before = await this.parts.users.get(this.ctx, k.local_id);
           if (before.row.active) {
-            await this.parts.users.patch(this.ctx, k.local_id, body);
+            await this.logged('PATCH', 'User', k.source_id, body, 200, (ctx) => this.parts.users.patch(ctx, k.local_id, body), k.local_id);
             this.counts.usersDeactivated++;
           }
         } catch (e) {
@@ -291,7 +336,7 @@ export class SyncRun {
     for await (const gone of this.absent('group', this.seenGroups)) {
       for (const k of gone) {
         try {
-          await this.parts.groups.delete(this.ctx, k.local_id);
+          await this.logged('DELETE', 'Group', k.source_id, undefined, 204, (ctx) => this.parts.groups.delete(ctx, k.local_id), k.local_id);
           this.counts.groupsDeleted++;
         } catch (e) {
           if (!hasCode(e, 'ROLLCALL_GROUP_NOT_FOUND')) throw e;

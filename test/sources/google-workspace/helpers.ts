@@ -53,7 +53,8 @@ export function populate(fake: FakeGoogle, users: number, groups = 0, step = 10)
   }
 }
 
-export async function googleSetup(opts: { settings?: unknown; sources?: SourcesOptions; orgUnits?: string[]; delayMs?: number } = {}): Promise<GoogleSetup> {
+/** `requestLog`: keep the provisioning log (off by default: most tests do not read it). */
+export async function googleSetup(opts: { settings?: unknown; sources?: SourcesOptions; orgUnits?: string[]; delayMs?: number; requestLog?: boolean } = {}): Promise<GoogleSetup> {
   const key = serviceAccountKey();
   const fake = await startFakeGoogle({ publicKey: key.publicKey, clientEmail: key.key.client_email, adminEmail: ADMIN_EMAIL, delayMs: opts.delayMs });
   const database = await freshDatabase('rollcall-google-');
@@ -68,7 +69,7 @@ export async function googleSetup(opts: { settings?: unknown; sources?: SourcesO
     databaseUrl: database.url,
     publicUrl: 'https://rollcall.test.example',
     secretKey: randomBytes(32),
-    requestLog: { enabled: false },
+    requestLog: { enabled: opts.requestLog ?? false },
     sources: { ...opts.sources, googleWorkspace: { rootUrl: fake.rootUrl, tokenUrl: fake.tokenUrl, ...fastRetries, ...opts.sources?.googleWorkspace } },
   };
   const rc = await createRollcall(options);

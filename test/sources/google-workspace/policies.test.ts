@@ -14,7 +14,7 @@ afterEach(async () => {
 
 describe('Google Workspace: policies', () => {
   it('refuses an address outside verifiedDomains and a collective mailbox, flags what it keeps, and finishes the run', async () => {
-    s = await googleSetup({ settings: { genderValues: { f: 'female' } } });
+    s = await googleSetup({ settings: { genderValues: { f: 'female' } }, requestLog: true });
     populate(s.fake, 20);
     const secondary = googleUser(100, 'other.example');
     const mailbox = googleUser(101, 'example.com', { primaryEmail: 'info@example.com', emails: [{ address: 'info@example.com', primary: true }] });
@@ -38,6 +38,26 @@ describe('Google Workspace: policies', () => {
     const kept = users.get(flagged.primaryEmail)!;
     expect(kept.app.flags).toEqual(expect.arrayContaining([expect.stringMatching(/^unmapped-gender:m/), expect.stringMatching(/^unsupported-language:xx/)]));
     expect(countByType(await s.newEvents())).toEqual({ 'user.created': 21 });
+
+    // The provisioning log answers "why is this user missing?" as for SCIM: the refused
+    // write with its body and code, and the run itself; events name their log entry.
+    const refusals = (await s.rc.requestLog.list(s.connectionId, { status: 'error' })).requests;
+    expect(refusals.map((r) => [r.method, r.path, r.status, r.error?.code]).sort()).toEqual(
+      [
+        ['POST', `/sources/google-workspace/Users/${mailbox.id}`, 400, 'ROLLCALL_COLLECTIVE_ADDRESS'],
+        ['POST', `/sources/google-workspace/Users/${secondary.id}`, 400, 'ROLLCALL_DOMAIN_NOT_VERIFIED'],
+      ].sort(),
+    );
+    expect(refusals.every((r) => r.requestId === run.id && r.userAgent === 'Rollcall google-workspace sync')).toBe(true);
+    const refused = await s.rc.requestLog.get(s.connectionId, refusals.find((r) => r.error?.code === 'ROLLCALL_DOMAIN_NOT_VERIFIED')!.id);
+    expect(refused!.body).toMatchObject({ userName: 'user00100@other.example', externalId: secondary.id });
+    const all = (await s.rc.requestLog.list(s.connectionId, { limit: 200 })).requests;
+    expect(all.filter((r) => r.method === 'POST' && r.status === 201)).toHaveLength(21);
+    expect(all.find((r) => r.method === 'SYNC')).toMatchObject({ path: `/sources/google-workspace/runs/${run.id}`, status: 200 });
+    // A user's history links its creation to the logged write, as for a SCIM POST.
+    const history = (await s.rc.browse.history(kept.id))!;
+    const creation = all.find((r) => r.id === history[0].requestId)!;
+    expect(creation).toMatchObject({ method: 'POST', path: `/sources/google-workspace/Users/${flagged.id}`, status: 201, resourceId: kept.id });
 
     // Refused users stay refused on the next run (reported again), nothing else changes.
     const again = await s.rc.sources.sync(s.connectionId);
