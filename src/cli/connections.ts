@@ -136,12 +136,20 @@ export function registerConnectionCommands(program: Command): void {
       await withRollcall(async (rc) => {
         const c = await rc.connections.show(id);
         if (!c) throw fail('ROLLCALL_CLI_NOT_FOUND', `no connection with id '${id}'`);
+        const source = await rc.sources.show(id);
+        const pulled = source
+          ? [
+              `  Pulled from:   ${source.kind}, ${JSON.stringify(source.config)}`,
+              `  Schedule:      every ${source.intervalMinutes} minutes, next ${source.running ? 'running now' : (source.nextRunAt ?? 'not scheduled')}`,
+              `  Last run:      ${source.lastRun ? `${source.lastRun.status} at ${source.lastRun.startedAt} (rollcall source runs ${c.id})` : 'none yet'}`,
+            ]
+          : [`  SCIM base URL: ${c.scimUrl}`];
         print(
           opts.json,
-          c,
+          source ? { ...c, source } : c,
           [
             `${c.name} (${c.id}), ${c.kind}, ${c.status}`,
-            `  SCIM base URL: ${c.scimUrl}`,
+            ...pulled,
             `  Organisation:  ${c.organization ? `${c.organization.name} (${c.organization.id}), plan ${c.organization.plan}${c.organization.scimAllowed ? '' : ' — SCIM not included'}` : 'none'}`,
             `  Workspace:     ${c.workspace}`,
             `  Settings:      ${JSON.stringify(c.settings, null, 2).replace(/\n/g, '\n  ')}`,

@@ -66,6 +66,11 @@ describe('rollcall CLI: Google Workspace', () => {
     expect(again.stdout).toMatch(/120 unchanged/);
     const runs = await run(['source', 'runs', c.id, '--json']);
     expect(JSON.parse(runs.stdout)).toHaveLength(2);
+    const shown = await run(['connection', 'show', c.id]);
+    expect(shown.stdout).toMatch(/Pulled from:   google-workspace/);
+    expect(shown.stdout).toMatch(/every 40 minutes/);
+    expect(shown.stdout).not.toContain('SCIM base URL');
+    expect(JSON.parse((await run(['connection', 'show', c.id, '--json'])).stdout).source.lastRun.status).toBe('succeeded');
   });
 
   it('refuses without ROLLCALL_SECRET_KEY, without --key, and on a SCIM connection; a failed run exits 1', async () => {
