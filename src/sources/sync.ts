@@ -122,8 +122,14 @@ export class SyncRun {
     for await (const page of this.source.users()) {
       const known = await this.parts.sources.objects(this.connectionId, 'user', page.map((u) => u.id));
       const mapRows: Parameters<SourceDirectory['saveObjects']>[2] = [];
-      await eachLimited(page, this.tuning.writeConcurrency ?? 16, (u) => this.applyUser(u, known.get(u.id), mapRows));
-      // The page's map rows together; a crash before this line is healed by adoption (see adoptable).
+      // The page's map rows are written together, also those written before a failure in
+      // the page; a crash before that is healed by adoption on the next run (see adoptable).
+      try {
+        await eachLimited(page, this.tuning.writeConcurrency ?? 16, (u) => this.applyUser(u, known.get(u.id), mapRows));
+      } catch (e) {
+        await this.parts.sources.saveObjects(this.connectionId, 'user', mapRows).catch(() => undefined);
+        throw e;
+      }
       await this.parts.sources.saveObjects(this.connectionId, 'user', mapRows);
       await this.checkpoint();
     }

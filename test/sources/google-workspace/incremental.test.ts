@@ -145,4 +145,18 @@ describe('Google Workspace: incremental runs', () => {
     expect((await s.users()).get('user00007@example.com')!.state).toBe('active');
     expect(await s.newEvents()).toEqual([]);
   });
+
+  it('users and groups written by a run that died before recording them are adopted, not duplicated, and emit nothing', async () => {
+    const s = await synced(150, 2);
+    // What a crash between the writes and their id-map rows leaves: objects here, no map.
+    await s.rc.database.db.deleteFrom('source_objects').where('connection_id', '=', s.connectionId).execute();
+    const run = await s.rc.sources.sync(s.connectionId);
+    expect(run.status, run.message ?? '').toBe('succeeded');
+    expect(run.counts).toMatchObject({ usersCreated: 0, usersUpdated: 150, groupsCreated: 0, groupsUpdated: 2, errors: 0 });
+    expect((await s.users()).size).toBe(150);
+    expect((await s.groups()).size).toBe(2);
+    expect(await s.newEvents()).toEqual([]);
+    const again = await s.rc.sources.sync(s.connectionId);
+    expect(again.counts).toMatchObject({ usersUnchanged: 150, usersUpdated: 0 });
+  });
 });
