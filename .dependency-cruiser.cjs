@@ -2,7 +2,7 @@
  * The layer rules of docs/architecture.md, checked by test/unit/layers.test.ts
  * (and by hand: `npx depcruise src`).
  *
- *   index → embed, cli → http → rollcall.ts → directory, sources → events → store → scim
+ *   index → embed, cli → http → rollcall.ts → sources → directory → events → store → scim
  *
  * Each layer imports only itself and the layers below it; above directory/, only the
  * composition root (rollcall.ts) touches store/. Type-only imports count: a type that

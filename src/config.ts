@@ -60,6 +60,8 @@ export interface Config {
     /** ROLLCALL_SECRET_KEY: the key sealing secrets at rest (webhook secrets); unset, they are stored as generated. */
     secretKey: Buffer | undefined;
   };
+  /** Google Workspace connections (ROLLCALL_GOOGLE_*): where the clients go (a proxy, a test double) and each run's request budget. */
+  googleWorkspace: { rootUrl?: string; tokenUrl?: string; requestBudget: number };
 }
 
 /** A variable Rollcall cannot use; the message names it and what it accepts. */
@@ -175,10 +177,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       throw new ConfigError(`ROLLCALL_SECRET_KEY ${(e as Error).message}`);
     }
   }
+  const googleWorkspace = {
+    rootUrl: httpUrl(env, 'ROLLCALL_GOOGLE_API_URL'),
+    tokenUrl: httpUrl(env, 'ROLLCALL_GOOGLE_TOKEN_URL'),
+    requestBudget: int(env, 'ROLLCALL_GOOGLE_REQUEST_BUDGET', 20_000, 10, 10_000_000),
+  };
   // Unset: an hour, or the first backoff when that is longer.
   if (!webhooks.maxBackoffMs) webhooks.maxBackoffMs = Math.max(60 * 60_000, webhooks.backoffMs);
   if (webhooks.maxBackoffMs < webhooks.backoffMs) {
     throw new ConfigError(`ROLLCALL_WEBHOOK_MAX_BACKOFF_MS (${webhooks.maxBackoffMs}) must not be below ROLLCALL_WEBHOOK_BACKOFF_MS (${webhooks.backoffMs})`);
   }
-  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, metricsToken, events, eventRetentionDays, requestLog, sessionHours, rateLimitPerMinute, oauthTokenTtlSeconds, oauthFailuresPerMinute, migrate, logFormat, trustProxy, limits, webhooks };
+  return { port, host, databaseUrl, publicUrl, publicUrlSet, logLevel, bodyLimit, scimPlans, adminToken, metricsToken, events, eventRetentionDays, requestLog, sessionHours, rateLimitPerMinute, oauthTokenTtlSeconds, oauthFailuresPerMinute, migrate, logFormat, trustProxy, limits, webhooks, googleWorkspace };
+}
+
+/** An optional absolute http(s) URL from the environment. */
+function httpUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an absolute http(s) URL, got '${raw}'`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name} must be an absolute http(s) URL, got '${raw}'`);
+  return raw;
 }

@@ -32,6 +32,8 @@ import { ProvisioningLog, type RequestLogOptions } from './directory/provisionin
 import { DirectoryBrowser } from './directory/browse.js';
 import { ConsoleAccess } from './directory/console-access.js';
 import { type Maintenance, type MaintenanceOptions, startMaintenance } from './directory/maintenance.js';
+import { SourceDirectory } from './directory/sources.js';
+import { type SourceStats, Sources, type SourcesOptions } from './sources/index.js';
 
 export interface RollcallOptions {
   databaseUrl: string;
@@ -87,6 +89,10 @@ export interface RollcallOptions {
   migrate?: boolean | MigrateMode;
   /** Cost bounds of one SCIM request (ROLLCALL_MAX_*); unset ones keep their defaults (scim/limits.ts). */
   limits?: Partial<ScimLimits>;
+  /** ROLLCALL_SECRET_KEY for secrets at rest (default: `webhooks.secretKey`); pulled connections need it for their credentials. */
+  secretKey?: Uint8Array;
+  /** Pulled connections (Google Workspace): how the clients reach the source, leases, schedule checks. */
+  sources?: SourcesOptions;
 }
 
 /** What this process has done since it opened the Rollcall, for metrics (http/metrics.ts reads it at each scrape). */
@@ -95,6 +101,8 @@ export interface OperationalStats {
   purge: { runs: number; failures: number; usersPurged: number; /** ms since the epoch of the last run that succeeded. */ lastSuccessAt: number | null };
   /** Webhook delivery attempts this process made, by outcome. */
   deliveryAttempts: Record<AttemptOutcome, number>;
+  /** Sync runs of pulled connections (Google Workspace) this process made. */
+  sourceSyncs: SourceStats;
 }
 
 /** Events for a host application in the same process, and the feed. */
@@ -123,6 +131,8 @@ export interface Rollcall {
   readonly connections: ConnectionDirectory;
   readonly users: UserDirectory;
   readonly groups: GroupDirectory;
+  /** Connections pulled from a directory (Google Workspace): setup, runs, `sync` now. */
+  readonly sources: Sources;
   readonly events: RollcallEvents;
   /** Webhook endpoints per organisation and their deliveries. */
   readonly webhooks: Webhooks;
@@ -153,8 +163,9 @@ export interface Rollcall {
   purge(asOf?: Date): Promise<PurgeReport>;
   /**
    * Starts what a long-running server does on its own: planner statistics every
-   * minute and `purge` now and every hour (`rollcall serve` calls it). A second
-   * call changes nothing; close() stops it.
+   * minute, `purge` now and every hour, and the pulled connections' syncs when
+   * they are due (`rollcall serve` calls it). A second call changes nothing;
+   * close() stops it.
    */
   startMaintenance(opts?: MaintenanceOptions): void;
   /**
@@ -211,7 +222,10 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
   const stats: OperationalStats = {
     purge: { runs: 0, failures: 0, usersPurged: 0, lastSuccessAt: null },
     deliveryAttempts: { delivered: 0, retrying: 0, failed: 0 },
+    sourceSyncs: { runs: 0, failures: 0, usersChanged: 0, lastSuccessAt: null },
   };
+  const sourceDirectory = new SourceDirectory(database.db, connections, clock, opts.secretKey ?? opts.webhooks?.secretKey);
+  const sources = new Sources({ users, groups, sources: sourceDirectory, log: requestLog }, log, stats.sourceSyncs, opts.sources);
   const purgeOnce = async (asOf?: Date): Promise<PurgeReport> => {
     const at = asOf ?? clock();
     const report = await purgeExpired(database, connections, at);
@@ -277,10 +291,12 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     purge,
     startMaintenance(o?: MaintenanceOptions) {
       maintenance ??= startMaintenance({ optimize: () => database.optimize(), purge: () => purge(), log }, o);
+      sources.start();
     },
     connections,
     users,
     groups,
+    sources,
     async *exportConnection(connectionId: string) {
       const c = await connections.show(connectionId);
       if (!c) throw fail('ROLLCALL_CONNECTION_NOT_FOUND', `Connection '${connectionId}' not found.`);
@@ -299,6 +315,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     deliveryBacklog: () => deliveryBacklog(database.readDb),
     close: async () => {
       maintenance?.stop();
+      await sources.stop();
       await delivery?.stop();
       await requestLog.close();
       await database.close();

@@ -1,24 +1,89 @@
 /** `rollcall connection …` and `rollcall token rotate`: connections, their bearer tokens and OAuth client credentials. */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { fail } from '../scim/errors.js';
-import { readJsonFile, nonNegativeInt, wholeDays } from './options.js';
+import { readJsonFile, readTextFile, nonNegativeInt, wholeDays } from './options.js';
+import { GOOGLE_SCOPES, GOOGLE_WORKSPACE } from '../sources/index.js';
 import { print } from './output.js';
 import { withRollcall } from './runtime.js';
 import { isLoopbackUrl } from '../rollcall.js';
+
+interface CreateOptions {
+  name: string;
+  org?: string;
+  workspace: string;
+  settings?: string;
+  source?: string;
+  key?: string;
+  adminEmail?: string;
+  domain?: string;
+  orgUnit?: string[];
+  group?: string[];
+  interval: number;
+  json?: boolean;
+}
+
+function minutesOption(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of minutes');
+  return Number(v);
+}
+
+/** `connection create --source google-workspace …`: the connection, its source and the delegation facts to enter at Google. */
+async function createPulled(opts: CreateOptions, settings: unknown): Promise<void> {
+  if (opts.source !== GOOGLE_WORKSPACE) throw fail('ROLLCALL_CLI_BAD_INPUT', `--source '${opts.source}' is not one Rollcall pulls from; known: ${GOOGLE_WORKSPACE}`);
+  const missing = (['key', 'adminEmail', 'domain'] as const).filter((k) => !opts[k]);
+  if (missing.length) throw fail('ROLLCALL_CLI_BAD_INPUT', `--source google-workspace needs ${missing.map((k) => `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`).join(', ')}`);
+  const key = readTextFile(opts.key!, 'service account key file');
+  await withRollcall(async (rc) => {
+    const c = await rc.sources.createGoogleWorkspace({
+      name: opts.name,
+      organizationId: opts.org,
+      workspace: opts.workspace,
+      settings,
+      key,
+      adminEmail: opts.adminEmail!,
+      domain: opts.domain!,
+      orgUnits: opts.orgUnit,
+      groups: opts.group,
+      intervalMinutes: opts.interval,
+    });
+    const config = c.source.config as { clientId: string; clientEmail: string };
+    print(
+      opts.json,
+      { id: c.id, name: c.name, kind: c.kind, organizationId: c.organizationId, workspace: c.workspace, settings: c.settings, source: c.source, createdAt: c.createdAt },
+      [
+        `Connection created: ${c.name} (${c.id}), pulled from Google Workspace`,
+        `  Organisation:  ${c.organizationId}, workspace ${c.workspace}`,
+        `  Service account: ${config.clientEmail}`,
+        `  In the Google Admin console (Security → Access and data control → API controls → Domain-wide delegation), add`,
+        `    client id ${config.clientId} with the scopes`,
+        `    ${GOOGLE_SCOPES.join(',')}`,
+        `The first (full) sync runs within a minute on a running server, or now with: rollcall source sync ${c.id}`,
+      ].join('\n'),
+    );
+  });
+}
 
 export function registerConnectionCommands(program: Command): void {
   const connection = program.command('connection').description('manage connections (one per customer IdP)');
   connection
     .command('create')
-    .description('create a connection and print its SCIM URL and bearer token (shown only once)')
+    .description('create a connection and print its SCIM URL and bearer token (shown only once), or one pulled from Google Workspace (--source)')
     .requiredOption('--name <name>', 'a name for the connection, e.g. the customer and IdP')
     .option('--org <id>', 'the organisation it belongs to (default: a new organisation on the SCIM plan)')
     .option('--workspace <name>', 'the workspace of the host application it provisions into', 'default')
     .option('--settings <file>', 'a JSON settings document (see README: Provisioning policies)')
+    .option('--source <kind>', 'pull users and groups from a directory instead of receiving SCIM: google-workspace')
+    .option('--key <file>', 'google-workspace: the service account key file (JSON), stored encrypted under ROLLCALL_SECRET_KEY')
+    .option('--admin-email <address>', 'google-workspace: the Workspace admin the service account acts as (domain-wide delegation)')
+    .option('--domain <domain>', "google-workspace: the customer's primary domain (the default verifiedDomains)")
+    .option('--org-unit <path...>', 'google-workspace: only users in these organisational units, e.g. /Sales (default: all)')
+    .option('--group <address...>', 'google-workspace: only these groups, by e-mail address (default: all)')
+    .option('--interval <minutes>', 'google-workspace: minutes between syncs, 5 to 1440', minutesOption, 40)
     .option('--json', 'print one JSON object')
-    .action(async (opts: { name: string; org?: string; workspace: string; settings?: string; json?: boolean }) => {
+    .action(async (opts: CreateOptions) => {
       if (!opts.name.trim()) throw fail('ROLLCALL_CLI_BAD_INPUT', '--name must not be empty');
       const settings = opts.settings ? readJsonFile(opts.settings) : undefined;
+      if (opts.source !== undefined) return createPulled(opts, settings);
       await withRollcall(async (rc) => {
         const c = await rc.connections.create({ name: opts.name, organizationId: opts.org, workspace: opts.workspace, settings });
         print(
@@ -71,12 +136,20 @@ export function registerConnectionCommands(program: Command): void {
       await withRollcall(async (rc) => {
         const c = await rc.connections.show(id);
         if (!c) throw fail('ROLLCALL_CLI_NOT_FOUND', `no connection with id '${id}'`);
+        const source = await rc.sources.show(id);
+        const pulled = source
+          ? [
+              `  Pulled from:   ${source.kind}, ${JSON.stringify(source.config)}`,
+              `  Schedule:      every ${source.intervalMinutes} minutes, next ${source.running ? 'running now' : (source.nextRunAt ?? 'not scheduled')}`,
+              `  Last run:      ${source.lastRun ? `${source.lastRun.status} at ${source.lastRun.startedAt} (rollcall source runs ${c.id})` : 'none yet'}`,
+            ]
+          : [`  SCIM base URL: ${c.scimUrl}`];
         print(
           opts.json,
-          c,
+          source ? { ...c, source } : c,
           [
             `${c.name} (${c.id}), ${c.kind}, ${c.status}`,
-            `  SCIM base URL: ${c.scimUrl}`,
+            ...pulled,
             `  Organisation:  ${c.organization ? `${c.organization.name} (${c.organization.id}), plan ${c.organization.plan}${c.organization.scimAllowed ? '' : ' — SCIM not included'}` : 'none'}`,
             `  Workspace:     ${c.workspace}`,
             `  Settings:      ${JSON.stringify(c.settings, null, 2).replace(/\n/g, '\n  ')}`,

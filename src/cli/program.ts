@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerServe } from './serve.js';
 import { registerConnectionCommands } from './connections.js';
+import { registerSourceCommands } from './sources.js';
 import { registerOrganizationCommands } from './organizations.js';
 import { registerWebhookCommands } from './webhooks.js';
 import { registerSetupLinkCommands } from './setup-links.js';
@@ -19,6 +20,7 @@ export function buildCli(): Command {
     .configureOutput({ outputError: (text, write) => write(`rollcall: ${text.replace(/^error: /, '').trim()} (see --help)\n`) });
   registerServe(program);
   registerConnectionCommands(program);
+  registerSourceCommands(program);
   registerOrganizationCommands(program);
   registerMaintenanceCommands(program);
   registerWebhookCommands(program);

@@ -39,6 +39,7 @@ export async function open(cfg: Config, overrides: OpenOverrides = {}): Promise<
       oauthTokenTtlSeconds: cfg.oauthTokenTtlSeconds,
       limits: cfg.limits,
       webhooks: cfg.webhooks,
+      sources: { googleWorkspace: cfg.googleWorkspace },
       migrate: overrides.migrate ?? cfg.migrate,
     });
   } catch (e) {

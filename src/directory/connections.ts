@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { DB } from '../store/types.js';
+import type { ConnectionTokensTable, DB } from '../store/types.js';
 import * as connectionsStore from '../store/connections.js';
 import type { ConnectionRow } from '../store/connections.js';
 import { isUniqueViolation } from '../store/errors.js';
@@ -133,6 +133,36 @@ export class ConnectionDirectory {
    */
   async create(opts: CreateConnectionOptions | string): Promise<ConnectionInfo & IssuedToken & { settings: ConnectionSettings }> {
     const o: CreateConnectionOptions = typeof opts === 'string' ? { name: opts } : opts;
+    let issued: ReturnType<typeof issueToken> | undefined;
+    try {
+      const created = await this.insertNew(o, 'scim', (row) => (issued = issueToken(row.id, row.created_at)).row);
+      return { ...created, token: issued!.token, tokenId: issued!.tokenId };
+    } catch (e) {
+      if (isUniqueViolation(e)) throw fail('ROLLCALL_ORGANIZATION_HAS_SCIM_CONNECTION', `organisation '${o.organizationId}' already has a SCIM connection (one per organisation)`);
+      throw e;
+    }
+  }
+
+  /**
+   * Creates a connection pulled from a directory (`kind`, e.g. google-workspace):
+   * no token, since nothing pushes to it. `inTransaction` stores the source's own
+   * row in the same transaction. Without an organisation one is created, as for SCIM.
+   */
+  createPulled(
+    o: CreateConnectionOptions,
+    kind: string,
+    inTransaction: (trx: Kysely<DB>, connectionId: string, now: string) => Promise<void>,
+  ): Promise<ConnectionInfo & { settings: ConnectionSettings }> {
+    return this.insertNew(o, kind, undefined, inTransaction);
+  }
+
+  /** A new connection row (and its organisation when none is named) in one transaction. */
+  private async insertNew(
+    o: CreateConnectionOptions,
+    kind: string,
+    tokenFor?: (row: ConnectionRow) => ConnectionTokensTable,
+    inTransaction?: (trx: Kysely<DB>, connectionId: string, now: string) => Promise<void>,
+  ): Promise<ConnectionInfo & { settings: ConnectionSettings }> {
     const trimmed = o.name.trim();
     if (!trimmed) throw fail('ROLLCALL_NAME_REQUIRED', 'a connection needs a non-empty name');
     const workspace = (o.workspace ?? 'default').trim();
@@ -146,26 +176,22 @@ export class ConnectionDirectory {
       workspace,
       settings: JSON.stringify(settings),
       status: 'active',
-      kind: 'scim',
+      kind,
       created_at: now,
     };
-    const issued = issueToken(row.id, now);
-    try {
-      await this.db.transaction().execute(async (trx) => {
-        if (o.organizationId) {
-          if (!(await connectionsStore.getOrganization(trx, o.organizationId))) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${o.organizationId}'`);
-        } else {
-          const org = this.organizations.rowFor(trimmed, now);
-          await connectionsStore.insertOrganization(trx, org);
-          row.organization_id = org.id;
-        }
-        await connectionsStore.insertConnection(trx, row, issued.row);
-      });
-    } catch (e) {
-      if (isUniqueViolation(e)) throw fail('ROLLCALL_ORGANIZATION_HAS_SCIM_CONNECTION', `organisation '${o.organizationId}' already has a SCIM connection (one per organisation)`);
-      throw e;
-    }
-    return { ...this.info(row), token: issued.token, tokenId: issued.tokenId, settings };
+    const token = tokenFor?.(row);
+    await this.db.transaction().execute(async (trx) => {
+      if (o.organizationId) {
+        if (!(await connectionsStore.getOrganization(trx, o.organizationId))) throw fail('ROLLCALL_ORGANIZATION_NOT_FOUND', `no organisation with id '${o.organizationId}'`);
+      } else {
+        const org = this.organizations.rowFor(trimmed, now);
+        await connectionsStore.insertOrganization(trx, org);
+        row.organization_id = org.id;
+      }
+      await connectionsStore.insertConnection(trx, row, token);
+      await inTransaction?.(trx, row.id, now);
+    });
+    return { ...this.info(row), settings };
   }
 
   /** The connection that holds CSV-imported users of an organisation, created on first use. */
@@ -266,7 +292,7 @@ export class ConnectionDirectory {
   async rotateToken(id: string, graceSeconds = 0): Promise<(ConnectionInfo & IssuedToken & { previousValidUntil: string }) | undefined> {
     const row = await connectionsStore.getConnection(this.db, id);
     if (!row) return undefined;
-    if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' holds CSV-imported users and has no token`);
+    if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' is ${row.kind === 'import' ? 'the CSV import connection' : `pulled from ${row.kind}`} and has no token`);
     const info = this.info(row);
     return { ...info, ...(await this.tokens.rotate(info, graceSeconds)) };
   }
@@ -279,7 +305,7 @@ export class ConnectionDirectory {
   private async scimConnection(id: string): Promise<ConnectionRow> {
     const row = await connectionsStore.getConnection(this.db, id);
     if (!row) throw fail('ROLLCALL_CONNECTION_NOT_FOUND', `no connection with id '${id}'`);
-    if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' holds CSV-imported users and has no SCIM credentials`);
+    if (row.kind !== 'scim') throw fail('ROLLCALL_CONNECTION_HAS_NO_TOKEN', `connection '${id}' is ${row.kind === 'import' ? 'the CSV import connection' : `pulled from ${row.kind}`} and has no SCIM credentials`);
     return row;
   }
 

@@ -15,7 +15,11 @@ import {
   OrganizationPatch,
   RequestsQuery,
   CredentialBody,
+  GoogleConnectionBody,
+  GoogleSourcePatch,
   RotateBody,
+  RunsQuery,
+  keyText,
   UsersQuery,
   id,
   notFound,
@@ -76,6 +80,46 @@ export function registerDirectoryRoutes(app: FastifyInstance, rc: Rollcall, guar
     const created = await rc.connections.create({ name: body.name, workspace: body.workspace, settings: body.settings, organizationId: orgId });
     // The only answer that holds the token.
     return reply.status(201).header('location', `/api/v1/connections/${created.id}`).header('cache-control', 'no-store').send(created);
+  });
+
+  app.post<{ Params: { id: string } }>('/organizations/:id/connections/google-workspace', doc({ summary: 'Create a connection pulled from Google Workspace (the key is stored encrypted and never returned)', tags: ['connections'], params: ['id'], body: GoogleConnectionBody }), async (req, reply) => {
+    const orgId = guard.organization(req, id(req.params.id, 'organisation'));
+    const body = parse(GoogleConnectionBody, objectBody(req.body, '{"name": "Google Workspace", "key": {…service account key…}, "adminEmail": "admin@example.com", "domain": "example.com"}'), 'the connection');
+    if (!(await rc.connections.getOrganization(orgId))) throw notFound(`no organisation with id '${orgId}'`);
+    const created = await rc.sources.createGoogleWorkspace({ ...body, key: keyText(body.key), organizationId: orgId });
+    return reply.status(201).header('location', `/api/v1/connections/${created.id}`).send(created);
+  });
+
+  app.get<{ Params: { id: string } }>('/connections/:id/source', doc({ summary: 'Where a pulled connection syncs from, its schedule and last run (never the key)', tags: ['sources'], params: ['id'] }), async (req) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    const source = await rc.sources.show(connectionId);
+    if (!source) throw notFound(`connection '${connectionId}' is not pulled from a directory source`);
+    return source;
+  });
+
+  app.patch<{ Params: { id: string } }>('/connections/:id/source', doc({ summary: "Change a Google Workspace connection's settings, key or interval", tags: ['sources'], params: ['id'], body: GoogleSourcePatch }), async (req) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    const body = parse(GoogleSourcePatch, objectBody(req.body, '{"orgUnits": ["/Sales"], "intervalMinutes": 60}'), 'the change');
+    return rc.sources.configureGoogleWorkspace(connectionId, { ...body, key: body.key === undefined ? undefined : keyText(body.key) });
+  });
+
+  app.post<{ Params: { id: string } }>('/connections/:id/source/sync', doc({ summary: 'Start a sync run now (answered 202 with the run; follow it in /source/runs)', tags: ['sources'], params: ['id'] }), async (req, reply) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    const { run } = await rc.sources.begin(connectionId, 'manual');
+    return reply.status(202).header('location', `/api/v1/connections/${connectionId}/source/runs/${run.id}`).send(run);
+  });
+
+  app.get<{ Params: { id: string } }>('/connections/:id/source/runs', doc({ summary: "A pulled connection's sync runs, newest first (progress while one runs)", tags: ['sources'], params: ['id'], query: RunsQuery }), async (req) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    const q = parse(RunsQuery, req.query ?? {}, 'the query');
+    return { runs: await rc.sources.runs(connectionId, q.limit) };
+  });
+
+  app.get<{ Params: { id: string; runId: string } }>('/connections/:id/source/runs/:runId', doc({ summary: 'One sync run with its counts and errors', tags: ['sources'], params: ['id', 'runId'] }), async (req) => {
+    const { id: connectionId } = await guard.connection(req, req.params.id);
+    const run = await rc.sources.run(connectionId, id(req.params.runId, 'run'));
+    if (!run) throw notFound(`no run with id '${req.params.runId}' in connection '${connectionId}'`);
+    return run;
   });
 
   app.get<{ Params: { id: string } }>('/connections/:id', doc({ summary: 'One connection with its settings', tags: ['connections'], params: ['id'] }), async (req) => {

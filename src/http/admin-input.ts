@@ -65,6 +65,41 @@ export const ConnectionBody = z
     settings: z.record(z.unknown(), { invalid_type_error: 'must be an object of connection settings' }).optional(),
   })
   .strict();
+const googleFields = {
+  adminEmail: z.string({ invalid_type_error: 'must be the e-mail address of a Workspace admin' }).max(320),
+  domain: z.string({ invalid_type_error: "must be the customer's primary domain" }).max(253),
+  orgUnits: z.array(z.string().max(1000), { invalid_type_error: 'must be an array of organisational unit paths like /Sales' }).max(50).optional(),
+  groups: z.array(z.string().max(320), { invalid_type_error: 'must be an array of group e-mail addresses' }).max(500).optional(),
+  customAttributes: z.record(z.string().max(200), { invalid_type_error: 'must map Schema.field to a SCIM attribute' }).optional(),
+  intervalMinutes: z.number({ invalid_type_error: 'must be a number of minutes (5 to 1440)' }).int().min(5).max(1440).optional(),
+};
+/** The service account key: the downloaded file's JSON object, or its text. */
+const serviceAccountKey = z.union([z.string().min(2).max(20_000), z.record(z.unknown())], { invalid_type_error: 'must be the service account key file (its JSON object or text)' });
+export const GoogleConnectionBody = z
+  .object({
+    name: name('connection'),
+    workspace: z.string({ invalid_type_error: 'must be a string' }).min(1).max(200).optional(),
+    settings: z.record(z.unknown(), { invalid_type_error: 'must be an object of connection settings' }).optional(),
+    key: serviceAccountKey,
+    ...googleFields,
+  })
+  .strict();
+export const GoogleSourcePatch = z
+  .object({
+    key: serviceAccountKey.optional(),
+    adminEmail: googleFields.adminEmail.optional(),
+    domain: googleFields.domain.optional(),
+    orgUnits: googleFields.orgUnits,
+    groups: googleFields.groups,
+    customAttributes: googleFields.customAttributes,
+    intervalMinutes: googleFields.intervalMinutes,
+  })
+  .strict();
+export const RunsQuery = z.object({ limit: z.coerce.number({ invalid_type_error: 'must be a number (1 to 100)' }).int().min(1).max(100).optional() }).strict();
+
+/** The key as the text the source stores (an object is what the file held). */
+export const keyText = (key: string | Record<string, unknown>): string => (typeof key === 'string' ? key : JSON.stringify(key));
+
 export const CredentialBody = z
   .object({
     name: z.string({ invalid_type_error: 'must be a string' }).max(200).optional(),

@@ -236,6 +236,38 @@ export function registerMetrics(app: FastifyInstance, rc: Rollcall, opts: Metric
     },
   });
 
+  // --- Pulled sources (Google Workspace) ------------------------------------------------
+  new Counter({
+    name: 'rollcall_source_sync_runs_total',
+    help: 'Sync runs of pulled connections (Google Workspace) in this process, by outcome.',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      const r = rc.stats.sourceSyncs;
+      this.reset();
+      this.labels('ok').inc(r.runs - r.failures);
+      this.labels('failed').inc(r.failures);
+    },
+  });
+  new Counter({
+    name: 'rollcall_source_sync_users_changed_total',
+    help: 'Users created, updated, deactivated or deleted by sync runs in this process.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(rc.stats.sourceSyncs.usersChanged);
+    },
+  });
+  new Gauge({
+    name: 'rollcall_source_sync_last_success_timestamp_seconds',
+    help: 'When a sync run last succeeded in this process (Unix time; 0: not yet).',
+    registers,
+    collect() {
+      const at = rc.stats.sourceSyncs.lastSuccessAt;
+      this.set(at === null ? 0 : at / 1000);
+    },
+  });
+
   // --- The endpoint --------------------------------------------------------------------
   const tokenHash = opts.token ? sha256(opts.token) : undefined;
   // Hashes of equal length, compared in constant time: the answer's timing tells nothing of the token.

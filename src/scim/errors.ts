@@ -122,7 +122,7 @@ export const CATALOGUE = {
   ROLLCALL_ORGANIZATION_HAS_SCIM_CONNECTION: def(409, 'The organisation already has a SCIM connection (one per organisation).'),
   ROLLCALL_MAPPING_KEY_CONFLICT: def(409, 'mappingKey cannot become externalId: several live users of the connection share one externalId.'),
   ROLLCALL_ORGANIZATION_NOT_EMPTY: def(409, 'The organisation still has connections; delete them before the organisation.'),
-  ROLLCALL_CONNECTION_HAS_NO_TOKEN: def(409, 'The connection holds CSV-imported users; it has no SCIM token to rotate.'),
+  ROLLCALL_CONNECTION_HAS_NO_TOKEN: def(409, 'The connection holds CSV-imported users or is pulled from a directory source (Google Workspace); it has no SCIM token or client secret.'),
   ROLLCALL_CLIENT_SECRET_EXPIRY: def(400, 'A client secret must expire after 365 to 1,095 days (one to three years).'),
   ROLLCALL_CLIENT_SECRETS_FULL: def(409, 'The connection already has the most active client secrets it may have (10); revoke one first.'),
   ROLLCALL_CLIENT_SECRET_NOT_FOUND: def(404, 'The connection has no active client secret with that id.'),
@@ -134,6 +134,14 @@ export const CATALOGUE = {
   ROLLCALL_CSV_ROW_WITHOUT_EMAIL: def(400, 'A CSV row has no e-mail address (reported per line; the other rows are imported).'),
   ROLLCALL_CSV_INVALID_EMAIL: def(400, 'A CSV row has an e-mail address that is not one (reported per line; the other rows are imported).', 'invalidValue'),
   ROLLCALL_ADMIN_KEY_FROM_ENV: def(409, 'Rotating the admin key while ROLLCALL_ADMIN_TOKEN is set: that key is the environment\'s to change.'),
+  // --- sources/: directories Rollcall pulls from (Google Workspace) ---------------
+  ROLLCALL_SOURCE_NOT_CONFIGURED: def(409, 'The connection is not pulled from a directory source (it is a SCIM or CSV import connection), so it has no sync.'),
+  ROLLCALL_SOURCE_SECRET_KEY_REQUIRED: def(409, 'A pulled connection stores its credentials encrypted and ROLLCALL_SECRET_KEY is not set.'),
+  ROLLCALL_SOURCE_KEY_INVALID: def(400, 'The uploaded Google service account key is not one (JSON with type service_account, client_email, client_id and private_key).'),
+  ROLLCALL_SOURCE_INVALID_CONFIG: def(400, "A source setting cannot be used (admin e-mail, domain, organisational unit path, group address or sync interval); the message names it."),
+  ROLLCALL_SOURCE_SYNC_RUNNING: def(409, "Another run (in this or another instance) holds the connection's sync lease; a connection syncs one run at a time."),
+  ROLLCALL_SOURCE_REQUEST_BUDGET: def(503, 'The run made as many requests to the source as one run may (the request budget) and stopped; nothing after that point was changed.'),
+  ROLLCALL_SOURCE_API_ERROR: def(502, "The source's API refused or failed a request after the retries (Google's status and message are in the message); the run stopped."),
   // --- http/: SCIM routes, authentication, discovery, list parameters -------------
   ROLLCALL_INVALID_JSON: def(400, 'The request body is not valid JSON.', 'invalidSyntax'),
   ROLLCALL_BODY_TOO_DEEP: def(400, 'The JSON body nests deeper than 32 levels (a SCIM body needs a handful).', 'invalidSyntax'),

@@ -72,6 +72,9 @@ export async function deleteConnectionChunk(db: Kysely<DB>, id: string): Promise
   await db.deleteFrom('rate_windows').where('connection_id', '=', id).execute();
   await db.deleteFrom('connection_tokens').where('connection_id', '=', id).execute();
   await db.deleteFrom('client_secrets').where('connection_id', '=', id).execute();
+  await db.deleteFrom('source_objects').where('connection_id', '=', id).execute();
+  await db.deleteFrom('source_runs').where('connection_id', '=', id).execute();
+  await db.deleteFrom('connection_sources').where('connection_id', '=', id).execute();
   await db.deleteFrom('connections').where('id', '=', id).execute();
   return true;
 }

@@ -433,6 +433,51 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0015_connection_sources': {
+    async up(db: Kysely<any>) {
+      // A connection pulled from a directory (kind 'google-workspace'): where from,
+      // the sealed credentials, the schedule and the lease that lets one instance
+      // at a time run its sync.
+      await db.schema
+        .createTable('connection_sources')
+        .addColumn('connection_id', 'text', (c) => c.primaryKey().references('connections.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('config', 'text', (c) => c.notNull())
+        .addColumn('credentials', 'text', (c) => c.notNull())
+        .addColumn('interval_minutes', 'integer', (c) => c.notNull())
+        .addColumn('next_run_at', 'text')
+        .addColumn('lease_holder', 'text')
+        .addColumn('lease_until', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      // One row per run: progress while it runs, its result once it ended.
+      await db.schema
+        .createTable('source_runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('connection_id', 'text', (c) => c.notNull().references('connections.id').onDelete('cascade'))
+        .addColumn('trigger', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .addColumn('counts', 'text', (c) => c.notNull())
+        .addColumn('errors', 'text', (c) => c.notNull())
+        .addColumn('message', 'text')
+        .execute();
+      await db.schema.createIndex('source_runs_connection').on('source_runs').columns(['connection_id', 'started_at']).execute();
+      // What the source's objects became here: its id, ours, and a digest of what
+      // was last written, so an unchanged object is not written (nor emits) again.
+      await db.schema
+        .createTable('source_objects')
+        .addColumn('connection_id', 'text', (c) => c.notNull().references('connections.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('source_id', 'text', (c) => c.notNull())
+        .addColumn('local_id', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('source_objects_pk', ['connection_id', 'kind', 'source_id'])
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {

@@ -206,6 +206,9 @@ export interface DB {
   console_sessions: ConsoleSessionsTable;
   setup_links: SetupLinksTable;
   audit_log: AuditLogTable;
+  connection_sources: ConnectionSourcesTable;
+  source_runs: SourceRunsTable;
+  source_objects: SourceObjectsTable;
 }
 
 /** A signed-in console: the cookie's token is stored as its SHA-256 only. */
@@ -282,4 +285,49 @@ export interface ServerSettingsTable {
   key: string;
   value: string;
   updated_at: string;
+}
+
+/** A connection pulled from a directory (Google Workspace): where from, credentials, schedule, lease. */
+export interface ConnectionSourcesTable {
+  connection_id: string;
+  /** The source kind, e.g. google-workspace. */
+  kind: string;
+  /** JSON text: the source's settings (admin e-mail, domain, organisational units, groups). */
+  config: string;
+  /** The credentials (a service account key), sealed by store/secret-box.ts. */
+  credentials: string;
+  interval_minutes: number;
+  next_run_at: string | null;
+  /** Who runs the sync now (a run id) and until when the lease holds without renewal. */
+  lease_holder: string | null;
+  lease_until: string | null;
+  created_at: string;
+}
+
+export interface SourceRunsTable {
+  id: string;
+  connection_id: string;
+  /** setup, schedule or manual. */
+  trigger: string;
+  /** running, succeeded, failed. */
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  /** JSON text: users seen, created, updated, deactivated, deleted, groups …, requests. */
+  counts: string;
+  /** JSON text: the first errors of the run ({ source id, code, message }). */
+  errors: string;
+  message: string | null;
+}
+
+export interface SourceObjectsTable {
+  connection_id: string;
+  /** user or group. */
+  kind: string;
+  source_id: string;
+  local_id: string;
+  /** A digest of the resource last written from the source; null: write it on the next run. */
+  digest: string | null;
+  /** present, absent (deactivated: missing from a complete listing) or deleted. */
+  state: string;
 }

@@ -86,7 +86,52 @@ export interface Connection {
   settings?: ConnectionSettings;
   organization?: Organization;
   token?: string;
+  /** A pulled connection's source, in the answer that created it. */
+  source?: SourceInfo;
 }
+
+/** What one sync run of a pulled connection (Google Workspace) did. */
+export interface SourceRun {
+  id: string;
+  trigger: 'setup' | 'schedule' | 'manual';
+  status: 'running' | 'succeeded' | 'failed';
+  startedAt: string;
+  finishedAt: string | null;
+  counts: {
+    usersSeen: number;
+    usersCreated: number;
+    usersUpdated: number;
+    usersUnchanged: number;
+    usersDeactivated: number;
+    usersDeleted: number;
+    groupsSeen: number;
+    groupsCreated: number;
+    groupsUpdated: number;
+    groupsDeleted: number;
+    errors: number;
+    requests: number;
+  };
+  errors: { kind: 'user' | 'group'; sourceId: string; name: string; code: string; message: string }[];
+  message: string | null;
+}
+
+/** Where a pulled connection syncs from (never its key). */
+export interface SourceInfo {
+  connectionId: string;
+  kind: string;
+  config: { adminEmail: string; domain: string; orgUnits: string[]; groups: string[]; clientId: string; clientEmail: string; [key: string]: unknown };
+  intervalMinutes: number;
+  nextRunAt: string | null;
+  running: boolean;
+  lastRun: SourceRun | null;
+}
+
+/** The read-only scopes a Google Workspace connection's service account is granted. */
+export const GOOGLE_SCOPES = [
+  'https://www.googleapis.com/auth/admin.directory.user.readonly',
+  'https://www.googleapis.com/auth/admin.directory.group.readonly',
+  'https://www.googleapis.com/auth/admin.directory.group.member.readonly',
+];
 
 export interface Session {
   scope: 'admin' | 'organization';

@@ -1,5 +1,6 @@
 // One connection: health (requests per day, last request, last error), its SCIM URL,
-// token rotation, disable/enable, its settings, and tabs for users, groups and the log.
+// token rotation (or, pulled from Google Workspace, its sync and runs), disable/enable,
+// its settings, and tabs for users, groups and the log.
 import { useState } from 'react';
 import { Link } from 'wouter';
 import { type Connection as Conn, type Health, api } from '../api';
@@ -7,6 +8,7 @@ import { CopyField } from '../components/CopyField';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { IdpSteps } from '../components/IdpSteps';
 import { RequestsChart } from '../components/RequestsChart';
+import { SourcePanel } from '../components/SourcePanel';
 import { formatDateTime, formatNumber, useT } from '../i18n';
 import { useLoad } from '../useLoad';
 
@@ -80,12 +82,15 @@ export function Connection({ id }: { id: string }) {
       setSettingsText(undefined);
     });
   const h = health.value;
+  const pulled = conn.value !== undefined && conn.value.kind !== 'scim' && conn.value.kind !== 'import';
   return (
     <main>
       <ConnectionHeader conn={conn.value} />
       <ConnectionTabs id={id} current="overview" />
       <ErrorNotice error={conn.error ?? health.error ?? error} />
-      {conn.value && <CopyField label={t('done.url')} value={conn.value.scimUrl} testId="scim-url" />}
+      {conn.value && !pulled && <CopyField label={t('done.url')} value={conn.value.scimUrl} testId="scim-url" />}
+      {pulled && <SourcePanel id={id} />}
+      {!pulled && (
       <section>
         <h2>{t('health.title')}</h2>
         {h && (
@@ -118,6 +123,8 @@ export function Connection({ id }: { id: string }) {
           </>
         )}
       </section>
+      )}
+      {!pulled && (
       <section>
         <h2>{t('conn.token')}</h2>
         <p>{t('conn.tokenIntro')}</p>
@@ -131,9 +138,10 @@ export function Connection({ id }: { id: string }) {
           </div>
         )}
       </section>
+      )}
       <section>
         <h2>{t('conn.state')}</h2>
-        <p>{conn.value?.status === 'disabled' ? t('conn.disabledIntro') : t('conn.activeIntro')}</p>
+        <p>{conn.value?.status === 'disabled' ? (pulled ? t('source.disabledIntro') : t('conn.disabledIntro')) : pulled ? t('source.activeIntro') : t('conn.activeIntro')}</p>
         <button type="button" className="secondary" onClick={() => void toggle()}>
           {conn.value?.status === 'disabled' ? t('conn.enable') : t('conn.disable')}
         </button>

@@ -1,20 +1,31 @@
-// The connection wizard: workspace and role, then address rules, then value maps and
-// group rules, then retention; it ends showing the SCIM URL and the token (only now).
+// The connection wizard: where users come from (an IdP pushing SCIM, or Google
+// Workspace pulled by Rollcall) with workspace and role, for Google the service
+// account and directory, then address rules, then value maps and group rules, then
+// retention; it ends showing the SCIM URL and the token (only now), or for Google
+// what to allow in the Admin console.
 import { type FormEvent, useState } from 'react';
 import { Link } from 'wouter';
-import { type Connection, api } from '../api';
+import { type Connection, GOOGLE_SCOPES, api } from '../api';
 import { CopyField } from '../components/CopyField';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { IdpSteps } from '../components/IdpSteps';
 import { useT } from '../i18n';
 import { parseList, parseMap, parseRules } from '../settingsText';
 
-const STEPS = ['basics', 'addresses', 'mapping', 'retention'] as const;
+const SCIM_STEPS = ['basics', 'addresses', 'mapping', 'retention'] as const;
+const GOOGLE_STEPS = ['basics', 'google', 'addresses', 'mapping', 'retention'] as const;
 
 export function ConnectionWizard({ orgId }: { orgId: string }) {
   const { t } = useT();
   const [step, setStep] = useState(0);
+  const [source, setSource] = useState<'scim' | 'google'>('scim');
   const [name, setName] = useState('Entra ID');
+  const [keyText, setKeyText] = useState('');
+  const [adminEmail, setAdminEmail] = useState('');
+  const [googleDomain, setGoogleDomain] = useState('');
+  const [orgUnits, setOrgUnits] = useState('');
+  const [googleGroups, setGoogleGroups] = useState('');
+  const [syncInterval, setSyncInterval] = useState(40);
   const [workspace, setWorkspace] = useState('default');
   const [role, setRole] = useState('member');
   const [domains, setDomains] = useState('');
@@ -28,15 +39,25 @@ export function ConnectionWizard({ orgId }: { orgId: string }) {
   const [problem, setProblem] = useState<string>();
   const [created, setCreated] = useState<Connection>();
 
+  const STEPS = source === 'google' ? GOOGLE_STEPS : SCIM_STEPS;
+  const chooseSource = (next: 'scim' | 'google') => {
+    setSource(next);
+    if (next === 'google' && name === 'Entra ID') setName('Google Workspace');
+    if (next === 'scim' && name === 'Google Workspace') setName('Entra ID');
+  };
+  const readKey = async (file: File | undefined) => setKeyText(file ? await file.text() : '');
+
   const settings = () => {
     const g = parseMap(genders);
     const a = parseMap(attributes);
     const r = parseRules(rules);
     const bad = [...g.bad, ...a.bad, ...r.bad];
     if (bad.length) throw new Error(t('wizard.badLines', { lines: bad.join(' · ') }));
+    const verified = parseList(domains);
     return {
       defaultRole: role.trim() || 'member',
-      domains: parseList(domains),
+      // Google: no domains given means the directory's domain (the server's default).
+      ...(source === 'google' && !verified.length ? {} : { domains: verified }),
       defaultLanguage: language.trim() || null,
       rejectCollectiveAddresses: rejectCollective,
       genderValues: g.map,
@@ -49,7 +70,11 @@ export function ConnectionWizard({ orgId }: { orgId: string }) {
   const next = (e: FormEvent) => {
     e.preventDefault();
     setProblem(undefined);
-    if (step === 2) {
+    if (STEPS[step] === 'google' && !keyText) {
+      setProblem(t('google.keyMissing'));
+      return;
+    }
+    if (STEPS[step] === 'mapping') {
       try {
         settings();
       } catch (err) {
@@ -63,12 +88,52 @@ export function ConnectionWizard({ orgId }: { orgId: string }) {
 
   const create = async () => {
     try {
-      setCreated(await api.post<Connection>(`/organizations/${orgId}/connections`, { name, workspace, settings: settings() }));
+      if (source === 'google') {
+        setCreated(
+          await api.post<Connection>(`/organizations/${orgId}/connections/google-workspace`, {
+            name,
+            workspace,
+            settings: settings(),
+            key: keyText,
+            adminEmail,
+            domain: googleDomain,
+            orgUnits: parseList(orgUnits),
+            groups: parseList(googleGroups),
+            intervalMinutes: syncInterval,
+          }),
+        );
+      } else {
+        setCreated(await api.post<Connection>(`/organizations/${orgId}/connections`, { name, workspace, settings: settings() }));
+      }
       setError(undefined);
     } catch (err) {
       setError(err);
     }
   };
+
+  if (created?.source) {
+    return (
+      <main>
+        <h1>{t('google.doneTitle')}</h1>
+        <p>{t('google.doneIntro')}</p>
+        <ol>
+          <li>{t('google.doneStep1')}</li>
+          <li>{t('google.doneStep2')}</li>
+          <li>{t('google.doneStep3')}</li>
+        </ol>
+        <div className="notice">
+          <CopyField label={t('google.clientId')} value={created.source.config.clientId} testId="google-client-id" />
+          <CopyField label={t('google.scopes')} value={GOOGLE_SCOPES.join(',')} testId="google-scopes" />
+        </div>
+        <p>{t('google.doneSync')}</p>
+        <p>
+          <Link href={`/connections/${created.id}`} className="button">
+            {t('done.open')}
+          </Link>
+        </p>
+      </main>
+    );
+  }
 
   if (created?.token) {
     return (
@@ -92,7 +157,7 @@ export function ConnectionWizard({ orgId }: { orgId: string }) {
 
   return (
     <main className="narrow">
-      <h1>{t('wizard.title')}</h1>
+      <h1>{source === 'google' ? t('google.title') : t('wizard.title')}</h1>
       <ol className="steps" aria-label={t('wizard.progress')}>
         {STEPS.map((s, i) => (
           <li key={s} aria-current={i === step ? 'step' : undefined} className={i === step ? 'current' : i < step ? 'done' : ''}>
@@ -104,6 +169,15 @@ export function ConnectionWizard({ orgId }: { orgId: string }) {
         {step === 0 && (
           <fieldset>
             <legend>{t('wizard.step.basics')}</legend>
+            <fieldset className="choice">
+              <legend>{t('wizard.source')}</legend>
+              <label className="check">
+                <input type="radio" name="w-source" checked={source === 'scim'} onChange={() => chooseSource('scim')} /> {t('wizard.sourceScim')}
+              </label>
+              <label className="check">
+                <input type="radio" name="w-source" checked={source === 'google'} onChange={() => chooseSource('google')} /> {t('wizard.sourceGoogle')}
+              </label>
+            </fieldset>
             <label htmlFor="w-name">{t('wizard.name')}</label>
             <input id="w-name" required value={name} onChange={(e) => setName(e.target.value)} />
             <label htmlFor="w-workspace">{t('wizard.workspace')}</label>
@@ -114,12 +188,34 @@ export function ConnectionWizard({ orgId }: { orgId: string }) {
             <p className="hint">{t('wizard.roleHint')}</p>
           </fieldset>
         )}
-        {step === 1 && (
+        {STEPS[step] === 'google' && (
+          <fieldset>
+            <legend>{t('wizard.step.google')}</legend>
+            <p className="hint">{t('google.intro')}</p>
+            <label htmlFor="w-key">{t('google.key')}</label>
+            <input id="w-key" type="file" accept="application/json,.json" onChange={(e) => void readKey(e.target.files?.[0])} />
+            <p className="hint">{keyText ? t('google.keyRead') : t('google.keyHint')}</p>
+            <label htmlFor="w-admin">{t('google.adminEmail')}</label>
+            <input id="w-admin" type="email" required value={adminEmail} placeholder="admin@example.com" onChange={(e) => setAdminEmail(e.target.value)} />
+            <p className="hint">{t('google.adminEmailHint')}</p>
+            <label htmlFor="w-gdomain">{t('google.domain')}</label>
+            <input id="w-gdomain" required value={googleDomain} placeholder="example.com" onChange={(e) => setGoogleDomain(e.target.value)} />
+            <label htmlFor="w-ous">{t('google.orgUnits')}</label>
+            <input id="w-ous" value={orgUnits} placeholder="/Sales, /Engineering" onChange={(e) => setOrgUnits(e.target.value)} />
+            <p className="hint">{t('google.orgUnitsHint')}</p>
+            <label htmlFor="w-ggroups">{t('google.groups')}</label>
+            <input id="w-ggroups" value={googleGroups} placeholder="staff@example.com" onChange={(e) => setGoogleGroups(e.target.value)} />
+            <p className="hint">{t('google.groupsHint')}</p>
+            <label htmlFor="w-interval">{t('google.interval')}</label>
+            <input id="w-interval" type="number" min={5} max={1440} required value={syncInterval} onChange={(e) => setSyncInterval(Number(e.target.value))} />
+          </fieldset>
+        )}
+        {STEPS[step] === 'addresses' && (
           <fieldset>
             <legend>{t('wizard.step.addresses')}</legend>
             <label htmlFor="w-domains">{t('wizard.domains')}</label>
             <input id="w-domains" value={domains} placeholder="example.com, example.de" onChange={(e) => setDomains(e.target.value)} />
-            <p className="hint">{t('wizard.domainsHint')}</p>
+            <p className="hint">{source === 'google' ? t('google.domainsHint') : t('wizard.domainsHint')}</p>
             <label className="check">
               <input type="checkbox" checked={rejectCollective} onChange={(e) => setRejectCollective(e.target.checked)} /> {t('wizard.rejectCollective')}
             </label>
@@ -128,7 +224,7 @@ export function ConnectionWizard({ orgId }: { orgId: string }) {
             <p className="hint">{t('wizard.languageHint')}</p>
           </fieldset>
         )}
-        {step === 2 && (
+        {STEPS[step] === 'mapping' && (
           <fieldset>
             <legend>{t('wizard.step.mapping')}</legend>
             <label htmlFor="w-genders">{t('wizard.genders')}</label>
@@ -140,7 +236,7 @@ export function ConnectionWizard({ orgId }: { orgId: string }) {
             <p className="hint">{t('wizard.rulesHint')}</p>
           </fieldset>
         )}
-        {step === 3 && (
+        {STEPS[step] === 'retention' && (
           <fieldset>
             <legend>{t('wizard.step.retention')}</legend>
             <label htmlFor="w-retention">{t('wizard.retention')}</label>

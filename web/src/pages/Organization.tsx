@@ -17,7 +17,7 @@ interface AuditEntry {
 export function Organization({ id, isAdmin }: { id: string; isAdmin: boolean }) {
   const { t, language } = useT();
   const org = useLoad(() => api.get<Org>(`/organizations/${id}`), [id]);
-  const conns = useLoad(() => api.get<{ connections: Connection[] }>(`/organizations/${id}/connections`).then((r) => r.connections.filter((c) => c.kind === 'scim')), [id]);
+  const conns = useLoad(() => api.get<{ connections: Connection[] }>(`/organizations/${id}/connections`).then((r) => r.connections.filter((c) => c.kind !== 'import')), [id]);
   const links = useLoad(() => (isAdmin ? api.get<{ setupLinks: SetupLink[] }>(`/organizations/${id}/setup-links`).then((r) => r.setupLinks) : Promise.resolve([])), [id, isAdmin]);
   const audit = useLoad(() => api.get<{ entries: AuditEntry[] }>(`/organizations/${id}/audit?limit=20`).then((r) => r.entries), [id]);
   const [expires, setExpires] = useState('7d');
@@ -59,7 +59,7 @@ export function Organization({ id, isAdmin }: { id: string; isAdmin: boolean }) 
             {conns.value.map((c) => (
               <li key={c.id}>
                 <Link href={`/connections/${c.id}`}>{c.name}</Link> <span className={`badge ${c.status}`}>{t(`status.${c.status}`)}</span>
-                <div className="muted">{c.scimUrl}</div>
+                <div className="muted">{c.kind === 'google-workspace' ? 'Google Workspace' : c.scimUrl}</div>
               </li>
             ))}
           </ul>

@@ -1,0 +1,359 @@
+/**
+ * One sync run of a pulled connection: the source's listings turned into the
+ * directory operations a SCIM client would have called (create, replace, PATCH
+ * active=false, DELETE), so every policy, event and webhook applies unchanged.
+ *
+ * What a run changes, in order, and what a failure leaves:
+ *
+ *  1. users, page by page: each page is written once it has been read (created,
+ *     or replaced when what the source says differs from what was last written;
+ *     an unchanged user is not written at all, so it emits nothing). A failure
+ *     on page 3 leaves pages 1 and 2 written and nothing of page 3 or later.
+ *  2. users the source reports as deleted: deleted here (retention applies).
+ *  3. groups, each once its member listing is complete: created or replaced
+ *     with exactly the members the source lists (users of this run's listing).
+ *  4. only when every listing of the run completed: users missing from the user
+ *     listing are deactivated, groups missing from the group listing deleted.
+ *     A failed or partial run never deactivates or deletes by absence.
+ *
+ * Objects a policy refuses (a domain outside verifiedDomains, a collective
+ * mailbox, …) are reported as the run's errors; the run goes on.
+ */
+import { createHash } from 'node:crypto';
+import { fail, hasCode, isRollcallError } from '../scim/errors.js';
+import { parseFilter } from '../scim/filter/parse.js';
+import { CORE_GROUP } from '../scim/schemas.js';
+import type { UserDirectory } from '../directory/users.js';
+import type { GroupDirectory } from '../directory/groups.js';
+import type { RequestContext } from '../directory/context.js';
+import type { ProvisioningLog } from '../directory/provisioning-log.js';
+import { type RunCounts, type RunError, type SourceDirectory, emptyCounts } from '../directory/sources.js';
+import type { DirectorySource, SourceGroup, SourceUser } from './source.js';
+
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+/** Map rows read per page when looking for absent objects. */
+const ABSENT_PAGE = 500;
+
+export interface SyncTuning {
+  /** Users written at once (the write batcher commits them together; default 16). */
+  writeConcurrency?: number;
+  /** Groups whose members are listed at once (default 4). */
+  memberConcurrency?: number;
+}
+
+export interface SyncParts {
+  users: UserDirectory;
+  groups: GroupDirectory;
+  sources: SourceDirectory;
+  /** The provisioning log: each write of a run is an entry, as a SCIM request is. */
+  log?: Pick<ProvisioningLog, 'enabled' | 'newId' | 'onRequest'>;
+}
+
+/**
+ * Runs `fn` over `items`, at most `n` at a time. After a failure no new item starts;
+ * the ones in flight finish before the first error is thrown, so nothing of the
+ * run is still writing once it is recorded as failed.
+ */
+export async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      try {
+        await fn(items[next++]);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(n, items.length) }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}
+
+/**
+ * What was written, as a digest: the resource and the connection's settings, so
+ * that new settings (an attribute map, a language default) reach every user on
+ * the next run, as they would with an IdP's next push.
+ */
+const digestOf = (ctx: RequestContext, resource: unknown) => createHash('sha256').update(JSON.stringify([ctx.settings ?? null, resource])).digest('base64url');
+
+/** Why an object could not be written: a refusal to report, or a failure that stops the run. */
+function refusal(e: unknown): { code: string; message: string } | undefined {
+  return isRollcallError(e) && e.status < 500 ? { code: e.code, message: e.message } : undefined;
+}
+
+export class SyncRun {
+  readonly counts: RunCounts = emptyCounts();
+  readonly errors: RunError[] = [];
+  private readonly seenUsers = new Set<string>();
+  /** The source's user id → our user id, for users of this run's listing that exist here. */
+  private readonly localUsers = new Map<string, string>();
+  private readonly seenGroups = new Set<string>();
+
+  constructor(
+    private readonly parts: SyncParts,
+    private readonly ctx: RequestContext,
+    private readonly source: DirectorySource,
+    private readonly runId: string,
+    /** Renews the run's lease; throws when another holder has taken it. */
+    private readonly renew: () => Promise<void>,
+    private readonly tuning: SyncTuning = {},
+  ) {}
+
+  private get connectionId() {
+    return this.ctx.connectionId;
+  }
+
+  private report(kind: 'user' | 'group', sourceId: string, name: string, r: { code: string; message: string }) {
+    this.counts.errors++;
+    this.errors.push({ kind, sourceId, name, ...r });
+  }
+
+  /** Counts, lease and progress after a unit of work. */
+  private async checkpoint(): Promise<void> {
+    this.counts.requests = this.source.requests;
+    await this.renew();
+    await this.parts.sources.progress(this.runId, this.counts, this.errors);
+  }
+
+  async run(): Promise<void> {
+    for await (const page of this.source.users()) {
+      const known = await this.parts.sources.objects(this.connectionId, 'user', page.map((u) => u.id));
+      const mapRows: Parameters<SourceDirectory['saveObjects']>[2] = [];
+      // The page's map rows are written together, also those written before a failure in
+      // the page; a crash before that is healed by adoption on the next run (see adoptable).
+      try {
+        await eachLimited(page, this.tuning.writeConcurrency ?? 16, (u) => this.applyUser(u, known.get(u.id), mapRows));
+      } catch (e) {
+        await this.parts.sources.saveObjects(this.connectionId, 'user', mapRows).catch(() => undefined);
+        throw e;
+      }
+      await this.parts.sources.saveObjects(this.connectionId, 'user', mapRows);
+      await this.checkpoint();
+    }
+    for await (const ids of this.source.deletedUsers()) {
+      await this.deleteUsers(ids);
+      await this.checkpoint();
+    }
+    for await (const page of this.source.groups()) {
+      const known = await this.parts.sources.objects(this.connectionId, 'group', page.map((g) => g.id));
+      // A page of groups can take long (members are paged too): the lease is renewed per group.
+      await eachLimited(page, this.tuning.memberConcurrency ?? 4, async (g) => {
+        await this.applyGroup(g, known.get(g.id));
+        await this.renew();
+      });
+      await this.checkpoint();
+    }
+    // Every listing completed: absence now means gone.
+    await this.deactivateAbsentUsers();
+    await this.deleteAbsentGroups();
+    await this.checkpoint();
+  }
+
+  /**
+   * One write, in the provisioning log as a SCIM request would be (method, a path
+   * naming the source's object, the body, the status or refusal), its events
+   * naming the log entry as a SCIM request's do. The run's id is its request id.
+   */
+  private async logged<T>(
+    method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    resourceType: 'User' | 'Group',
+    sourceId: string,
+    body: unknown,
+    okStatus: number,
+    write: (ctx: RequestContext) => Promise<T>,
+    localId?: string,
+  ): Promise<T> {
+    const log = this.parts.log;
+    if (!log?.enabled) return write(this.ctx);
+    const logId = log.newId();
+    const started = performance.now();
+    const entry = {
+      method,
+      route: `/sources/${this.source.kind}/${resourceType}s/:sourceId`,
+      path: `/sources/${this.source.kind}/${resourceType}s/${sourceId}`,
+      connectionId: this.connectionId,
+      body,
+      resourceType,
+      userAgent: `Rollcall ${this.source.kind} sync`,
+      requestId: this.runId,
+      logId,
+    };
+    try {
+      const result = await write({ ...this.ctx, requestId: logId });
+      const id = typeof result === 'string' ? result : localId;
+      log.onRequest({ ...entry, status: okStatus, durationMs: performance.now() - started, resourceId: id });
+      return result;
+    } catch (e) {
+      const status = isRollcallError(e) ? e.status : 500;
+      const error = isRollcallError(e) ? { code: e.code, scimType: e.scimType, detail: e.message } : undefined;
+      log.onRequest({ ...entry, status, durationMs: performance.now() - started, resourceId: localId, error });
+      throw e;
+    }
+  }
+
+  /** A live local object whose externalId is the source's id: one written by a run that stopped before recording it. */
+  private async adoptable(kind: 'user' | 'group', sourceId: string): Promise<string | undefined> {
+    const p = { filter: parseFilter(`externalId eq ${JSON.stringify(sourceId)}`), startIndex: 1, count: 1 };
+    const { records } = kind === 'user' ? await this.parts.users.list(this.ctx, p) : await this.parts.groups.list(this.ctx, p);
+    return records[0]?.row.id;
+  }
+
+  private async applyUser(
+    u: SourceUser,
+    known: { local_id: string; digest: string | null; state: string } | undefined,
+    mapRows: Parameters<SourceDirectory['saveObjects']>[2],
+  ): Promise<void> {
+    this.counts.usersSeen++;
+    this.seenUsers.add(u.id);
+    const digest = digestOf(this.ctx, u.resource);
+    if (known && known.state === 'present' && known.digest === digest) {
+      this.counts.usersUnchanged++;
+      this.localUsers.set(u.id, known.local_id);
+      return;
+    }
+    try {
+      let localId = known?.local_id;
+      let written = false;
+      if (localId) written = await this.replaceUser(localId, u.resource);
+      if (!written) {
+        try {
+          localId = await this.logged('POST', 'User', u.id, u.resource, 201, async (ctx) => (await this.parts.users.create(ctx, u.resource)).row.id);
+          this.counts.usersCreated++;
+        } catch (e) {
+          if (!hasCode(e, 'ROLLCALL_USERNAME_TAKEN', 'ROLLCALL_EXTERNAL_ID_TAKEN')) throw e;
+          localId = await this.adoptable('user', u.id);
+          if (!localId || !(await this.replaceUser(localId, u.resource))) throw e;
+        }
+      }
+      this.localUsers.set(u.id, localId!);
+      mapRows.push({ sourceId: u.id, localId: localId!, digest, state: 'present' });
+    } catch (e) {
+      const r = refusal(e);
+      if (!r) throw e;
+      this.report('user', u.id, u.name, r);
+    }
+  }
+
+  /** Replaces a user we have; false when it is gone here (deleted: a create restores it). */
+  private async replaceUser(localId: string, resource: Record<string, unknown>): Promise<boolean> {
+    try {
+      const before = await this.parts.users.get(this.ctx, localId);
+      await this.logged('PUT', 'User', String(resource.externalId ?? ''), resource, 200, (ctx) => this.parts.users.replace(ctx, localId, resource), localId);
+      // Suspended at the source: counted as a deactivation, not as any update.
+      if (before.row.active && resource.active === false) this.counts.usersDeactivated++;
+      else this.counts.usersUpdated++;
+      return true;
+    } catch (e) {
+      if (hasCode(e, 'ROLLCALL_USER_NOT_FOUND')) return false;
+      throw e;
+    }
+  }
+
+  private async deleteUsers(sourceIds: string[]): Promise<void> {
+    const known = await this.parts.sources.objects(this.connectionId, 'user', sourceIds);
+    await eachLimited([...known.values()].filter((k) => k.state !== 'deleted'), this.tuning.writeConcurrency ?? 16, async (k) => {
+      try {
+        await this.logged('DELETE', 'User', k.source_id, undefined, 204, (ctx) => this.parts.users.delete(ctx, k.local_id), k.local_id);
+        this.counts.usersDeleted++;
+      } catch (e) {
+        if (!hasCode(e, 'ROLLCALL_USER_NOT_FOUND')) throw e;
+      }
+      await this.parts.sources.saveObject(this.connectionId, 'user', k.source_id, k.local_id, null, 'deleted');
+    });
+  }
+
+  private async applyGroup(g: SourceGroup, known: { local_id: string; digest: string | null; state: string } | undefined): Promise<void> {
+    this.counts.groupsSeen++;
+    this.seenGroups.add(g.id);
+    const memberIds = await this.source.memberIds(g.id);
+    const members = [...new Set(memberIds.map((id) => this.localUsers.get(id)).filter((id): id is string => id !== undefined))].sort();
+    const resource = { schemas: [CORE_GROUP], ...g.resource, members: members.map((value) => ({ value })) };
+    const digest = digestOf(this.ctx, resource);
+    if (known && known.state === 'present' && known.digest === digest) return;
+    try {
+      let localId = known?.state === 'present' ? known.local_id : undefined;
+      if (localId && !(await this.replaceGroup(localId, resource))) localId = undefined;
+      if (!localId) {
+        try {
+          localId = await this.logged('POST', 'Group', g.id, resource, 201, async (ctx) => (await this.parts.groups.create(ctx, resource)).row.id);
+          this.counts.groupsCreated++;
+        } catch (e) {
+          if (!hasCode(e, 'ROLLCALL_GROUP_NAME_TAKEN')) throw e;
+          localId = await this.adoptable('group', g.id);
+          if (!localId || !(await this.replaceGroup(localId, resource))) throw e;
+        }
+      }
+      await this.parts.sources.saveObject(this.connectionId, 'group', g.id, localId, digest, 'present');
+    } catch (e) {
+      const r = refusal(e);
+      if (!r) throw e;
+      this.report('group', g.id, g.name, r);
+    }
+  }
+
+  private async replaceGroup(localId: string, resource: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.logged('PUT', 'Group', String(resource.externalId ?? ''), resource, 200, (ctx) => this.parts.groups.replace(ctx, localId, resource), localId);
+      this.counts.groupsUpdated++;
+      return true;
+    } catch (e) {
+      if (hasCode(e, 'ROLLCALL_GROUP_NOT_FOUND')) return false;
+      throw e;
+    }
+  }
+
+  /** Present objects of `kind` this run's complete listing did not name, page by page. */
+  private async *absent(kind: 'user' | 'group', seen: Set<string>) {
+    let after = '';
+    for (;;) {
+      const rows = await this.parts.sources.objectsInState(this.connectionId, kind, 'present', after, ABSENT_PAGE);
+      if (!rows.length) return;
+      after = rows[rows.length - 1].source_id;
+      const gone = rows.filter((r) => !seen.has(r.source_id));
+      if (gone.length) yield gone;
+    }
+  }
+
+  private async deactivateAbsentUsers(): Promise<void> {
+    const body = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] };
+    for await (const gone of this.absent('user', this.seenUsers)) {
+      await eachLimited(gone, this.tuning.writeConcurrency ?? 16, async (k) => {
+        let state: 'absent' | 'deleted' = 'absent';
+        try {
+          const before = await this.parts.users.get(this.ctx, k.local_id);
+          if (before.row.active) {
+            await this.logged('PATCH', 'User', k.source_id, body, 200, (ctx) => this.parts.users.patch(ctx, k.local_id, body), k.local_id);
+            this.counts.usersDeactivated++;
+          }
+        } catch (e) {
+          if (!hasCode(e, 'ROLLCALL_USER_NOT_FOUND')) throw e;
+          state = 'deleted';
+        }
+        // No digest: when the user is listed again it is written (and reactivated).
+        await this.parts.sources.saveObject(this.connectionId, 'user', k.source_id, k.local_id, null, state);
+      });
+    }
+  }
+
+  private async deleteAbsentGroups(): Promise<void> {
+    for await (const gone of this.absent('group', this.seenGroups)) {
+      for (const k of gone) {
+        try {
+          await this.logged('DELETE', 'Group', k.source_id, undefined, 204, (ctx) => this.parts.groups.delete(ctx, k.local_id), k.local_id);
+          this.counts.groupsDeleted++;
+        } catch (e) {
+          if (!hasCode(e, 'ROLLCALL_GROUP_NOT_FOUND')) throw e;
+        }
+        await this.parts.sources.saveObject(this.connectionId, 'group', k.source_id, k.local_id, null, 'deleted');
+      }
+    }
+  }
+}
+
+/** The run stopped because another holder took the lease (it expired while this run was stuck). */
+export function leaseLost(connectionId: string) {
+  return fail('ROLLCALL_SOURCE_SYNC_RUNNING', `the sync lease of connection '${connectionId}' was taken by another run; this run stopped`);
+}
