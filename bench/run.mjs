@@ -68,6 +68,8 @@
  *                      (default 1000000; 0 skips it)
  *   BENCH_BUDGET=0     skip where a write's time goes (POST /Users one at a time under --cpu-prof and strace,
  *                      BENCH_BUDGET_CREATES creates, default 2000): µs per part of a request, syscalls, WAL pages
+ *   BENCH_GOOGLE=0     skip the Google Workspace full sync (BENCH_GOOGLE_USERS, default 10000, from the local
+ *                      fake Directory API through Google's client libraries; workloads/google-sync.mjs)
  *   BENCH_MAIN=0       skip the seeding workload (POST, GET, filter at every size, and the scaling run)
  *   BENCH_NO_DOCS=1    do not rewrite docs/benchmarks.md
  *   BENCH_KEEP_DB=1    keep the seeded databases for a closer look: the SQLite file (its path is
@@ -78,7 +80,7 @@
  * servers, PostgreSQL, /proc, test users) and the results' output are in lib/.
  */
 import os from 'node:os';
-import { BACKEND_LABELS, BACKENDS, BUDGET, CONNECTIONS, CYCLE, DURATION, KEEP_DB, LOOKUP_USERS, MAIN, OUTBOX, RATE, REQUEST_LOG, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
+import { BACKEND_LABELS, BACKENDS, BUDGET, CONNECTIONS, CYCLE, DURATION, GOOGLE, KEEP_DB, LOOKUP_USERS, MAIN, OUTBOX, RATE, REQUEST_LOG, SCALE, SCALE_USERS, SEED_CONNECTIONS, SIZES } from './lib/config.mjs';
 import { fmtInt, log, redact } from './lib/format.mjs';
 import { preparePostgres, resolvePostgres } from './lib/postgres.mjs';
 import { report } from './lib/report.mjs';
@@ -87,6 +89,21 @@ import { runBackend } from './workloads/backend.mjs';
 import { cycleRun } from './workloads/cycle.mjs';
 import { lookupScaleRun } from './workloads/lookup-scale.mjs';
 import { writeBudgetRun } from './workloads/write-budget.mjs';
+import { googleSyncRun } from './workloads/google-sync.mjs';
+
+/** The Google Workspace sync (issue 15) on `backend`: a database of its own on PostgreSQL. */
+async function googleRun(backend) {
+  if (!backend.pg) return googleSyncRun();
+  const name = `${backend.pg.dbName}_google`;
+  await backend.pg.admin.query(`create database ${name}`);
+  const u = new URL(backend.pg.dbUrl);
+  u.pathname = `/${name}`;
+  try {
+    return await googleSyncRun({ databaseUrl: u.toString() });
+  } finally {
+    await backend.pg.admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
+  }
+}
 import { outboxRun } from './workloads/outbox.mjs';
 import { requestLogRun } from './workloads/request-log.mjs';
 import { rateLimitRun } from './workloads/rate-limit.mjs';
@@ -142,6 +159,15 @@ async function main() {
       }
       try {
         if (MAIN) await runBackend(backend, run);
+        if (GOOGLE) {
+          try {
+            backend.google = await googleRun(backend);
+            log(`\n${backend.label}: Google Workspace full sync of ${fmtInt(backend.google.users)} users from the local fake Directory API: ${backend.google.seconds} s, ${fmtInt(backend.google.perSec)} users/s; the quiet re-run ${backend.google.quietSeconds} s`);
+          } catch (e) {
+            backend.googleFailed = e?.message ?? String(e);
+            console.error(`\n${backend.label} Google Workspace sync run failed: ${backend.googleFailed}`);
+          }
+        }
         if (LOOKUP_USERS) {
           try {
             await lookupScaleRun(backend);

@@ -45,6 +45,7 @@ export const WARMUP_S = 2;
 // The Entra ID-shaped cycle (workloads/cycle.mjs, issue 14).
 export const CYCLE = env.BENCH_CYCLE !== '0';
 export const MAIN = env.BENCH_MAIN !== '0';
+export const GOOGLE = env.BENCH_GOOGLE !== '0';
 export const CYCLE_USERS = posInt(env.BENCH_CYCLE_USERS, 2000);
 export const CYCLE_GROUPS = posInt(env.BENCH_CYCLE_GROUPS, 10);
 export const CYCLE_IN_FLIGHT = (env.BENCH_CYCLE_IN_FLIGHT ?? '4,32')

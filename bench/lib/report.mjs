@@ -62,6 +62,8 @@ function requestLogLines(run) {
 function cycleLines(run) {
   const out = [];
   for (const b of run.backends) {
+    if (b.google) out.push(`${b.label}: Google Workspace full sync (issue 15) of ${fmtInt(b.google.users)} users and 20 groups from the local fake Directory API through Google's client libraries, provisioning log on: ${b.google.seconds} s, ${fmtInt(b.google.perSec)} users/s, ${fmtInt(b.google.requests)} requests to Google; a re-run with nothing changed ${b.google.quietSeconds} s.`);
+    if (b.googleFailed) out.push(`${b.label}: Google Workspace sync FAILED: ${b.googleFailed.split('\n')[0]}`);
     if (b.lookupFailed) out.push(`${b.label}: userName eq at ${fmtInt(env.BENCH_LOOKUP_USERS ?? 1_000_000)} users FAILED: ${b.lookupFailed.split('\n')[0]}`);
     const l = b.lookupScale;
     if (l) {
