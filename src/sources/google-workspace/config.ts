@@ -3,6 +3,8 @@
  * given: checked on upload, so a run never starts with something Google refuses
  * for a reason we could have named.
  */
+/** Attributes a custom field may not overwrite (identity, lifecycle, structure). */
+const RESERVED_TARGETS = new Set(['id', 'externalId', 'userName', 'active', 'schemas', 'meta', 'emails', 'groups', 'name', 'displayName']);
 import { z } from 'zod';
 import { fail } from '../../scim/errors.js';
 
@@ -41,7 +43,17 @@ export const googleConfigSchema = z
     /** Only these groups (by e-mail address); empty: every group. */
     groups: z.array(email).max(500).default([]),
     /** Google custom schema fields (`Schema.field`) → SCIM attribute (`title`, `urn:…:User:costCenter`), which attributeMap can then read. */
-    customAttributes: z.record(z.string().regex(/^[^.]+\.[^.]+$/, 'must be Schema.field'), z.string().min(1)).default({}),
+    customAttributes: z
+      .record(
+        z.string().regex(/^[^.]+\.[^.]+$/, 'must be Schema.field'),
+        // A SCIM attribute name (optionally under an extension URN): never a key that reaches
+        // Object.prototype, and never an attribute the sync itself owns.
+        z
+          .string()
+          .regex(/^(urn:[A-Za-z0-9.:_-]+:)?[A-Za-z][A-Za-z0-9]*$/, 'must be a SCIM attribute name, optionally after an extension URN')
+          .refine((t) => !RESERVED_TARGETS.has(t), 'is set by the sync itself'),
+      )
+      .default({}),
   })
   .strict();
 
