@@ -7,6 +7,7 @@
  *   node bench/baseline-server.mjs DOC_FILE     (prints "baseline listening on http://127.0.0.1:PORT")
  */
 import http from 'node:http';
+import { serveChild } from './lib/serve-child.mjs';
 import { readFileSync } from 'node:fs';
 
 const file = process.argv[2];
@@ -28,19 +29,4 @@ const server = http.createServer((req, res) => {
     res.end(doc);
   });
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`baseline listening on http://127.0.0.1:${server.address().port}\n`);
-});
-const stop = () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 1000).unref();
-};
-// The benchmark that started this process may die without stopping it: leave when stdout's reader is gone.
-process.stdout.on('error', () => process.exit(0));
-setInterval(() => {
-  if (process.ppid === 1) process.exit(0);
-}, 1000).unref();
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+serveChild(server, 'baseline');

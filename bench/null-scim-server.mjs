@@ -8,6 +8,7 @@
  *   node bench/null-scim-server.mjs     (prints "null SCIM server listening on http://127.0.0.1:PORT")
  */
 import http from 'node:http';
+import { serveChild } from './lib/serve-child.mjs';
 
 const users = new Map();
 const groups = new Map();
@@ -56,18 +57,4 @@ const server = http.createServer((req, res) => {
     send(res, 404, { status: '404' });
   });
 });
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`null SCIM server listening on http://127.0.0.1:${server.address().port}\n`);
-});
-const stop = () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 1000).unref();
-};
-process.stdout.on('error', () => process.exit(0));
-setInterval(() => {
-  if (process.ppid === 1) process.exit(0);
-}, 1000).unref();
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+serveChild(server, 'null SCIM server');
