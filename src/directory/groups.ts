@@ -6,7 +6,7 @@
 import { DEFAULT_LIMITS, type ScimLimits } from '../scim/limits.js';
 import type { OpenedDatabase } from '../store/opened-database.js';
 import type { Scan } from '../store/list-query.js';
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../events/outbox.js';
 import type { Kysely } from 'kysely';
 import { fail } from '../scim/errors.js';
 import { type Doc, normalizeResource } from '../scim/resource.js';
@@ -171,7 +171,7 @@ export class GroupDirectory {
     const { doc, externalId, members = [] } = normalizeResource(groupResourceType, body, this.limits);
     const now = this.clock().toISOString();
     const row: GroupRow = {
-      id: randomUUID(),
+      id: uuidv7(),
       connection_id: ctx.connectionId,
       ...columnsOf(doc, externalId),
       version: 1,

@@ -15,7 +15,7 @@ import * as usersStore from '../store/users.js';
 import type { NewEvent } from '../events/types.js';
 import type { ConnectionSettings } from './settings.js';
 import { type RequestContext, settingsOf } from './context.js';
-import { event, userView } from './emitted-events.js';
+import { event, storedApp, userView } from './emitted-events.js';
 
 export interface GroupKey {
   displayName: string;
@@ -54,7 +54,7 @@ export async function refreshRoles(trx: Kysely<DB>, ctx: RequestContext, userIds
     for (const u of await usersStore.liveUserApps(trx, ctx.connectionId, part)) {
       const app = JSON.parse(u.app || '{}') as { role?: string | null };
       const role = roleFor(settings, groups.get(u.id) ?? []);
-      if (app.role !== role) changed.push({ id: u.id, app: JSON.stringify({ ...app, role }), previousRole: app.role ?? null });
+      if ((app.role ?? null) !== role) changed.push({ id: u.id, app: storedApp({ ...app, role }), previousRole: app.role ?? null });
     }
     if (!changed.length) continue;
     const rows = new Map((await usersStore.liveUsersByIds(trx, ctx.connectionId, changed.map((c) => c.id))).map((r) => [r.id, r]));

@@ -5,7 +5,7 @@
 import { DEFAULT_LIMITS, type ScimLimits } from '../scim/limits.js';
 import type { OpenedDatabase } from '../store/opened-database.js';
 import type { Scan } from '../store/list-query.js';
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../events/outbox.js';
 import type { Kysely } from 'kysely';
 import { fail, retryAfter } from '../scim/errors.js';
 import { type Doc, normalizeResource } from '../scim/resource.js';
@@ -15,7 +15,7 @@ import type { Filter, AttrPath } from '../scim/filter/ast.js';
 import type { DB } from '../store/types.js';
 import type { Emit, WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
-import { attributeChanges, event, membershipEvent, userView } from './emitted-events.js';
+import { attributeChanges, event, membershipEvent, storedApp, userView } from './emitted-events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation, uniqueViolationOf } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
@@ -114,7 +114,7 @@ export class UserDirectory {
     const { doc: checked, app } = applyUserPolicies(settingsOf(ctx), doc, previous ? (JSON.parse(previous.doc) as Doc) : undefined);
     // defaultRole is what a new user gets; an existing user keeps the role it has.
     const role = previous ? (JSON.parse(previous.app || '{}') as { role?: string }).role : undefined;
-    return { doc: checked, app: JSON.stringify({ ...app, role: role ?? app.role, workspace: ctx.workspace ?? 'default' }) };
+    return { doc: checked, app: storedApp({ ...app, role: role ?? app.role, workspace: ctx.workspace ?? 'default' }) };
   }
 
   /**
@@ -159,7 +159,7 @@ export class UserDirectory {
           row = { ...restorable, ...values } as UserRow;
         } else {
           row = {
-            id: randomUUID(),
+            id: uuidv7(),
             connection_id: ctx.connectionId,
             ...cols,
             state: cols.active ? 'active' : 'deactivated',

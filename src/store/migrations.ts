@@ -478,6 +478,21 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .execute();
     },
   },
+  '0016_users_external_key_only_set': {
+    async up(db: Kysely<any>) {
+      // The mapping-key index only keeps externalId keys unique; with the default key
+      // (userName) external_key is null and every user still had an entry in it
+      // (~50 bytes a user). Null keys are never equal, so leaving them out changes nothing.
+      await db.schema.dropIndex('users_external_key_live').execute();
+      await db.schema
+        .createIndex('users_external_key_live')
+        .unique()
+        .on('users')
+        .columns(['connection_id', 'external_key'])
+        .where((eb) => eb.and([eb(sql.ref('state'), '<>', 'deleted'), eb(sql.ref('external_key'), 'is not', null)]))
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(dialect: SqlDialect): MigrationProvider {

@@ -47,11 +47,33 @@ function insertText(dialect: SqlDialect, rows: number): string {
   return text;
 }
 
+/**
+ * A path's connection id segment is stored as one space, which no request line can
+ * hold (`/scim/v2/ /Users`): 35 bytes of every row, put back when rows are read.
+ * Rows stored before this kept their whole path and read back unchanged.
+ */
+const CONNECTION_MARK = ' ';
+
+function compactPath(path: string, connectionId: string): string {
+  if (path.includes(CONNECTION_MARK)) return path;
+  const segment = `/${connectionId}`;
+  const at = path.indexOf(segment);
+  const end = at + segment.length;
+  if (at < 0 || (end < path.length && !'/?'.includes(path[end]))) return path;
+  return `${path.slice(0, at + 1)}${CONNECTION_MARK}${path.slice(end)}`;
+}
+
+function expandPath<T extends { path: string; connection_id: string }>(row: T): T {
+  const at = row.path.indexOf(CONNECTION_MARK);
+  if (at >= 0) row.path = `${row.path.slice(0, at)}${row.connection_id}${row.path.slice(at + 1)}`;
+  return row;
+}
+
 export async function insertRequestRows(db: Kysely<DB>, dialect: SqlDialect, rows: RequestLogTable[]): Promise<void> {
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     const part = rows.slice(i, i + INSERT_CHUNK);
     const params: unknown[] = [];
-    for (const r of part) for (const c of COLUMNS) params.push(r[c]);
+    for (const r of part) for (const c of COLUMNS) params.push(c === 'path' ? compactPath(r.path, r.connection_id) : r[c]);
     await db.executeQuery(CompiledQuery.raw(insertText(dialect, part.length), params));
   }
 }
@@ -100,11 +122,12 @@ export async function listRequestRows(db: Kysely<DB>, connectionId: string, q: R
     if (min >= 400) query = query.where(sql.ref('status'), '>=', sql.lit(400));
     query = query.where('status', '>=', min).where('status', '<=', max);
   }
-  return query.orderBy('id', 'desc').limit(q.limit).execute();
+  return (await query.orderBy('id', 'desc').limit(q.limit).execute()).map(expandPath);
 }
 
 export async function getRequestRow(db: Kysely<DB>, connectionId: string, id: string): Promise<RequestLogTable | undefined> {
-  return db.selectFrom('request_log').selectAll().where('connection_id', '=', connectionId).where('id', '=', id).executeTakeFirst();
+  const row = await db.selectFrom('request_log').selectAll().where('connection_id', '=', connectionId).where('id', '=', id).executeTakeFirst();
+  return row && expandPath(row);
 }
 
 /** The newest request of a connection, and its newest error. */
