@@ -10,7 +10,7 @@ import type { ConnectionInfo, CreateConnectionOptions } from '../directory/conne
 import type { ConnectionSettings } from '../directory/settings.js';
 import { type LoadedSource, type RunCounts, type RunError, type RunTrigger, type SourceInfo, type SourceRun, emptyCounts } from '../directory/sources.js';
 import type { DirectorySource } from './source.js';
-import { SyncRun, type SyncParts, type SyncTuning, leaseLost } from './sync.js';
+import { SyncRun, type SyncParts, type SyncTuning } from './sync.js';
 import { GOOGLE_WORKSPACE, type GoogleClientOptions, type GoogleSetupInput, openGoogle, prepareGoogle, reconfigureGoogle } from './google-workspace/index.js';
 
 export type { DirectorySource, SourceGroup, SourceUser } from './source.js';
@@ -43,6 +43,8 @@ export class Sources {
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private stopping = false;
+  /** Aborted by stop(): a run's requests to its source and its retry waits end at once. */
+  private readonly stopper = new AbortController();
   /** Runs this instance started in the background, awaited by stop(). */
   private readonly background = new Set<Promise<unknown>>();
 
@@ -67,7 +69,10 @@ export class Sources {
     return created;
   }
 
-  /** New settings, a new key or interval for a Google Workspace connection. */
+  /**
+   * New settings, a new key or interval for a Google Workspace connection. A new
+   * `domain` also replaces the old one in the connection's verified domains.
+   */
   async configureGoogleWorkspace(connectionId: string, change: Partial<GoogleSetupInput> & { intervalMinutes?: number }): Promise<SourceInfo> {
     const current = await this.parts.sources.show(connectionId);
     if (!current || current.kind !== GOOGLE_WORKSPACE) throw fail('ROLLCALL_SOURCE_NOT_CONFIGURED', `connection '${connectionId}' is not a Google Workspace connection`);
@@ -79,7 +84,11 @@ export class Sources {
       config = prepared.config;
       credentials = prepared.credentials;
     }
-    return this.parts.sources.configure(connectionId, { config, credentials, intervalMinutes });
+    const info = await this.parts.sources.configure(connectionId, { config, credentials, intervalMinutes });
+    // The primary domain is among the verified domains (as at setup): a new one replaces the old there.
+    const before = String(current.config.domain ?? '');
+    if (config.domain !== before) await this.parts.sources.primaryDomainChanged(connectionId, before, config.domain);
+    return info;
   }
 
   show(connectionId: string): Promise<SourceInfo | undefined> {
@@ -95,7 +104,7 @@ export class Sources {
   }
 
   private open(loaded: LoadedSource): DirectorySource {
-    if (loaded.kind === GOOGLE_WORKSPACE) return openGoogle(loaded, this.opts.googleWorkspace ?? {});
+    if (loaded.kind === GOOGLE_WORKSPACE) return openGoogle(loaded, this.opts.googleWorkspace ?? {}, this.stopper.signal);
     throw fail('ROLLCALL_SOURCE_NOT_CONFIGURED', `connection '${loaded.ctx.connectionId}' has a source of unknown kind '${loaded.kind}'`);
   }
 
@@ -148,8 +157,9 @@ export class Sources {
         const source = this.open(loaded);
         const renew = async () => {
           // Closing: the run ends here, as a failed run that keeps the pages it finished.
-          if (this.stopping) throw new Error('the instance is shutting down; the run stopped after its last finished page');
-          if (!(await sources.claim(connectionId, runId, lease))) throw leaseLost(connectionId);
+          if (this.stopping) throw shuttingDown();
+          // Still ours (not given back, expired or taken), and the connection still an enabled source of this kind.
+          await sources.renew(connectionId, runId, loaded.kind, lease);
         };
         const run = new SyncRun(this.parts, loaded.ctx, source, runId, renew, this.opts.tuning);
         ({ counts, errors } = run);
@@ -240,6 +250,12 @@ export class Sources {
     clearInterval(this.timer);
     this.timer = undefined;
     this.stopping = true;
+    // A run waiting out a retry's backoff (up to a minute) or a slow answer stops now.
+    this.stopper.abort(shuttingDown());
     await Promise.all([...this.background]);
   }
+}
+
+function shuttingDown(): Error {
+  return new Error('the instance is shutting down; the run stopped after its last finished page');
 }
