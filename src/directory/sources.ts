@@ -13,7 +13,7 @@ import * as store from '../store/sources.js';
 import type { SourceObjectRow, SourceRunRow } from '../store/sources.js';
 import { SecretBox, SecretKeyError } from '../store/secret-box.js';
 import type { SqlDialect } from '../store/dialect.js';
-import { fail } from '../scim/errors.js';
+import { type RollcallError, fail } from '../scim/errors.js';
 import type { Clock, RequestContext } from './context.js';
 import { requestContext } from './context.js';
 import type { ConnectionDirectory, ConnectionInfo, CreateConnectionOptions } from './connections.js';
@@ -218,6 +218,18 @@ export class SourceDirectory {
   }
 
   /**
+   * Why a run of this connection must not go on, when it must not: the connection
+   * was deleted or disabled, or is no longer a `kind` source (ROLLCALL_SOURCE_SYNC_CANCELLED).
+   */
+  async cancelled(connectionId: string, kind: string): Promise<RollcallError | undefined> {
+    const state = await store.sourceState(this.db, this.dialect, connectionId);
+    if (!state) return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' was deleted (or is no longer pulled from a directory) while its sync ran; the run stopped`);
+    if (state.status !== 'active') return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' was disabled while its sync ran; the run stopped (what it finished stays)`);
+    if (state.kind !== kind) return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' is no longer a ${kind} source; the run stopped`);
+    return undefined;
+  }
+
+  /**
    * The source's primary domain changed from `from` to `to`: the connection's
    * verified domains follow (`from` replaced by `to`, or `to` added), so users of
    * the new domain are not refused. An empty list (no domain check) stays empty.
@@ -279,10 +291,9 @@ export class SourceDirectory {
    */
   async renew(connectionId: string, holder: string, kind: string, seconds: number): Promise<void> {
     if (await store.renewLease(this.db, this.dialect, connectionId, holder, kind, seconds)) return;
-    const state = await store.sourceState(this.db, this.dialect, connectionId);
-    if (!state) throw fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' was deleted (or is no longer pulled from a directory) while its sync ran; the run stopped`);
-    if (state.status !== 'active') throw fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' was disabled while its sync ran; the run stopped (what it finished stays)`);
-    if (state.kind !== kind) throw fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' is no longer a ${kind} source; the run stopped`);
+    const cancelled = await this.cancelled(connectionId, kind);
+    if (cancelled) throw cancelled;
+    const state = (await store.sourceState(this.db, this.dialect, connectionId))!;
     const why = state.lease_holder === holder ? 'expired before it was renewed' : state.lease_holder ? 'was taken by another run' : 'was given back';
     throw fail('ROLLCALL_SOURCE_SYNC_RUNNING', `the sync lease of connection '${connectionId}' ${why}; this run stopped`);
   }

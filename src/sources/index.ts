@@ -4,7 +4,7 @@
  * over all instances (a lease in the database, see store/sources.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { fail, isRollcallError } from '../scim/errors.js';
+import { fail, hasCode, isRollcallError } from '../scim/errors.js';
 import type { Logger } from '../events/logger.js';
 import type { ConnectionInfo, CreateConnectionOptions } from '../directory/connections.js';
 import type { ConnectionSettings } from '../directory/settings.js';
@@ -139,20 +139,21 @@ export class Sources {
       await sources.release(connectionId, runId, loaded.intervalMinutes);
       throw e;
     }
-    const done = this.execute(loaded, runId, lease);
+    const done = this.execute(loaded, run, lease);
     this.track(done.catch(() => undefined));
     return { run, done };
   }
 
-  private async execute(loaded: LoadedSource, runId: string, lease: number): Promise<SourceRun> {
+  private async execute(loaded: LoadedSource, started: SourceRun, lease: number): Promise<SourceRun> {
     const connectionId = loaded.ctx.connectionId;
+    const runId = started.id;
     const sources = this.parts.sources;
     try {
       let message: string | null = null;
       let failure: unknown;
       let counts = emptyCounts();
       let errors: RunError[] = [];
-      const started = performance.now();
+      const startedMs = performance.now();
       try {
         const source = this.open(loaded);
         const renew = async () => {
@@ -169,16 +170,18 @@ export class Sources {
           counts.requests = source.requests;
         }
       } catch (err) {
-        failure = err;
-        message = (err as Error).message;
-        this.log().error({ err, connectionId, runId }, 'source sync failed');
+        // A write refused because the connection went away under the run (deleted, disabled) says so.
+        failure = (!this.stopping && !hasCode(err, 'ROLLCALL_SOURCE_SYNC_CANCELLED') && (await sources.cancelled(connectionId, loaded.kind).catch(() => undefined))) || err;
+        message = (failure as Error).message;
+        this.log().error({ err: failure, cause: failure === err ? undefined : err, connectionId, runId }, 'source sync failed');
       }
       this.stats.usersChanged += counts.usersCreated + counts.usersUpdated + counts.usersDeactivated + counts.usersDeleted;
       if (message === null) this.stats.lastSuccessAt = Date.now();
       else this.stats.failures++;
       await sources.finishRun(runId, message === null ? 'succeeded' : 'failed', counts, errors, message);
-      this.logRun(loaded, runId, performance.now() - started, counts, errors, failure);
-      return (await sources.run(connectionId, runId))!;
+      this.logRun(loaded, runId, performance.now() - startedMs, counts, errors, failure);
+      // A deleted connection's runs went with it: the run as it ended, from memory.
+      return (await sources.run(connectionId, runId)) ?? { ...started, status: message === null ? 'succeeded' : 'failed', finishedAt: new Date().toISOString(), counts, errors: errors.slice(0, 100), message };
     } finally {
       await sources.release(connectionId, runId, loaded.intervalMinutes);
     }
