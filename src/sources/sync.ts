@@ -371,7 +371,13 @@ export class SyncRun {
   }
 
   private async addMembers(localId: string, g: SourceGroup, ids: string[]): Promise<void> {
-    for (const part of slices(ids, this.memberChunk)) await this.patchGroup(localId, g, [{ op: 'add', path: 'members', value: part.map((value) => ({ value })) }]);
+    for (const part of slices(ids, this.memberChunk)) await this.memberPiece(localId, g, 'add', part);
+  }
+
+  /** One piece of a large group's members; the lease is renewed after each (a group of 100,000 is 100 pieces). */
+  private async memberPiece(localId: string, g: SourceGroup, op: 'add' | 'remove', ids: string[]): Promise<void> {
+    await this.patchGroup(localId, g, [{ op, path: 'members', value: ids.map((value) => ({ value })) }]);
+    await this.renew();
   }
 
   /**
@@ -402,7 +408,7 @@ export class SyncRun {
         const current = new Set(((await this.parts.groups.membersOf([localId])).get(localId) ?? []).map((m) => m.value));
         const wanted = new Set(members);
         const gone = [...current].filter((id) => !wanted.has(id));
-        for (const part of slices(gone, this.memberChunk)) await this.patchGroup(localId, g, [{ op: 'remove', path: 'members', value: part.map((value) => ({ value })) }]);
+        for (const part of slices(gone, this.memberChunk)) await this.memberPiece(localId, g, 'remove', part);
         await this.addMembers(localId, g, members.filter((id) => !current.has(id)));
       }
       this.counts.groupsUpdated++;
