@@ -224,7 +224,7 @@ export async function createRollcall(opts: RollcallOptions): Promise<Rollcall> {
     deliveryAttempts: { delivered: 0, retrying: 0, failed: 0 },
     sourceSyncs: { runs: 0, failures: 0, usersChanged: 0, lastSuccessAt: null },
   };
-  const sourceDirectory = new SourceDirectory(database.db, connections, clock, opts.secretKey ?? opts.webhooks?.secretKey);
+  const sourceDirectory = new SourceDirectory(database.db, connections, clock, opts.secretKey ?? opts.webhooks?.secretKey, database.dialect);
   const sources = new Sources({ users, groups, sources: sourceDirectory, log: requestLog }, log, stats.sourceSyncs, opts.sources);
   const purgeOnce = async (asOf?: Date): Promise<PurgeReport> => {
     const at = asOf ?? clock();

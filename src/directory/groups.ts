@@ -62,6 +62,11 @@ export class GroupDirectory {
     private readonly scans?: OpenedDatabase['scan'],
   ) {}
 
+  /** Members one create, replace or PATCH may name (ROLLCALL_MAX_MEMBERS_PER_REQUEST): larger groups are written in pieces. */
+  get membersPerRequest(): number {
+    return this.limits.membersPerRequest;
+  }
+
   private uniqueness(name: string) {
     return fail('ROLLCALL_GROUP_NAME_TAKEN', `A group named '${name}' already exists in this connection.`);
   }

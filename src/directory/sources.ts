@@ -11,8 +11,9 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../store/types.js';
 import * as store from '../store/sources.js';
 import type { SourceObjectRow, SourceRunRow } from '../store/sources.js';
-import { SecretBox } from '../store/secret-box.js';
-import { fail } from '../scim/errors.js';
+import { SecretBox, SecretKeyError } from '../store/secret-box.js';
+import type { SqlDialect } from '../store/dialect.js';
+import { type RollcallError, fail } from '../scim/errors.js';
 import type { Clock, RequestContext } from './context.js';
 import { requestContext } from './context.js';
 import type { ConnectionDirectory, ConnectionInfo, CreateConnectionOptions } from './connections.js';
@@ -21,8 +22,8 @@ import type { ConnectionSettings } from './settings.js';
 /** Minutes between two runs of a connection: default 40 (like an IdP's cycle), 5 to 1,440. */
 export const SYNC_INTERVAL_MINUTES = { default: 40, min: 5, max: 1440 } as const;
 
-/** Errors kept per run (the counts have them all). */
-const ERRORS_KEPT = 100;
+/** Errors kept per run, the first ones (`counts.errors` counts them all; a run keeps no more in memory either). */
+export const ERRORS_KEPT = 100;
 
 export type RunTrigger = 'setup' | 'schedule' | 'manual';
 export type RunStatus = 'running' | 'succeeded' | 'failed';
@@ -78,7 +79,7 @@ export interface SourceRun {
   startedAt: string;
   finishedAt: string | null;
   counts: RunCounts;
-  /** The first 100 errors. */
+  /** The first 100 errors (`counts.errors` counts them all). */
   errors: RunError[];
   /** Why a failed run stopped. */
   message: string | null;
@@ -103,7 +104,12 @@ export interface LoadedSource {
   connection: ConnectionInfo & { settings: ConnectionSettings };
   kind: string;
   config: Record<string, unknown>;
-  credentials: string;
+  /**
+   * The credentials, opened (decrypted) when the run needs them, so a key that
+   * does not open fails the run (recorded, and retried after the interval)
+   * instead of failing before there is one: ROLLCALL_SOURCE_CREDENTIALS_UNREADABLE.
+   */
+  credentials(): string;
   intervalMinutes: number;
 }
 
@@ -147,6 +153,8 @@ export class SourceDirectory {
     private readonly clock: Clock,
     /** ROLLCALL_SECRET_KEY: credentials are only ever stored sealed. */
     secretKey: Uint8Array | undefined,
+    /** Leases compare on the database's clock (shared by every instance), through the dialect. */
+    private readonly dialect: SqlDialect,
   ) {
     this.box = new SecretBox(secretKey);
   }
@@ -187,14 +195,14 @@ export class SourceDirectory {
     const row = await store.getSource(this.db, connectionId);
     if (!row) return undefined;
     const [last] = await store.listRuns(this.db, connectionId, 1);
-    const now = this.clock().toISOString();
+    const state = await store.sourceState(this.db, this.dialect, connectionId);
     return {
       connectionId,
       kind: row.kind,
       config: JSON.parse(row.config) as Record<string, unknown>,
       intervalMinutes: row.interval_minutes,
       nextRunAt: row.next_run_at,
-      running: row.lease_until !== null && row.lease_until >= now,
+      running: state?.held ?? false,
       lastRun: last ? runView(last) : null,
     };
   }
@@ -207,6 +215,33 @@ export class SourceDirectory {
     if (change.intervalMinutes !== undefined) values.interval_minutes = checkInterval(change.intervalMinutes);
     if (!(await store.updateSource(this.db, connectionId, values))) throw this.notPulled(connectionId);
     return (await this.show(connectionId))!;
+  }
+
+  /**
+   * Why a run of this connection must not go on, when it must not: the connection
+   * was deleted or disabled, or is no longer a `kind` source (ROLLCALL_SOURCE_SYNC_CANCELLED).
+   */
+  async cancelled(connectionId: string, kind: string): Promise<RollcallError | undefined> {
+    const state = await store.sourceState(this.db, this.dialect, connectionId);
+    if (!state) return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' was deleted (or is no longer pulled from a directory) while its sync ran; the run stopped`);
+    if (state.status !== 'active') return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' was disabled while its sync ran; the run stopped (what it finished stays)`);
+    if (state.kind !== kind) return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' is no longer a ${kind} source; the run stopped`);
+    return undefined;
+  }
+
+  /**
+   * The source's primary domain changed from `from` to `to`: the connection's
+   * verified domains follow (`from` replaced by `to`, or `to` added), so users of
+   * the new domain are not refused. An empty list (no domain check) stays empty.
+   */
+  async primaryDomainChanged(connectionId: string, from: string, to: string): Promise<void> {
+    if (from === to) return;
+    const connection = await this.connections.show(connectionId);
+    if (!connection) throw this.notPulled(connectionId);
+    const domains = connection.settings.domains ?? [];
+    if (!domains.length) return;
+    const next = [...new Set(domains.map((d) => (d.toLowerCase() === from ? to : d)).concat(to))];
+    if (JSON.stringify(next) !== JSON.stringify(domains)) await this.connections.configure(connectionId, { domains: next });
   }
 
   private notPulled(connectionId: string) {
@@ -223,20 +258,44 @@ export class SourceDirectory {
       connection,
       kind: row.kind,
       config: JSON.parse(row.config) as Record<string, unknown>,
-      credentials: this.box.open(row.credentials, credentialsContext(connectionId)),
+      credentials: () => {
+        try {
+          return this.box.open(row.credentials, credentialsContext(connectionId));
+        } catch (e) {
+          if (!(e instanceof SecretKeyError)) throw e;
+          throw fail(
+            'ROLLCALL_SOURCE_CREDENTIALS_UNREADABLE',
+            `the stored credentials of connection '${connectionId}' cannot be opened: ${e.message}. Start the server with the ROLLCALL_SECRET_KEY they were stored under, or upload the key file again (PATCH …/source with "key")`,
+          );
+        }
+      },
       intervalMinutes: row.interval_minutes,
     };
   }
 
   /** Connections whose run is due now and not running anywhere. */
   due(limit = 10): Promise<string[]> {
-    return store.dueSources(this.db, this.clock().toISOString(), limit);
+    return store.dueSources(this.db, this.dialect, this.clock().toISOString(), limit);
   }
 
-  /** Takes or renews the lease for `holder` for `seconds`; false when another holder has it. */
+  /** Takes the lease for `holder` for `seconds` (by the database's clock); false when it is held (by anyone, `holder` too). */
   claim(connectionId: string, holder: string, seconds: number): Promise<boolean> {
-    const now = this.clock();
-    return store.claimLease(this.db, connectionId, holder, now.toISOString(), new Date(now.getTime() + seconds * 1000).toISOString());
+    return store.claimLease(this.db, this.dialect, connectionId, holder, seconds);
+  }
+
+  /**
+   * Renews the lease `holder` has for another `seconds`. Refused when it was given
+   * back, expired or taken by another run (ROLLCALL_SOURCE_SYNC_RUNNING), and when
+   * the connection was disabled or deleted or is no longer a `kind` source
+   * (ROLLCALL_SOURCE_SYNC_CANCELLED): either way the run must stop.
+   */
+  async renew(connectionId: string, holder: string, kind: string, seconds: number): Promise<void> {
+    if (await store.renewLease(this.db, this.dialect, connectionId, holder, kind, seconds)) return;
+    const cancelled = await this.cancelled(connectionId, kind);
+    if (cancelled) throw cancelled;
+    const state = (await store.sourceState(this.db, this.dialect, connectionId))!;
+    const why = state.lease_holder === holder ? 'expired before it was renewed' : state.lease_holder ? 'was taken by another run' : 'was given back';
+    throw fail('ROLLCALL_SOURCE_SYNC_RUNNING', `the sync lease of connection '${connectionId}' ${why}; this run stopped`);
   }
 
   /** Gives the lease up; the next run is due `intervalMinutes` from now. */

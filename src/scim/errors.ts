@@ -142,6 +142,8 @@ export const CATALOGUE = {
   ROLLCALL_SOURCE_SYNC_RUNNING: def(409, "Another run (in this or another instance) holds the connection's sync lease; a connection syncs one run at a time."),
   ROLLCALL_SOURCE_REQUEST_BUDGET: def(503, 'The run made as many requests to the source as one run may (the request budget) and stopped; nothing after that point was changed.'),
   ROLLCALL_SOURCE_API_ERROR: def(502, "The source's API refused or failed a request after the retries (Google's status and message are in the message); the run stopped."),
+  ROLLCALL_SOURCE_CREDENTIALS_UNREADABLE: def(503, "The source's stored credentials (the service account key) do not open under this server's ROLLCALL_SECRET_KEY (it is unset, another key, or the sealed value was altered); the run failed and the next one is due after the interval. Set the key they were stored under, or upload the key file again."),
+  ROLLCALL_SOURCE_SYNC_CANCELLED: def(409, 'The connection was disabled or deleted, or is no longer pulled from this source, while its run ran; the run stopped after the unit of work it was on, keeping what it finished.'),
   // --- http/: SCIM routes, authentication, discovery, list parameters -------------
   ROLLCALL_INVALID_JSON: def(400, 'The request body is not valid JSON.', 'invalidSyntax'),
   ROLLCALL_BODY_TOO_DEEP: def(400, 'The JSON body nests deeper than 32 levels (a SCIM body needs a handful).', 'invalidSyntax'),

@@ -4,13 +4,13 @@
  * over all instances (a lease in the database, see store/sources.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { fail, isRollcallError } from '../scim/errors.js';
+import { fail, hasCode, isRollcallError } from '../scim/errors.js';
 import type { Logger } from '../events/logger.js';
 import type { ConnectionInfo, CreateConnectionOptions } from '../directory/connections.js';
 import type { ConnectionSettings } from '../directory/settings.js';
 import { type LoadedSource, type RunCounts, type RunError, type RunTrigger, type SourceInfo, type SourceRun, emptyCounts } from '../directory/sources.js';
 import type { DirectorySource } from './source.js';
-import { SyncRun, type SyncParts, type SyncTuning, leaseLost } from './sync.js';
+import { SyncRun, type SyncParts, type SyncTuning } from './sync.js';
 import { GOOGLE_WORKSPACE, type GoogleClientOptions, type GoogleSetupInput, openGoogle, prepareGoogle, reconfigureGoogle } from './google-workspace/index.js';
 
 export type { DirectorySource, SourceGroup, SourceUser } from './source.js';
@@ -43,6 +43,8 @@ export class Sources {
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
   private stopping = false;
+  /** Aborted by stop(): a run's requests to its source and its retry waits end at once. */
+  private readonly stopper = new AbortController();
   /** Runs this instance started in the background, awaited by stop(). */
   private readonly background = new Set<Promise<unknown>>();
 
@@ -67,7 +69,10 @@ export class Sources {
     return created;
   }
 
-  /** New settings, a new key or interval for a Google Workspace connection. */
+  /**
+   * New settings, a new key or interval for a Google Workspace connection. A new
+   * `domain` also replaces the old one in the connection's verified domains.
+   */
   async configureGoogleWorkspace(connectionId: string, change: Partial<GoogleSetupInput> & { intervalMinutes?: number }): Promise<SourceInfo> {
     const current = await this.parts.sources.show(connectionId);
     if (!current || current.kind !== GOOGLE_WORKSPACE) throw fail('ROLLCALL_SOURCE_NOT_CONFIGURED', `connection '${connectionId}' is not a Google Workspace connection`);
@@ -79,7 +84,11 @@ export class Sources {
       config = prepared.config;
       credentials = prepared.credentials;
     }
-    return this.parts.sources.configure(connectionId, { config, credentials, intervalMinutes });
+    const info = await this.parts.sources.configure(connectionId, { config, credentials, intervalMinutes });
+    // The primary domain is among the verified domains (as at setup): a new one replaces the old there.
+    const before = String(current.config.domain ?? '');
+    if (config.domain !== before) await this.parts.sources.primaryDomainChanged(connectionId, before, config.domain);
+    return info;
   }
 
   show(connectionId: string): Promise<SourceInfo | undefined> {
@@ -95,7 +104,7 @@ export class Sources {
   }
 
   private open(loaded: LoadedSource): DirectorySource {
-    if (loaded.kind === GOOGLE_WORKSPACE) return openGoogle(loaded, this.opts.googleWorkspace ?? {});
+    if (loaded.kind === GOOGLE_WORKSPACE) return openGoogle(loaded, this.opts.googleWorkspace ?? {}, this.stopper.signal);
     throw fail('ROLLCALL_SOURCE_NOT_CONFIGURED', `connection '${loaded.ctx.connectionId}' has a source of unknown kind '${loaded.kind}'`);
   }
 
@@ -130,26 +139,28 @@ export class Sources {
       await sources.release(connectionId, runId, loaded.intervalMinutes);
       throw e;
     }
-    const done = this.execute(loaded, runId, lease);
+    const done = this.execute(loaded, run, lease);
     this.track(done.catch(() => undefined));
     return { run, done };
   }
 
-  private async execute(loaded: LoadedSource, runId: string, lease: number): Promise<SourceRun> {
+  private async execute(loaded: LoadedSource, started: SourceRun, lease: number): Promise<SourceRun> {
     const connectionId = loaded.ctx.connectionId;
+    const runId = started.id;
     const sources = this.parts.sources;
     try {
       let message: string | null = null;
       let failure: unknown;
       let counts = emptyCounts();
       let errors: RunError[] = [];
-      const started = performance.now();
+      const startedMs = performance.now();
       try {
         const source = this.open(loaded);
         const renew = async () => {
           // Closing: the run ends here, as a failed run that keeps the pages it finished.
-          if (this.stopping) throw new Error('the instance is shutting down; the run stopped after its last finished page');
-          if (!(await sources.claim(connectionId, runId, lease))) throw leaseLost(connectionId);
+          if (this.stopping) throw shuttingDown();
+          // Still ours (not given back, expired or taken), and the connection still an enabled source of this kind.
+          await sources.renew(connectionId, runId, loaded.kind, lease);
         };
         const run = new SyncRun(this.parts, loaded.ctx, source, runId, renew, this.opts.tuning);
         ({ counts, errors } = run);
@@ -159,16 +170,18 @@ export class Sources {
           counts.requests = source.requests;
         }
       } catch (err) {
-        failure = err;
-        message = (err as Error).message;
-        this.log().error({ err, connectionId, runId }, 'source sync failed');
+        // A write refused because the connection went away under the run (deleted, disabled) says so.
+        failure = (!this.stopping && !hasCode(err, 'ROLLCALL_SOURCE_SYNC_CANCELLED') && (await sources.cancelled(connectionId, loaded.kind).catch(() => undefined))) || err;
+        message = (failure as Error).message;
+        this.log().error({ err: failure, cause: failure === err ? undefined : err, connectionId, runId }, 'source sync failed');
       }
       this.stats.usersChanged += counts.usersCreated + counts.usersUpdated + counts.usersDeactivated + counts.usersDeleted;
       if (message === null) this.stats.lastSuccessAt = Date.now();
       else this.stats.failures++;
       await sources.finishRun(runId, message === null ? 'succeeded' : 'failed', counts, errors, message);
-      this.logRun(loaded, runId, performance.now() - started, counts, errors, failure);
-      return (await sources.run(connectionId, runId))!;
+      this.logRun(loaded, runId, performance.now() - startedMs, counts, errors, failure);
+      // A deleted connection's runs went with it: the run as it ended, from memory.
+      return (await sources.run(connectionId, runId)) ?? { ...started, status: message === null ? 'succeeded' : 'failed', finishedAt: new Date().toISOString(), counts, errors: errors.slice(0, 100), message };
     } finally {
       await sources.release(connectionId, runId, loaded.intervalMinutes);
     }
@@ -240,6 +253,12 @@ export class Sources {
     clearInterval(this.timer);
     this.timer = undefined;
     this.stopping = true;
+    // A run waiting out a retry's backoff (up to a minute) or a slow answer stops now.
+    this.stopper.abort(shuttingDown());
     await Promise.all([...this.background]);
   }
+}
+
+function shuttingDown(): Error {
+  return new Error('the instance is shutting down; the run stopped after its last finished page');
 }

@@ -35,6 +35,13 @@ export interface DirectorySource {
   groups(): AsyncIterable<SourceGroup[]>;
   /** The source ids of the users among a group's members, every page (nested groups are not expanded). */
   memberIds(groupId: string): Promise<string[]>;
+  /**
+   * One user by the source's immutable id, asked for a user the complete listing
+   * did not name before it counts as absent (a listing ordered by something
+   * mutable, such as Google's by address, can miss a user renamed while it
+   * pages). Undefined when the source has no such user in the sync's scope.
+   */
+  user(id: string): Promise<SourceUser | undefined>;
   /** HTTP requests made to the source so far, retries included. */
   readonly requests: number;
 }

@@ -27,10 +27,12 @@ import type { UserDirectory } from '../directory/users.js';
 import type { GroupDirectory } from '../directory/groups.js';
 import type { RequestContext } from '../directory/context.js';
 import type { ProvisioningLog } from '../directory/provisioning-log.js';
-import { type RunCounts, type RunError, type SourceDirectory, emptyCounts } from '../directory/sources.js';
+import { ERRORS_KEPT, type RunCounts, type RunError, type SourceDirectory, emptyCounts } from '../directory/sources.js';
 import type { DirectorySource, SourceGroup, SourceUser } from './source.js';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+/** PATCH active=false: a suspension, and absence. */
+const DEACTIVATE = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] };
 /** Map rows read per page when looking for absent objects. */
 const ABSENT_PAGE = 500;
 
@@ -84,8 +86,22 @@ function refusal(e: unknown): { code: string; message: string } | undefined {
   return isRollcallError(e) && e.status < 500 ? { code: e.code, message: e.message } : undefined;
 }
 
+/** `items` in slices of at most `n`. */
+function slices<T>(items: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
+  return out;
+}
+
+/**
+ * Memory: a run holds the source ids it saw (users and groups) and, for users that
+ * exist here, our id: O(users) strings, some 100 bytes a user (about 100 MB for a
+ * million users). A page of users and one group's member ids at a time besides;
+ * errors only the first ERRORS_KEPT (the count has them all).
+ */
 export class SyncRun {
   readonly counts: RunCounts = emptyCounts();
+  /** The first ERRORS_KEPT errors; `counts.errors` counts every one. */
   readonly errors: RunError[] = [];
   private readonly seenUsers = new Set<string>();
   /** The source's user id → our user id, for users of this run's listing that exist here. */
@@ -108,7 +124,7 @@ export class SyncRun {
 
   private report(kind: 'user' | 'group', sourceId: string, name: string, r: { code: string; message: string }) {
     this.counts.errors++;
-    this.errors.push({ kind, sourceId, name, ...r });
+    if (this.errors.length < ERRORS_KEPT) this.errors.push({ kind, sourceId, name, ...r });
   }
 
   /** Counts, lease and progress after a unit of work. */
@@ -133,6 +149,8 @@ export class SyncRun {
       await this.parts.sources.saveObjects(this.connectionId, 'user', mapRows);
       await this.checkpoint();
     }
+    // Before groups read localUsers: a user the listing missed may be there after all.
+    await this.confirmUnlisted();
     for await (const ids of this.source.deletedUsers()) {
       await this.deleteUsers(ids);
       await this.checkpoint();
@@ -217,7 +235,7 @@ export class SyncRun {
     try {
       let localId = known?.local_id;
       let written = false;
-      if (localId) written = await this.replaceUser(localId, u.resource);
+      if (localId) written = await this.replaceUser(localId, u);
       if (!written) {
         try {
           localId = await this.logged('POST', 'User', u.id, u.resource, 201, async (ctx) => (await this.parts.users.create(ctx, u.resource)).row.id);
@@ -225,7 +243,7 @@ export class SyncRun {
         } catch (e) {
           if (!hasCode(e, 'ROLLCALL_USERNAME_TAKEN', 'ROLLCALL_EXTERNAL_ID_TAKEN')) throw e;
           localId = await this.adoptable('user', u.id);
-          if (!localId || !(await this.replaceUser(localId, u.resource))) throw e;
+          if (!localId || !(await this.replaceUser(localId, u))) throw e;
         }
       }
       this.localUsers.set(u.id, localId!);
@@ -237,18 +255,61 @@ export class SyncRun {
     }
   }
 
-  /** Replaces a user we have; false when it is gone here (deleted: a create restores it). */
-  private async replaceUser(localId: string, resource: Record<string, unknown>): Promise<boolean> {
+  /**
+   * Replaces a user we have; false when it is gone here (deleted: a create restores it).
+   * A refused replace (a policy refuses the new document) is thrown to be reported,
+   * but a suspension at the source still applies: the user is deactivated with
+   * PATCH active=false, as an IdP that cannot push the new document would.
+   */
+  private async replaceUser(localId: string, u: SourceUser): Promise<boolean> {
+    const resource = u.resource;
+    let wasActive: boolean;
     try {
-      const before = await this.parts.users.get(this.ctx, localId);
-      await this.logged('PUT', 'User', String(resource.externalId ?? ''), resource, 200, (ctx) => this.parts.users.replace(ctx, localId, resource), localId);
-      // Suspended at the source: counted as a deactivation, not as any update.
-      if (before.row.active && resource.active === false) this.counts.usersDeactivated++;
-      else this.counts.usersUpdated++;
-      return true;
+      wasActive = Boolean((await this.parts.users.get(this.ctx, localId)).row.active);
+      await this.logged('PUT', 'User', u.id, resource, 200, (ctx) => this.parts.users.replace(ctx, localId, resource), localId);
     } catch (e) {
       if (hasCode(e, 'ROLLCALL_USER_NOT_FOUND')) return false;
+      if (refusal(e) && resource.active === false && wasActive!) await this.deactivateRefused(localId, u);
       throw e;
+    }
+    // Suspended at the source: counted as a deactivation, not as any update.
+    if (wasActive && resource.active === false) this.counts.usersDeactivated++;
+    else this.counts.usersUpdated++;
+    return true;
+  }
+
+  /** The suspension of a user whose new document was refused; its own refusal is reported too. */
+  private async deactivateRefused(localId: string, u: SourceUser): Promise<void> {
+    try {
+      await this.logged('PATCH', 'User', u.id, DEACTIVATE, 200, (ctx) => this.parts.users.patch(ctx, localId, DEACTIVATE), localId);
+      this.counts.usersDeactivated++;
+    } catch (e) {
+      const r = refusal(e);
+      if (!r) throw e;
+      this.report('user', u.id, u.name, r);
+    }
+  }
+
+  /**
+   * Users we have that the complete user listing did not name, asked for one by
+   * one by the source's immutable id: the listing is ordered by something that can
+   * change while it pages (Google's by primary address), so a user renamed past the
+   * listing's position is missed by it, not gone. One found is written as listed
+   * (and counts as seen); the others are deactivated at the end of the run, if the
+   * run completes. One request per such user, only the run they first go missing.
+   */
+  private async confirmUnlisted(): Promise<void> {
+    for await (const gone of this.absent('user', this.seenUsers)) {
+      const mapRows: Parameters<SourceDirectory['saveObjects']>[2] = [];
+      try {
+        await eachLimited(gone, this.tuning.memberConcurrency ?? 4, async (k) => {
+          const u = await this.source.user(k.source_id);
+          if (u && !this.seenUsers.has(u.id)) await this.applyUser(u, k, mapRows);
+        });
+      } finally {
+        await this.parts.sources.saveObjects(this.connectionId, 'user', mapRows);
+      }
+      await this.checkpoint();
     }
   }
 
@@ -275,15 +336,15 @@ export class SyncRun {
     if (known && known.state === 'present' && known.digest === digest) return;
     try {
       let localId = known?.state === 'present' ? known.local_id : undefined;
-      if (localId && !(await this.replaceGroup(localId, resource))) localId = undefined;
+      if (localId && !(await this.replaceGroup(localId, g, members))) localId = undefined;
       if (!localId) {
         try {
-          localId = await this.logged('POST', 'Group', g.id, resource, 201, async (ctx) => (await this.parts.groups.create(ctx, resource)).row.id);
+          localId = await this.createGroup(g, members);
           this.counts.groupsCreated++;
         } catch (e) {
           if (!hasCode(e, 'ROLLCALL_GROUP_NAME_TAKEN')) throw e;
           localId = await this.adoptable('group', g.id);
-          if (!localId || !(await this.replaceGroup(localId, resource))) throw e;
+          if (!localId || !(await this.replaceGroup(localId, g, members))) throw e;
         }
       }
       await this.parts.sources.saveObject(this.connectionId, 'group', g.id, localId, digest, 'present');
@@ -294,9 +355,62 @@ export class SyncRun {
     }
   }
 
-  private async replaceGroup(localId: string, resource: Record<string, unknown>): Promise<boolean> {
+  /** Members one write may name (a SCIM client is held to the same bound). */
+  private get memberChunk(): number {
+    return Math.max(1, this.parts.groups.membersPerRequest);
+  }
+
+  private groupBody(g: SourceGroup, members: string[]) {
+    return { schemas: [CORE_GROUP], ...g.resource, members: members.map((value) => ({ value })) };
+  }
+
+  /** One PATCH of a group's members (or attributes), logged as a SCIM client's would be. */
+  private async patchGroup(localId: string, g: SourceGroup, operations: Record<string, unknown>[]): Promise<void> {
+    const body = { schemas: [PATCH_OP], Operations: operations };
+    await this.logged('PATCH', 'Group', g.id, body, 200, (ctx) => this.parts.groups.patch(ctx, localId, body), localId);
+  }
+
+  private async addMembers(localId: string, g: SourceGroup, ids: string[]): Promise<void> {
+    for (const part of slices(ids, this.memberChunk)) await this.memberPiece(localId, g, 'add', part);
+  }
+
+  /** One piece of a large group's members; the lease is renewed after each (a group of 100,000 is 100 pieces). */
+  private async memberPiece(localId: string, g: SourceGroup, op: 'add' | 'remove', ids: string[]): Promise<void> {
+    await this.patchGroup(localId, g, [{ op, path: 'members', value: ids.map((value) => ({ value })) }]);
+    await this.renew();
+  }
+
+  /**
+   * A new group: created with its members, or — more than one request may name —
+   * with the first chunk of them and the rest added by PATCH, a chunk at a time.
+   */
+  private async createGroup(g: SourceGroup, members: string[]): Promise<string> {
+    const first = members.slice(0, this.memberChunk);
+    const resource = this.groupBody(g, first);
+    const localId = await this.logged('POST', 'Group', g.id, resource, 201, async (ctx) => (await this.parts.groups.create(ctx, resource)).row.id);
+    await this.addMembers(localId, g, members.slice(first.length));
+    return localId;
+  }
+
+  /**
+   * The group's attributes and exactly these members: one PUT when one request may
+   * name them all; else PATCHes of the attributes, then of the members to remove
+   * and to add, each within the limit (only the difference is written, so the
+   * events are the same as a PUT's). False when the group is gone here.
+   */
+  private async replaceGroup(localId: string, g: SourceGroup, members: string[]): Promise<boolean> {
     try {
-      await this.logged('PUT', 'Group', String(resource.externalId ?? ''), resource, 200, (ctx) => this.parts.groups.replace(ctx, localId, resource), localId);
+      if (members.length <= this.memberChunk) {
+        const resource = this.groupBody(g, members);
+        await this.logged('PUT', 'Group', g.id, resource, 200, (ctx) => this.parts.groups.replace(ctx, localId, resource), localId);
+      } else {
+        await this.patchGroup(localId, g, [{ op: 'replace', value: { displayName: g.resource.displayName, externalId: g.resource.externalId } }]);
+        const current = new Set(((await this.parts.groups.membersOf([localId])).get(localId) ?? []).map((m) => m.value));
+        const wanted = new Set(members);
+        const gone = [...current].filter((id) => !wanted.has(id));
+        for (const part of slices(gone, this.memberChunk)) await this.memberPiece(localId, g, 'remove', part);
+        await this.addMembers(localId, g, members.filter((id) => !current.has(id)));
+      }
       this.counts.groupsUpdated++;
       return true;
     } catch (e) {
@@ -317,8 +431,9 @@ export class SyncRun {
     }
   }
 
+  /** A page of map rows at a time, each followed by a checkpoint (the lease is renewed per page here too). */
   private async deactivateAbsentUsers(): Promise<void> {
-    const body = { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] };
+    const body = DEACTIVATE;
     for await (const gone of this.absent('user', this.seenUsers)) {
       await eachLimited(gone, this.tuning.writeConcurrency ?? 16, async (k) => {
         let state: 'absent' | 'deleted' = 'absent';
@@ -335,6 +450,7 @@ export class SyncRun {
         // No digest: when the user is listed again it is written (and reactivated).
         await this.parts.sources.saveObject(this.connectionId, 'user', k.source_id, k.local_id, null, state);
       });
+      await this.checkpoint();
     }
   }
 
@@ -349,11 +465,7 @@ export class SyncRun {
         }
         await this.parts.sources.saveObject(this.connectionId, 'group', k.source_id, k.local_id, null, 'deleted');
       }
+      await this.checkpoint();
     }
   }
-}
-
-/** The run stopped because another holder took the lease (it expired while this run was stuck). */
-export function leaseLost(connectionId: string) {
-  return fail('ROLLCALL_SOURCE_SYNC_RUNNING', `the sync lease of connection '${connectionId}' was taken by another run; this run stopped`);
 }

@@ -47,6 +47,13 @@ export interface SqlDialect {
    * dynamically typed; PostgreSQL's are not): compressed event data goes there.
    */
   storesBytesInTextColumns: boolean;
+  /**
+   * The database's clock `offsetSeconds` from now, as ISO-8601 UTC text with
+   * milliseconds (the shape of Date.toISOString, so it compares as text with
+   * stored times): leases shared by instances compare on one clock, not on each
+   * instance's own.
+   */
+  nowIso(offsetSeconds?: number): RawBuilder<string>;
 }
 
 /** SQLite JSON path: `$."urn:…:User"."department"` — quoting every label keeps colons and dots safe. */
@@ -76,6 +83,7 @@ export const sqliteDialect: SqlDialect = {
   placeholder: () => '?',
   bigIntType: 'integer',
   storesBytesInTextColumns: true,
+  nowIso: (offsetSeconds = 0) => sql<string>`strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`${offsetSeconds >= 0 ? '+' : ''}${offsetSeconds} seconds`})`,
 };
 
 /**
@@ -102,4 +110,7 @@ export const postgresDialect: SqlDialect = {
   placeholder: (n) => `$${n}`,
   bigIntType: 'bigint',
   storesBytesInTextColumns: false,
+  // clock_timestamp(), not now(): a long transaction must not see an old time.
+  nowIso: (offsetSeconds = 0) =>
+    sql<string>`to_char((clock_timestamp() + make_interval(secs => ${offsetSeconds}::double precision)) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`,
 };

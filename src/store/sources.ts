@@ -5,6 +5,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { chunks } from './chunks.js';
+import type { SqlDialect } from './dialect.js';
 import type { ConnectionSourcesTable, DB, SourceObjectsTable, SourceRunsTable } from './types.js';
 
 export type SourceRow = ConnectionSourcesTable;
@@ -24,15 +25,18 @@ export async function updateSource(db: Kysely<DB>, connectionId: string, values:
   return Number(r.numUpdatedRows) > 0;
 }
 
-/** Connections whose next run is due at `now` and whose lease is free, soonest first. */
-export async function dueSources(db: Kysely<DB>, now: string, limit: number): Promise<string[]> {
+/**
+ * Connections whose next run is due at `now` (the instance's schedule) and whose
+ * lease is free by the database's clock, soonest first.
+ */
+export async function dueSources(db: Kysely<DB>, dialect: SqlDialect, now: string, limit: number): Promise<string[]> {
   const rows = await db
     .selectFrom('connection_sources as s')
     .innerJoin('connections as c', 'c.id', 's.connection_id')
     .select('s.connection_id')
     .where('c.status', '=', 'active')
     .where('s.next_run_at', '<=', now)
-    .where((eb) => eb.or([eb('s.lease_until', 'is', null), eb('s.lease_until', '<', now)]))
+    .where((eb) => eb.or([eb('s.lease_until', 'is', null), eb('s.lease_until', '<', dialect.nowIso())]))
     .orderBy('s.next_run_at')
     .limit(limit)
     .execute();
@@ -40,19 +44,53 @@ export async function dueSources(db: Kysely<DB>, now: string, limit: number): Pr
 }
 
 /**
- * Takes (or renews) the connection's lease for `holder` until `until`: one
- * conditional UPDATE, so of two instances racing only one changes the row (on
- * PostgreSQL the second waits for the first's row lock, then finds the lease
- * taken). True when `holder` has it now.
+ * Takes the connection's lease for `holder` for `seconds` when it is free (never
+ * held, or expired by the database's clock): one conditional UPDATE, so of two
+ * instances racing only one changes the row (on PostgreSQL the second waits for
+ * the first's row lock, then finds the lease taken). True when `holder` has it now.
  */
-export async function claimLease(db: Kysely<DB>, connectionId: string, holder: string, now: string, until: string): Promise<boolean> {
+export async function claimLease(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, holder: string, seconds: number): Promise<boolean> {
   const r = await db
     .updateTable('connection_sources')
-    .set({ lease_holder: holder, lease_until: until })
+    .set({ lease_holder: holder, lease_until: dialect.nowIso(seconds) })
     .where('connection_id', '=', connectionId)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now), eb('lease_holder', '=', holder)]))
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', dialect.nowIso())]))
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
+}
+
+/**
+ * Renews a lease `holder` still has: it must hold it and the lease must not have
+ * expired (by the database's clock), the source must still be of `kind` and its
+ * connection active. False otherwise (sourceState then says why); a renewal never
+ * takes a lease that was given back or taken by someone else.
+ */
+export async function renewLease(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, holder: string, kind: string, seconds: number): Promise<boolean> {
+  const r = await db
+    .updateTable('connection_sources')
+    .set({ lease_until: dialect.nowIso(seconds) })
+    .where('connection_id', '=', connectionId)
+    .where('lease_holder', '=', holder)
+    .where('lease_until', '>=', dialect.nowIso())
+    .where('kind', '=', kind)
+    .where((eb) => eb.exists(eb.selectFrom('connections as c').select('c.id').where('c.id', '=', connectionId).where('c.status', '=', 'active')))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** The source row's lease and kind with its connection's status (undefined: no such pulled connection), and whether the lease holds now by the database's clock. */
+export async function sourceState(
+  db: Kysely<DB>,
+  dialect: SqlDialect,
+  connectionId: string,
+): Promise<{ kind: string; lease_holder: string | null; lease_until: string | null; status: string; held: boolean } | undefined> {
+  const row = await db
+    .selectFrom('connection_sources as s')
+    .innerJoin('connections as c', 'c.id', 's.connection_id')
+    .select(['s.kind', 's.lease_holder', 's.lease_until', 'c.status', sql<number | boolean>`case when s.lease_until >= ${dialect.nowIso()} then 1 else 0 end`.as('held')])
+    .where('s.connection_id', '=', connectionId)
+    .executeTakeFirst();
+  return row && { ...row, held: Number(row.held) === 1 };
 }
 
 /** Gives the lease up (only if `holder` still has it) and sets when the next run is due. */

@@ -82,6 +82,8 @@ export class GoogleDirectorySource implements DirectorySource {
     key: ServiceAccountKey,
     private readonly config: StoredGoogleConfig,
     private readonly opts: GoogleClientOptions = {},
+    /** Aborted when the instance shuts down: requests in flight and retry waits end at once, with the signal's reason. */
+    private readonly signal?: AbortSignal,
   ) {
     this.budget = opts.requestBudget ?? 20_000;
     this.pageSize = opts.pageSize ?? 500;
@@ -114,7 +116,7 @@ export class GoogleDirectorySource implements DirectorySource {
         retryBackoff: (err, _delay) => {
           const e = err as RetryError;
           const attempt = e.config?.retryConfig?.currentRetryAttempt ?? 0;
-          return new Promise((r) => setTimeout(r, backoffMs(attempt, base, max, retryAfterMs(e.response?.headers))));
+          return this.wait(backoffMs(attempt, base, max, retryAfterMs(e.response?.headers)));
         },
         onRetryAttempt: () => {
           this.made++;
@@ -127,7 +129,31 @@ export class GoogleDirectorySource implements DirectorySource {
     return this.made;
   }
 
+  /** A retry's wait, cut short (rejected with the signal's reason) when the run is stopped. */
+  private wait(ms: number): Promise<void> {
+    const signal = this.signal;
+    if (!signal) return new Promise((r) => setTimeout(r, ms));
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const stop = () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', stop);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', stop, { once: true });
+    });
+  }
+
+  /** Options of every Directory API call: the run's signal. */
+  private get options() {
+    return this.signal ? { signal: this.signal } : {};
+  }
+
   private shouldRetry(e: RetryError, retries: number): boolean {
+    if (this.signal?.aborted) return false;
     const status = e.response?.status;
     if ((e.config?.method ?? 'GET').toUpperCase() !== 'GET') return false;
     if (status !== undefined && status !== 429 && (status < 500 || status > 599)) return false;
@@ -145,11 +171,14 @@ export class GoogleDirectorySource implements DirectorySource {
 
   /** One API call: counted, refused past the budget, Google's errors as ROLLCALL_SOURCE_API_ERROR. */
   private async call<T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> {
+    if (this.signal?.aborted) throw this.signal.reason;
     if (this.made >= this.budget) throw this.budgetError();
     this.made++;
     try {
       return (await fn()).data;
     } catch (e) {
+      // Stopped (shutting down): the reason, not as Google's failure.
+      if (this.signal?.aborted) throw this.signal.reason;
       if (isRollcallError(e)) throw e;
       if (this.budgetSpent) throw this.budgetError();
       throw fail('ROLLCALL_SOURCE_API_ERROR', `Google Workspace ${what} failed: ${describeGoogleError(e)}`);
@@ -168,8 +197,33 @@ export class GoogleDirectorySource implements DirectorySource {
 
   private listUsers(extra: admin_directory_v1.Params$Resource$Users$List) {
     return this.pages('users.list', (pageToken) =>
-      this.api.users.list({ customer: 'my_customer', maxResults: Math.min(this.pageSize, 500), projection: 'full', orderBy: 'email', pageToken, ...extra }),
+      this.api.users.list({ customer: 'my_customer', maxResults: Math.min(this.pageSize, 500), projection: 'full', orderBy: 'email', pageToken, ...extra }, this.options),
     );
+  }
+
+  /** In one of the listed organisational units (or a child of one); every user when none are listed. */
+  private inScope(u: admin_directory_v1.Schema$User): boolean {
+    const units = this.config.orgUnits;
+    const path = u.orgUnitPath ?? '/';
+    return !units.length || units.some((ou) => ou === '/' || path === ou || path.startsWith(ou + '/'));
+  }
+
+  /**
+   * users.get by Google's id (immutable, unlike the primary address the listing is
+   * ordered by): the user as the listing would have given it, or undefined when
+   * Google has no such user (404) or it is outside the synced units.
+   */
+  async user(id: string): Promise<SourceUser | undefined> {
+    const u = await this.call('users.get', async () => {
+      try {
+        return await this.api.users.get({ userKey: id, projection: 'full' }, this.options);
+      } catch (e) {
+        if ((e as { response?: { status?: number } }).response?.status === 404) return { data: undefined };
+        throw e;
+      }
+    });
+    if (!u?.id || !u.primaryEmail || u.id !== id || !this.inScope(u)) return undefined;
+    return googleUserToScim(u, this.config);
   }
 
   async *users(): AsyncIterable<SourceUser[]> {
@@ -193,7 +247,7 @@ export class GoogleDirectorySource implements DirectorySource {
 
   async *groups(): AsyncIterable<SourceGroup[]> {
     const only = this.config.groups.length ? new Set(this.config.groups) : undefined;
-    for await (const page of this.pages('groups.list', (pageToken) => this.api.groups.list({ customer: 'my_customer', maxResults: Math.min(this.pageSize, 200), pageToken }))) {
+    for await (const page of this.pages('groups.list', (pageToken) => this.api.groups.list({ customer: 'my_customer', maxResults: Math.min(this.pageSize, 200), pageToken }, this.options))) {
       const groups = (page.groups ?? []).filter((g) => g.id && (!only || only.has((g.email ?? '').toLowerCase())));
       yield groups.map(googleGroupToScim);
     }
@@ -201,7 +255,7 @@ export class GoogleDirectorySource implements DirectorySource {
 
   async memberIds(groupId: string): Promise<string[]> {
     const ids: string[] = [];
-    for await (const page of this.pages('members.list', (pageToken) => this.api.members.list({ groupKey: groupId, maxResults: Math.min(this.pageSize, 200), pageToken }))) {
+    for await (const page of this.pages('members.list', (pageToken) => this.api.members.list({ groupKey: groupId, maxResults: Math.min(this.pageSize, 200), pageToken }, this.options))) {
       for (const m of page.members ?? []) if (m.id && (m.type ?? 'USER') === 'USER') ids.push(m.id);
     }
     return ids;

@@ -31,6 +31,7 @@ export function reconfigureGoogle(current: Record<string, unknown>, change: Part
   return { ...parseGoogleConfig({ ...given, ...defined }), clientEmail, clientId };
 }
 
-export function openGoogle(loaded: LoadedSource, opts: GoogleClientOptions): DirectorySource {
-  return new GoogleDirectorySource(parseServiceAccountKey(loaded.credentials), reconfigureGoogle(loaded.config, {}), opts);
+/** The run's source; `signal` stops its requests and retry waits (the instance shutting down). */
+export function openGoogle(loaded: LoadedSource, opts: GoogleClientOptions, signal?: AbortSignal): DirectorySource {
+  return new GoogleDirectorySource(parseServiceAccountKey(loaded.credentials()), reconfigureGoogle(loaded.config, {}), opts, signal);
 }

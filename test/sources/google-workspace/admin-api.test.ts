@@ -97,4 +97,21 @@ describe('Google Workspace: admin API', () => {
     expect(metrics.body).toMatch(/rollcall_source_sync_runs_total\{outcome="ok"\} 2/);
     expect(metrics.body).toMatch(/rollcall_source_sync_users_changed_total 45/);
   });
+
+  it("a new primary domain (PATCH …/source domain) replaces the old one in the connection's verified domains", async () => {
+    const before = await api('GET', `/api/v1/connections/${s.connectionId}`);
+    expect(before.body.settings.domains).toEqual([DOMAIN]);
+    const patched = await api('PATCH', `/api/v1/connections/${s.connectionId}/source`, { domain: 'Acme.Example' });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.body.config.domain).toBe('acme.example');
+    const after = await api('GET', `/api/v1/connections/${s.connectionId}`);
+    expect(after.body.settings.domains).toEqual(['acme.example']);
+    // Domains added by hand stay; an empty list (no domain check) is left alone.
+    expect((await api('PATCH', `/api/v1/connections/${s.connectionId}/settings`, { domains: ['acme.example', 'subsidiary.example'] })).status).toBe(200);
+    await api('PATCH', `/api/v1/connections/${s.connectionId}/source`, { domain: DOMAIN });
+    expect((await api('GET', `/api/v1/connections/${s.connectionId}`)).body.settings.domains).toEqual([DOMAIN, 'subsidiary.example']);
+    expect((await api('PATCH', `/api/v1/connections/${s.connectionId}/settings`, { domains: [] })).status).toBe(200);
+    await api('PATCH', `/api/v1/connections/${s.connectionId}/source`, { domain: 'acme.example' });
+    expect((await api('GET', `/api/v1/connections/${s.connectionId}`)).body.settings.domains).toEqual([]);
+  });
 });

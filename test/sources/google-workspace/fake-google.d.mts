@@ -38,6 +38,8 @@ export interface FakeGoogle {
     members: Map<string, { id: string; email: string; type: string; role?: string; status?: string }[]>;
   };
   faults: Fault[];
+  /** Called with each request before it is answered. */
+  hooks: ((req: SeenRequest) => void)[];
   seen: { requests: SeenRequest[]; tokens: number; inFlight: number; maxInFlight: number };
   rootUrl: string;
   tokenUrl: string;

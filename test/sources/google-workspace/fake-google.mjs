@@ -5,6 +5,7 @@
  *
  *   POST /token                                   the JWT bearer grant (RS256 assertion checked against the key)
  *   GET  /admin/directory/v1/users                customer=my_customer, maxResults, pageToken, projection, query, showDeleted
+ *   GET  /admin/directory/v1/users/{key}          one user by id or primary address (404 when deleted or unknown)
  *   GET  /admin/directory/v1/groups               customer=my_customer, maxResults, pageToken
  *   GET  /admin/directory/v1/groups/{key}/members maxResults, pageToken
  *
@@ -87,6 +88,8 @@ export async function startFakeGoogle({ publicKey, clientEmail, adminEmail, dela
   /** [{ when(req) → boolean, status, retryAfter?, times }] checked in order; times counts down. */
   const faults = [];
   const seen = { requests: [], tokens: 0, inFlight: 0, maxInFlight: 0 };
+  /** Called with each request before it is answered (tests change the state mid-run). */
+  const hooks = [];
   const tokens = new Set();
   let delay = delayMs;
 
@@ -145,6 +148,13 @@ export async function startFakeGoogle({ publicKey, clientEmail, adminEmail, dela
       const { slice, next } = page(users, q, 500, 100);
       return send(res, 200, { kind: 'admin#directory#users', etag: '"e"', users: slice.map((u) => (full ? u : { ...u, customSchemas: undefined })), ...(next ? { nextPageToken: next } : {}) });
     }
+    const one = /^\/users\/([^/]+)$/.exec(path);
+    if (one) {
+      const key = decodeURIComponent(one[1]);
+      const u = state.users.get(key) ?? [...state.users.values()].find((x) => x.primaryEmail === key);
+      if (!u) return googleError(res, 404, 'Resource Not Found: userKey');
+      return send(res, 200, q.get('projection') === 'full' ? u : { ...u, customSchemas: undefined });
+    }
     if (path === '/groups') {
       if (q.get('customer') !== 'my_customer' && !q.get('domain')) return googleError(res, 400, 'Bad Request');
       const { slice, next } = page([...state.groups.values()], q, 200, 200);
@@ -167,6 +177,7 @@ export async function startFakeGoogle({ publicKey, clientEmail, adminEmail, dela
       const url = new URL(req.url, 'http://localhost');
       const record = { method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), at: Date.now() };
       seen.requests.push(record);
+      for (const hook of hooks) hook(record);
       seen.inFlight++;
       seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
       try {
@@ -190,6 +201,7 @@ export async function startFakeGoogle({ publicKey, clientEmail, adminEmail, dela
   return {
     state,
     faults,
+    hooks,
     seen,
     rootUrl: `http://127.0.0.1:${port}/`,
     tokenUrl: `http://127.0.0.1:${port}/token`,

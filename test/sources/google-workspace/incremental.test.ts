@@ -3,7 +3,9 @@
  * deletions; absence deactivates only after a complete successful listing; a run
  * that fails on page 3 changes nothing it did not finish; events once per change.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SourceDirectory } from '../../../src/directory/sources.js';
+import { UserDirectory } from '../../../src/directory/users.js';
 import { type GoogleSetup, countByType, googleSetup, populate } from './helpers.js';
 import { googleUser } from './fake-google.mjs';
 
@@ -15,6 +17,7 @@ const idOf = (i: number) => googleUser(i).id;
 
 let s: GoogleSetup | undefined;
 afterEach(async () => {
+  vi.restoreAllMocks();
   await s?.close();
   s = undefined;
 });
@@ -158,5 +161,82 @@ describe('Google Workspace: incremental runs', () => {
     expect(await s.newEvents()).toEqual([]);
     const again = await s.rc.sources.sync(s.connectionId);
     expect(again.counts).toMatchObject({ usersUnchanged: 150, usersUpdated: 0 });
+  });
+
+  it('a suspension applies even when the new document is refused: PATCH active=false, and the refusal is reported', async () => {
+    const s = await synced(50, 0);
+    const u = s.fake.state.users.get(idOf(4))!;
+    // Suspended, and moved to an address the connection's verified domains refuse.
+    u.suspended = true;
+    u.primaryEmail = 'user00004@other.example';
+    u.emails = [{ address: u.primaryEmail, primary: true }];
+    const run = await s.rc.sources.sync(s.connectionId);
+    expect(run.status, run.message ?? '').toBe('succeeded');
+    expect(run.counts).toMatchObject({ usersDeactivated: 1, usersUpdated: 0, errors: 1 });
+    expect(run.errors[0]).toMatchObject({ kind: 'user', sourceId: idOf(4), code: 'ROLLCALL_DOMAIN_NOT_VERIFIED' });
+    const user = (await s.users()).get('user00004@example.com')!;
+    expect(user).toMatchObject({ state: 'deactivated', doc: { active: false } });
+    expect(countByType(await s.newEvents())).toEqual({ 'user.deactivated': 1 });
+    // The refusal is reported again until fixed; the user is not deactivated twice.
+    const again = await s.rc.sources.sync(s.connectionId);
+    expect(again.counts).toMatchObject({ usersDeactivated: 0, errors: 1 });
+    expect(await s.newEvents()).toEqual([]);
+  });
+
+  it("a user renamed while the listing pages is not deactivated: absence is by Google's immutable id, confirmed with users.get", async () => {
+    const s = await synced(300, 1);
+    const before = await s.users();
+    const renamed = s.fake.state.users.get(idOf(250))!;
+    // Renamed at Google while page 2 is read: it moves from page 3 to page 1, which this run already read.
+    const page2 = Buffer.from('100').toString('base64url');
+    s.fake.hooks.push((r) => {
+      if (r.path === USERS_PATH && r.query.pageToken === page2 && !r.query.showDeleted) {
+        renamed.primaryEmail = 'aaa-renamed@example.com';
+        renamed.emails = [{ address: renamed.primaryEmail, primary: true }];
+      }
+    });
+    const run = await s.rc.sources.sync(s.connectionId);
+    expect(run.status, run.message ?? '').toBe('succeeded');
+    expect(run.counts).toMatchObject({ usersDeactivated: 0, usersUpdated: 1, usersSeen: 300, errors: 0 });
+    // Looked up by its id, once.
+    expect(s.fake.count(`${USERS_PATH}/${idOf(250)}`)).toBe(1);
+    const users = await s.users();
+    expect(users.has('user00250@example.com')).toBe(false);
+    // The same user (same id here), active, under its new name, still in its group.
+    expect(users.get('aaa-renamed@example.com')).toMatchObject({ id: before.get('user00250@example.com')!.id, state: 'active', doc: { active: true } });
+    expect((await s.groups()).get('Group 000')!.members).toContain(before.get('user00250@example.com')!.id);
+    expect(countByType(await s.newEvents())).toEqual({ 'user.updated': 1 });
+
+    // A user really gone is still deactivated (users.get answers 404).
+    s.fake.state.users.delete(idOf(7));
+    const next = await s.rc.sources.sync(s.connectionId);
+    expect(next.counts).toMatchObject({ usersDeactivated: 1 });
+    expect(s.fake.count(`${USERS_PATH}/${idOf(7)}`)).toBe(1);
+    expect((await s.users()).get('user00007@example.com')!.state).toBe('deactivated');
+  });
+
+  it('the absence phase renews the lease after every page of absent users', async () => {
+    s = await googleSetup();
+    populate(s.fake, 1200);
+    expect((await s.rc.sources.sync(s.connectionId)).status).toBe('succeeded');
+    s.fake.state.users.clear();
+    const order: string[] = [];
+    const renew = SourceDirectory.prototype.renew;
+    vi.spyOn(SourceDirectory.prototype, 'renew').mockImplementation(function (this: SourceDirectory, ...args) {
+      order.push('renew');
+      return renew.apply(this, args);
+    });
+    const patch = UserDirectory.prototype.patch;
+    vi.spyOn(UserDirectory.prototype, 'patch').mockImplementation(function (this: UserDirectory, ...args) {
+      order.push('patch');
+      return patch.apply(this, args);
+    });
+    const run = await s.rc.sources.sync(s.connectionId);
+    expect(run.status, run.message ?? '').toBe('succeeded');
+    expect(run.counts.usersDeactivated).toBe(1200);
+    // 1,200 absent users are 3 pages of 500: renewed after the first and the second, between the PATCHes.
+    const first = order.indexOf('patch');
+    const last = order.lastIndexOf('patch');
+    expect(order.slice(first, last).filter((x) => x === 'renew').length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -2,12 +2,14 @@
  * Issue 15 acceptance 4: the connection's policies refuse and flag pulled users
  * as they do SCIM ones; a refused user is one of the run's errors, the run goes on.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SourceDirectory } from '../../../src/directory/sources.js';
 import { type GoogleSetup, countByType, googleSetup, populate } from './helpers.js';
 import { googleUser } from './fake-google.mjs';
 
 let s: GoogleSetup | undefined;
 afterEach(async () => {
+  vi.restoreAllMocks();
   await s?.close();
   s = undefined;
 });
@@ -79,5 +81,26 @@ describe('Google Workspace: policies', () => {
     const c = await s.rc.connections.show(s.connectionId);
     expect(c!.kind).toBe('google-workspace');
     expect(c!.settings).toMatchObject({ domains: ['example.com'], mappingKey: 'externalId' });
+  });
+
+  it('keeps the first 100 errors of a run (in memory too) and counts them all', async () => {
+    s = await googleSetup();
+    for (let i = 0; i < 150; i++) {
+      const u = googleUser(i, 'other.example');
+      s.fake.state.users.set(u.id, u);
+    }
+    let largest = 0;
+    const progress = SourceDirectory.prototype.progress;
+    vi.spyOn(SourceDirectory.prototype, 'progress').mockImplementation(function (this: SourceDirectory, runId, counts, errors) {
+      largest = Math.max(largest, errors.length);
+      return progress.call(this, runId, counts, errors);
+    });
+    const run = await s.rc.sources.sync(s.connectionId);
+    expect(run.status, run.message ?? '').toBe('succeeded');
+    expect(run.counts.errors).toBe(150);
+    expect(run.errors).toHaveLength(100);
+    expect(run.errors[0]).toMatchObject({ code: 'ROLLCALL_DOMAIN_NOT_VERIFIED' });
+    // The run itself held no more than it keeps.
+    expect(largest).toBe(100);
   });
 });
