@@ -37,8 +37,14 @@ export function storedApp(app: object): string {
   return JSON.stringify(kept);
 }
 
+/** users.app as read: what storedApp left out comes back as null, {} or []. */
+export function readApp(stored: string): Required<Omit<ResolvedApp, 'workspace'>> & Pick<ResolvedApp, 'workspace'> {
+  const app = JSON.parse(stored || '{}') as ResolvedApp;
+  return { ...app, role: app.role ?? null, language: app.language ?? null, primaryLanguage: app.primaryLanguage ?? null, profile: app.profile ?? {}, flags: app.flags ?? [] };
+}
+
 export function userView(ctx: RequestContext, row: UserRow, doc: Doc): UserView {
-  const app = JSON.parse(row.app || '{}') as ResolvedApp;
+  const app = readApp(row.app);
   return {
     id: row.id,
     externalId: row.external_id,

@@ -6,6 +6,7 @@
  */
 import { expect } from 'vitest';
 import { scimClient, startTestApp, type ScimClient, type ScimResponse, type TestApp, type TestConnection } from '../support/app.js';
+import { readApp } from '../../src/directory/emitted-events.js';
 
 export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -51,10 +52,10 @@ export function fakeClock(start = '2026-01-05T10:00:00.000Z') {
   };
 }
 
-/** The row the host application reads: state and the parsed `app` JSON. */
+/** The row the host application reads: state and the `app` JSON as read back (defaults filled in). */
 export async function hostRecord(s: Setup, id: string): Promise<{ state: string; app: any; row: any }> {
   const { row } = await s.t.rc.users.get({ connectionId: s.conn.id, baseUrl: s.conn.base }, id);
-  return { state: row.state, app: JSON.parse(row.app), row };
+  return { state: row.state, app: readApp(row.app), row };
 }
 
 /**

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createRollcall, type Rollcall, type RollcallOptions } from '../../../src/rollcall.js';
 import { requestContext, type RequestContext } from '../../../src/directory/context.js';
+import { readApp } from '../../../src/directory/emitted-events.js';
 import type { RollcallEvent } from '../../../src/events/types.js';
 import type { SourcesOptions } from '../../../src/sources/index.js';
 import { freshDatabase, type TestDatabase } from '../../support/databases.js';
@@ -96,7 +97,7 @@ export async function googleSetup(opts: { settings?: unknown; sources?: SourcesO
       const out = new Map<string, { id: string; state: string; doc: any; app: any }>();
       for (let start = 1; ; start += 1000) {
         const { records } = await rc.users.list(ctx, { startIndex: start, count: 1000 });
-        for (const r of records) out.set(r.row.user_name, { id: r.row.id, state: r.row.state, doc: r.doc, app: JSON.parse(r.row.app) });
+        for (const r of records) out.set(r.row.user_name, { id: r.row.id, state: r.row.state, doc: r.doc, app: readApp(r.row.app) });
         if (records.length < 1000) return out;
       }
     },
