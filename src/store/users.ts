@@ -252,7 +252,8 @@ export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids:
   const live = isLive(connectionId);
   for await (const part of chunked(lock ? [...new Set(ids)].sort() : ids)) {
     const q = db.selectFrom('users').select(['id', 'connection_id', 'state']).where('id', 'in', part);
-    const rows = await (lock ? q.orderBy('id').forUpdate() : q).execute();
+    // Locking: only this connection's rows, so ids of another tenant's users never hold its rows.
+    const rows = await (lock ? q.where('connection_id', '=', connectionId).orderBy('id').forUpdate() : q).execute();
     for (const r of rows) if (live(r)) found.add(r.id);
   }
   return found;

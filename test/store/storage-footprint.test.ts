@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { onPostgres } from '../support/databases.js';
 import { userView } from '../../src/directory/emitted-events.js';
+import { existingUserIds } from '../../src/store/users.js';
 import { type ScimClient, type TestApp, type TestConnection, scimClient, startTestApp } from '../support/app.js';
 
 let t: TestApp;
@@ -96,5 +97,21 @@ describe('the mapping-key index', () => {
     expect((await k.post('/Users', { ...user(50), externalId: 'same-key' })).status).toBe(201);
     const dup = await k.post('/Users', { ...user(51), externalId: 'same-key' });
     expect(dup.status).toBe(409);
+  });
+});
+
+describe.runIf(onPostgres)('locking users by id (PostgreSQL)', () => {
+  it("never locks another connection's rows, whatever ids a request names", async () => {
+    const other = await t.connection('Other tenant');
+    const theirs = ((await scimClient(t.app, other).post('/Users', user(90))).body as { id: string }).id;
+    const ours = ((await scim.post('/Users', user(91))).body as { id: string }).id;
+    const db = t.rc.database.db;
+    await db.transaction().execute(async (trx) => {
+      const found = await existingUserIds(trx, conn.id, [theirs, ours], true);
+      expect([...found]).toEqual([ours]);
+      // Another session may lock the other tenant's user at once; ours is held.
+      await expect(sql`select id from users where id = ${theirs} for update nowait`.execute(db)).resolves.toBeDefined();
+      await expect(sql`select id from users where id = ${ours} for update nowait`.execute(db)).rejects.toThrow(/lock/i);
+    });
   });
 });
