@@ -5,8 +5,9 @@
  * of JSON whose keys are the same in every row). On SQLite, whose columns take any
  * type, new rows store it as a BLOB: one format byte, then raw DEFLATE primed with
  * a dictionary of those keys (about 190 bytes; 50–60 µs to write, less to read).
- * PostgreSQL keeps JSON text (its column is typed text; TOAST compresses only
- * values above 2 KB). Rows written before keep their text and read as before.
+ * PostgreSQL's column is typed text (TOAST compresses only values above 2 KB):
+ * event data goes there as the same bytes in base64 (encodeEventText); request
+ * bodies stay JSON text. Rows written before keep their text and read as before.
  *
  * A format, once shipped, never changes: a new dictionary gets a new format byte,
  * and the old ones stay readable.
@@ -64,6 +65,18 @@ export function encodeEventData(data: Record<string, unknown>, compress: boolean
 export function encodeEventJson(json: string, compress: boolean): StoredEventData {
   return compress ? framed(FORMAT_DEFLATE_V1, deflateRawSync(json, { dictionary: DICTIONARIES[FORMAT_DEFLATE_V1] })) : json;
 }
+
+/**
+ * Event data for a text column (PostgreSQL): the same compressed bytes as SQLite's,
+ * base64 after a '~' (which no JSON text starts with). An event's JSON was about
+ * 1 KB a user there, stored whole; this is about 260 bytes. Rows written before
+ * hold JSON text and read as before.
+ */
+export function encodeEventText(json: string): string {
+  return `${TEXT_MARK}${(encodeEventJson(json, true) as Buffer).toString('base64')}`;
+}
+
+const TEXT_MARK = '~';
 
 /** A SCIM request body (its JSON text) as the provisioning log stores it: like event data, with format 2's dictionary. */
 export function encodeRequestBody(json: string, compress: boolean): StoredEventData {
@@ -148,7 +161,10 @@ export class RequestBodyCompressor {
 
 /** A stored `data` back as the object it was. */
 export function decodeEventData(stored: StoredEventData): Record<string, unknown> {
-  if (typeof stored === 'string') return JSON.parse(stored) as Record<string, unknown>;
+  if (typeof stored === 'string') {
+    if (!stored.startsWith(TEXT_MARK)) return JSON.parse(stored) as Record<string, unknown>;
+    stored = Buffer.from(stored.slice(TEXT_MARK.length), 'base64');
+  }
   const bytes = Buffer.isBuffer(stored) ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
   const dictionary = DICTIONARIES[bytes[0]];
   if (!dictionary) throw new Error(`stored JSON has an unknown format (${bytes[0]}): written by a newer Rollcall?`);

@@ -21,7 +21,7 @@ import type { SqlDialect } from '../store/dialect.js';
 import type { DB, EventsTable } from '../store/types.js';
 import { chunked } from '../store/chunks.js';
 import type { EventType, NewEvent, RollcallEvent } from './types.js';
-import { decodeEventData, encodeEventJson } from './event-data.js';
+import { decodeEventData, encodeEventJson, encodeEventText } from './event-data.js';
 import { boundedEventJson } from './bounded-data.js';
 
 /** Counter key of events without an organisation. */
@@ -183,7 +183,7 @@ export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[], 
         resource_type: e.resourceType,
         resource_id: e.resourceId,
         occurred_at: e.occurredAt,
-        data: encodeEventJson(json, dialect.storesBytesInTextColumns),
+        data: dialect.storesBytesInTextColumns ? encodeEventJson(json, true) : encodeEventText(json),
         request_id: e.requestId ?? null,
         member_id: e.memberId ?? null,
       };

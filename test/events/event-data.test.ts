@@ -4,7 +4,7 @@
  * reads back as the object that was stored, and the feed serves old and new rows alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeEventData, encodeEventData } from '../../src/events/event-data.js';
+import { decodeEventData, encodeEventData, encodeEventText } from '../../src/events/event-data.js';
 import { startTestApp, scimClient, type TestApp } from '../support/app.js';
 import { onPostgres } from '../support/databases.js';
 
@@ -102,5 +102,17 @@ describe('stored events', () => {
     const second = await scim.post('/Users', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'codec.two@example.com' });
     const after = await t.rc.events.feed({ organizationId: conn.organizationId! });
     expect(after.events.map((e) => e.data)).toContainEqual(expect.objectContaining({ id: second.body.id, userName: 'codec.two@example.com', state: 'active' }));
+  });
+});
+
+describe('event data in a text column (PostgreSQL)', () => {
+  it('is the compressed bytes in base64 after "~", far smaller than the JSON, and reads back; JSON text still reads', () => {
+    const obj = { user: { id: '01a2513a-3b50-7620-8682-841e127198c6', userName: 'anna.schmidt@example.com', displayName: 'Anna Schmidt', active: true, state: 'active', workspace: 'default', role: 'member', language: null, profile: {}, flags: [] } };
+    const json = JSON.stringify(obj);
+    const text = encodeEventText(json);
+    expect(text.startsWith('~')).toBe(true);
+    expect(text.length).toBeLessThan(json.length * 0.75);
+    expect(decodeEventData(text)).toEqual(obj);
+    expect(decodeEventData(json)).toEqual(obj);
   });
 });

@@ -115,3 +115,26 @@ describe.runIf(onPostgres)('locking users by id (PostgreSQL)', () => {
     });
   });
 });
+
+describe('event data', () => {
+  it('is stored compressed on both backends (bytes on SQLite, base64 text after "~" on PostgreSQL) and read back whole', async () => {
+    const r = await scim.post('/Users', user(95));
+    const id = (r.body as { id: string }).id;
+    const rows = await t.rc.database.db.selectFrom('events').select(['data', 'type']).where('resource_id', '=', id).execute();
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      if (onPostgres) expect(String(row.data).startsWith('~')).toBe(true);
+      else expect(typeof row.data).not.toBe('string');
+    }
+    const seen = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await t.rc.events.feed({ after, limit: 1000 });
+      seen.push(...page.events);
+      if (!page.events.length || page.next === after) break;
+      after = page.next;
+    }
+    const created = seen.find((e) => e.type === 'user.created' && e.data.id === id);
+    expect(created?.data.userName).toBe('footprint.user95@example.com');
+  });
+});
