@@ -222,11 +222,7 @@ export class SourceDirectory {
    * was deleted or disabled, or is no longer a `kind` source (ROLLCALL_SOURCE_SYNC_CANCELLED).
    */
   async cancelled(connectionId: string, kind: string): Promise<RollcallError | undefined> {
-    const state = await store.sourceState(this.db, this.dialect, connectionId);
-    if (!state) return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' was deleted (or is no longer pulled from a directory) while its sync ran; the run stopped`);
-    if (state.status !== 'active') return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' was disabled while its sync ran; the run stopped (what it finished stays)`);
-    if (state.kind !== kind) return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' is no longer a ${kind} source; the run stopped`);
-    return undefined;
+    return cancellation(connectionId, kind, await store.sourceState(this.db, this.dialect, connectionId));
   }
 
   /**
@@ -291,9 +287,9 @@ export class SourceDirectory {
    */
   async renew(connectionId: string, holder: string, kind: string, seconds: number): Promise<void> {
     if (await store.renewLease(this.db, this.dialect, connectionId, holder, kind, seconds)) return;
-    const cancelled = await this.cancelled(connectionId, kind);
-    if (cancelled) throw cancelled;
-    const state = (await store.sourceState(this.db, this.dialect, connectionId))!;
+    const state = await store.sourceState(this.db, this.dialect, connectionId);
+    const cancelled = cancellation(connectionId, kind, state);
+    if (cancelled || !state) throw cancelled;
     const why = state.lease_holder === holder ? 'expired before it was renewed' : state.lease_holder ? 'was taken by another run' : 'was given back';
     throw fail('ROLLCALL_SOURCE_SYNC_RUNNING', `the sync lease of connection '${connectionId}' ${why}; this run stopped`);
   }
@@ -375,4 +371,12 @@ export class SourceDirectory {
   saveObject(connectionId: string, kind: 'user' | 'group', sourceId: string, localId: string, digest: string | null, state: 'present' | 'absent' | 'deleted'): Promise<void> {
     return store.upsertObject(this.db, { connection_id: connectionId, kind, source_id: sourceId, local_id: localId, digest, state });
   }
+}
+
+/** The cancellation `state` (of sourceState) means for a run of a `kind` source, if any. */
+function cancellation(connectionId: string, kind: string, state: Awaited<ReturnType<typeof store.sourceState>>): RollcallError | undefined {
+  if (!state) return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' was deleted (or is no longer pulled from a directory) while its sync ran; the run stopped`);
+  if (state.status !== 'active') return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' was disabled while its sync ran; the run stopped (what it finished stays)`);
+  if (state.kind !== kind) return fail('ROLLCALL_SOURCE_SYNC_CANCELLED', `connection '${connectionId}' is no longer a ${kind} source; the run stopped`);
+  return undefined;
 }

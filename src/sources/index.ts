@@ -181,7 +181,7 @@ export class Sources {
       await sources.finishRun(runId, message === null ? 'succeeded' : 'failed', counts, errors, message);
       this.logRun(loaded, runId, performance.now() - startedMs, counts, errors, failure);
       // A deleted connection's runs went with it: the run as it ended, from memory.
-      return (await sources.run(connectionId, runId)) ?? { ...started, status: message === null ? 'succeeded' : 'failed', finishedAt: new Date().toISOString(), counts, errors: errors.slice(0, 100), message };
+      return (await sources.run(connectionId, runId)) ?? { ...started, status: message === null ? 'succeeded' : 'failed', finishedAt: new Date().toISOString(), counts, errors, message };
     } finally {
       await sources.release(connectionId, runId, loaded.intervalMinutes);
     }

@@ -281,13 +281,18 @@ export class SyncRun {
   /** The suspension of a user whose new document was refused; its own refusal is reported too. */
   private async deactivateRefused(localId: string, u: SourceUser): Promise<void> {
     try {
-      await this.logged('PATCH', 'User', u.id, DEACTIVATE, 200, (ctx) => this.parts.users.patch(ctx, localId, DEACTIVATE), localId);
-      this.counts.usersDeactivated++;
+      await this.deactivate(localId, u.id);
     } catch (e) {
       const r = refusal(e);
       if (!r) throw e;
       this.report('user', u.id, u.name, r);
     }
+  }
+
+  /** PATCH active=false, logged as a SCIM client's would be, counted as a deactivation. */
+  private async deactivate(localId: string, sourceId: string): Promise<void> {
+    await this.logged('PATCH', 'User', sourceId, DEACTIVATE, 200, (ctx) => this.parts.users.patch(ctx, localId, DEACTIVATE), localId);
+    this.counts.usersDeactivated++;
   }
 
   /**
@@ -433,16 +438,12 @@ export class SyncRun {
 
   /** A page of map rows at a time, each followed by a checkpoint (the lease is renewed per page here too). */
   private async deactivateAbsentUsers(): Promise<void> {
-    const body = DEACTIVATE;
     for await (const gone of this.absent('user', this.seenUsers)) {
       await eachLimited(gone, this.tuning.writeConcurrency ?? 16, async (k) => {
         let state: 'absent' | 'deleted' = 'absent';
         try {
           const before = await this.parts.users.get(this.ctx, k.local_id);
-          if (before.row.active) {
-            await this.logged('PATCH', 'User', k.source_id, body, 200, (ctx) => this.parts.users.patch(ctx, k.local_id, body), k.local_id);
-            this.counts.usersDeactivated++;
-          }
+          if (before.row.active) await this.deactivate(k.local_id, k.source_id);
         } catch (e) {
           if (!hasCode(e, 'ROLLCALL_USER_NOT_FOUND')) throw e;
           state = 'deleted';

@@ -8,6 +8,7 @@
  * backoff and full jitter, waiting at least what Retry-After asks (capped); every
  * attempt counts against the run's request budget, and a run that reaches it stops.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { admin, type admin_directory_v1 } from '@googleapis/admin';
 import { JWT } from 'google-auth-library';
 import { fail, isRollcallError } from '../../scim/errors.js';
@@ -129,22 +130,9 @@ export class GoogleDirectorySource implements DirectorySource {
     return this.made;
   }
 
-  /** A retry's wait, cut short (rejected with the signal's reason) when the run is stopped. */
+  /** A retry's wait, cut short when the run is stopped (call() then throws the signal's reason). */
   private wait(ms: number): Promise<void> {
-    const signal = this.signal;
-    if (!signal) return new Promise((r) => setTimeout(r, ms));
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(signal.reason);
-      const stop = () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', stop);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', stop, { once: true });
-    });
+    return sleep(ms, undefined, this.options);
   }
 
   /** Options of every Directory API call: the run's signal. */
