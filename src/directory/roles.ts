@@ -15,7 +15,7 @@ import * as usersStore from '../store/users.js';
 import type { NewEvent } from '../events/types.js';
 import type { ConnectionSettings } from './settings.js';
 import { type RequestContext, settingsOf } from './context.js';
-import { event, storedApp, userView } from './emitted-events.js';
+import { event, readApp, storedApp, userView } from './emitted-events.js';
 
 export interface GroupKey {
   displayName: string;
@@ -52,9 +52,9 @@ export async function refreshRoles(trx: Kysely<DB>, ctx: RequestContext, userIds
     const groups = await memberships.groupKeysOfUsers(trx, part);
     const changed: { id: string; app: string; previousRole: string | null }[] = [];
     for (const u of await usersStore.liveUserApps(trx, ctx.connectionId, part)) {
-      const app = JSON.parse(u.app || '{}') as { role?: string | null };
+      const app = readApp(u.app);
       const role = roleFor(settings, groups.get(u.id) ?? []);
-      if ((app.role ?? null) !== role) changed.push({ id: u.id, app: storedApp({ ...app, role }), previousRole: app.role ?? null });
+      if (app.role !== role) changed.push({ id: u.id, app: storedApp({ ...app, role }), previousRole: app.role });
     }
     if (!changed.length) continue;
     const rows = new Map((await usersStore.liveUsersByIds(trx, ctx.connectionId, changed.map((c) => c.id))).map((r) => [r.id, r]));

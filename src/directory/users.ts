@@ -15,7 +15,7 @@ import type { Filter, AttrPath } from '../scim/filter/ast.js';
 import type { DB } from '../store/types.js';
 import type { Emit, WriteBatcher } from '../store/batch.js';
 import type { NewEvent } from '../events/types.js';
-import { attributeChanges, event, membershipEvent, storedApp, userView } from './emitted-events.js';
+import { attributeChanges, event, membershipEvent, readApp, storedApp, userView } from './emitted-events.js';
 import type { SqlDialect } from '../store/dialect.js';
 import { isUniqueViolation, uniqueViolationOf } from '../store/errors.js';
 import * as usersStore from '../store/users.js';
@@ -113,7 +113,7 @@ export class UserDirectory {
   private policies(ctx: RequestContext, doc: Doc, previous?: UserRow): { doc: Doc; app: string } {
     const { doc: checked, app } = applyUserPolicies(settingsOf(ctx), doc, previous ? (JSON.parse(previous.doc) as Doc) : undefined);
     // defaultRole is what a new user gets; an existing user keeps the role it has.
-    const role = previous ? (JSON.parse(previous.app || '{}') as { role?: string }).role : undefined;
+    const role = previous ? readApp(previous.app).role : undefined;
     return { doc: checked, app: storedApp({ ...app, role: role ?? app.role, workspace: ctx.workspace ?? 'default' }) };
   }
 
