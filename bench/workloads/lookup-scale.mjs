@@ -42,8 +42,8 @@ function copySqlite(file, connectionId, copies) {
   const q = (c) => `"${c}"`;
   const userExpr = cols.map((c) => (c === 'id' ? "printf('%08x-0000-7000-8000-%012x', :k, rowid)" : USER_COPY[c] ?? q(c)));
   const emailExpr = emailCols.map((c) => (c === 'user_id' ? "printf('%08x-0000-7000-8000-%012x', :k, u.rowid)" : c === 'value_lc' ? ':p || e.value_lc' : `e.${q(c)}`));
-  const users = db.prepare(`insert into users (${cols.map(q).join(', ')}) select ${userExpr.join(', ')} from users where connection_id = :c and user_name like 'bench.%'`);
-  const emails = db.prepare(`insert into user_emails (${emailCols.map(q).join(', ')}) select ${emailExpr.join(', ')} from user_emails e join users u on u.id = e.user_id where u.connection_id = :c and u.user_name like 'bench.%'`);
+  const users = db.prepare(`insert into users (${cols.map(q).join(', ')}) select ${userExpr.join(', ')} from users where tenant = (select tenant from tenants where connection_id = :c) and user_name like 'bench.%'`);
+  const emails = db.prepare(`insert into user_emails (${emailCols.map(q).join(', ')}) select ${emailExpr.join(', ')} from user_emails e join users u on u.id = e.user_id where u.tenant = (select tenant from tenants where connection_id = :c) and u.user_name like 'bench.%'`);
   for (let k = 1; k <= copies; k++) {
     db.transaction(() => {
       const p = `k${k}.`;
@@ -69,8 +69,8 @@ async function copyPostgres(url, connectionId, copies) {
     const emailExpr = emailCols.map((c) => (c === 'user_id' ? uuidOf('e.user_id') : c === 'value_lc' ? '$2::text || e.value_lc' : `e.${q(c)}`));
     for (let k = 1; k <= copies; k++) {
       await client.query('begin');
-      await client.query(`insert into users (${cols.map(q).join(', ')}) select ${userExpr.join(', ')} from users where connection_id = $3 and user_name like 'bench.%'`, [k, `k${k}.`, connectionId]);
-      await client.query(`insert into user_emails (${emailCols.map(q).join(', ')}) select ${emailExpr.join(', ')} from user_emails e join users u on u.id = e.user_id where u.connection_id = $3 and u.user_name like 'bench.%'`, [k, `k${k}.`, connectionId]);
+      await client.query(`insert into users (${cols.map(q).join(', ')}) select ${userExpr.join(', ')} from users where tenant = (select tenant from tenants where connection_id = $3) and user_name like 'bench.%'`, [k, `k${k}.`, connectionId]);
+      await client.query(`insert into user_emails (${emailCols.map(q).join(', ')}) select ${emailExpr.join(', ')} from user_emails e join users u on u.id = e.user_id where u.tenant = (select tenant from tenants where connection_id = $3) and u.user_name like 'bench.%'`, [k, `k${k}.`, connectionId]);
       await client.query('commit');
     }
     await client.query('analyze users');

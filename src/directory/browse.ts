@@ -8,8 +8,8 @@
  * as far as they are kept (ROLLCALL_EVENT_RETENTION_DAYS).
  */
 import type { Kysely } from 'kysely';
-import type { DB, UsersTable } from '../store/types.js';
-import { type Keyset, type UserState, browseGroups, browseUsers, userById, userEventRows } from '../store/browse.js';
+import type { DB } from '../store/types.js';
+import { type BrowsedUserRow, type Keyset, type UserState, browseGroups, browseUsers, userById, userEventRows } from '../store/browse.js';
 import { groupsOfUsers } from '../store/memberships.js';
 import { decodeEventData } from '../events/event-data.js';
 import type { Doc } from '../scim/resource.js';
@@ -96,7 +96,7 @@ export class DirectoryBrowser {
     return requestContext(c.id, c, c.scimUrl);
   }
 
-  private async withGroups(ctx: ReturnType<typeof requestContext>, rows: UsersTable[]): Promise<BrowsedUser[]> {
+  private async withGroups(ctx: ReturnType<typeof requestContext>, rows: BrowsedUserRow[]): Promise<BrowsedUser[]> {
     const groups = rows.length ? await groupsOfUsers(this.readDb, rows.map((r) => r.id)) : new Map<string, { value: string; display: string }[]>();
     return rows.map((row) => ({
       ...userView(ctx, row, JSON.parse(row.doc) as Doc),

@@ -210,7 +210,8 @@ export class ConnectionDirectory {
       kind: 'import',
       created_at: this.clock().toISOString(),
     };
-    await connectionsStore.insertConnection(this.db, row);
+    // One transaction: the connection and its tenant key exist together or not at all.
+    await this.db.transaction().execute((trx) => connectionsStore.insertConnection(trx, row));
     return { ...this.info(row), settings: readSettings(row.settings) };
   }
 

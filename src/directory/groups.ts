@@ -177,7 +177,6 @@ export class GroupDirectory {
     const now = this.clock().toISOString();
     const row: GroupRow = {
       id: uuidv7(),
-      connection_id: ctx.connectionId,
       ...columnsOf(doc, externalId),
       version: 1,
       created_at: now,
@@ -185,7 +184,7 @@ export class GroupDirectory {
     };
     try {
       await this.writes.run(async (trx, emit) => {
-        await groupsStore.insertGroup(trx, row);
+        await groupsStore.insertGroup(trx, ctx.connectionId, row);
         emit(event(ctx, 'group.created', { type: 'Group', id: row.id }, groupView(row), now));
         if (members.length) await this.applyMemberOps(trx, ctx, { id: row.id, displayName: row.display_name }, [{ op: 'add', members }], now, emit);
       });

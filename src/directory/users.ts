@@ -160,7 +160,6 @@ export class UserDirectory {
         } else {
           row = {
             id: uuidv7(),
-            connection_id: ctx.connectionId,
             ...cols,
             state: cols.active ? 'active' : 'deactivated',
             version: 1,
@@ -170,7 +169,7 @@ export class UserDirectory {
             deleted_at: null,
             app,
           };
-          await usersStore.insertUser(trx, row, emailRows(doc));
+          await usersStore.insertUser(trx, ctx.connectionId, row, emailRows(doc));
         }
         if (this.writes.emitting) emit(event(ctx, restorable ? 'user.restored' : 'user.created', { type: 'User', id: row.id }, userView(ctx, row, doc), now));
         await applyGroupRules(trx, this.dialect, ctx, row, doc, now, emit);

@@ -28,7 +28,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../store/types.js';
 import type { SqlDialect } from '../store/dialect.js';
-import { eventFromRow } from './outbox.js';
+import { EVENT_READ_COLUMNS, eventFromRow } from './outbox.js';
 import { chunks } from '../store/chunks.js';
 import { type AttemptOutcome, type Claimed, DeliveryQueue } from './delivery-queue.js';
 import { type Egress, type Target, closeEgress, openEgress, reason, sendWebhook } from './delivery-send.js';
@@ -188,8 +188,9 @@ export class DeliveryWorker {
     for (const part of chunks([...new Set(claimed.map((c) => c.event_pos))])) {
       const rows = await this.db
         .selectFrom('events')
-        .select(['pos', 'id', 'type', 'occurred_at', 'organization_id', 'connection_id', 'sequence', 'data'])
-        .where('pos', 'in', part)
+        .innerJoin('tenants', 'tenants.tenant', 'events.tenant')
+        .select(EVENT_READ_COLUMNS)
+        .where('events.pos', 'in', part)
         .execute();
       for (const r of rows) events.set(Number(r.pos), JSON.stringify(eventFromRow(r)));
     }

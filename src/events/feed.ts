@@ -12,7 +12,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../store/types.js';
 import { fail } from '../scim/errors.js';
-import { eventFromRow } from './outbox.js';
+import { EVENT_READ_COLUMNS, eventFromRow } from './outbox.js';
 import type { RollcallEvent } from './types.js';
 
 export const DEFAULT_FEED_LIMIT = 100;
@@ -69,20 +69,19 @@ export async function readFeed(db: Kysely<DB>, opts: FeedOptions = {}): Promise<
       );
     }
   }
-  const columns = ['pos', 'id', 'type', 'occurred_at', 'organization_id', 'connection_id', 'sequence', 'data'] as const;
+  // Rows carry the connection's tenant key; its id comes from tenants (store/tenant.ts).
+  const events = db.selectFrom('events').innerJoin('tenants', 'tenants.tenant', 'events.tenant').select(EVENT_READ_COLUMNS);
   if (cursor.kind === 'org') {
-    const rows = await db
-      .selectFrom('events')
-      .select(columns)
-      .where('organization_id', '=', cursor.organizationId)
-      .where('sequence', '>', cursor.sequence)
-      .orderBy('sequence')
+    const rows = await events
+      .where('events.organization_id', '=', cursor.organizationId)
+      .where('events.sequence', '>', cursor.sequence)
+      .orderBy('events.sequence')
       .limit(limit)
       .execute();
     if (!rows.length) return { events: [], next: opts.after || encodeCursor(cursor) };
     return { events: rows.map(eventFromRow), next: encodeCursor({ ...cursor, sequence: Number(rows[rows.length - 1].sequence) }) };
   }
-  const rows = await db.selectFrom('events').select(columns).where('pos', '>', cursor.pos).orderBy('pos').limit(limit).execute();
+  const rows = await events.where('events.pos', '>', cursor.pos).orderBy('events.pos').limit(limit).execute();
   if (!rows.length) return { events: [], next: opts.after || encodeCursor(cursor) };
   return { events: rows.map(eventFromRow), next: encodeCursor({ kind: 'all', pos: Number(rows[rows.length - 1].pos) }) };
 }

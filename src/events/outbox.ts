@@ -80,7 +80,7 @@ export function uuidv7Floor(ms: number): string {
 /** 12 columns per row: far below both dialects' parameter limits. */
 const INSERT_CHUNK = 500;
 
-const EVENT_COLUMNS = ['pos', 'id', 'organization_id', 'sequence', 'connection_id', 'type', 'resource_type', 'resource_id', 'occurred_at', 'data', 'request_id', 'member_id'] as const;
+const EVENT_COLUMNS = ['pos', 'id', 'organization_id', 'sequence', 'tenant', 'type', 'resource_type', 'resource_id', 'occurred_at', 'data', 'request_id', 'member_id'] as const;
 
 /**
  * The two statements as SQL text, built once per dialect and row count. They are
@@ -93,12 +93,16 @@ class OutboxSql {
   private readonly inserts = new Map<number, string>();
   constructor(private readonly dialect: SqlDialect) {}
 
-  private values(rows: number, columns: number): string {
+  /** `wrap` (by column index) turns a column's placeholder into an expression of it. */
+  private values(rows: number, columns: number, wrap: Record<number, (slot: string) => string> = {}): string {
     const out: string[] = [];
     let n = 0;
     for (let r = 0; r < rows; r++) {
       const slots: string[] = [];
-      for (let c = 0; c < columns; c++) slots.push(this.dialect.placeholder(++n));
+      for (let c = 0; c < columns; c++) {
+        const slot = this.dialect.placeholder(++n);
+        slots.push(wrap[c] ? wrap[c](slot) : slot);
+      }
       out.push(`(${slots.join(', ')})`);
     }
     return out.join(', ');
@@ -118,7 +122,9 @@ class OutboxSql {
   insert(rows: number): string {
     let text = this.inserts.get(rows);
     if (!text) {
-      text = `insert into "events" (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${this.values(rows, EVENT_COLUMNS.length)}`;
+      // The row's connection id is bound where its tenant key goes and looked up there (store/tenant.ts).
+      const tenantKey = { [EVENT_COLUMNS.indexOf('tenant')]: (slot: string) => `(select "tenant" from "tenants" where "connection_id" = ${slot})` };
+      text = `insert into "events" (${EVENT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${this.values(rows, EVENT_COLUMNS.length, tenantKey)}`;
       this.inserts.set(rows, text);
     }
     return text;
@@ -173,12 +179,12 @@ export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[], 
       next.set(k, sequence + 1);
       const id = uuidv7(now);
       const { data, json } = boundedEventJson(e.data ?? {});
-      const row: EventsTable = {
+      const row: Omit<EventsTable, 'tenant'> & { tenant: string } = {
         pos: pos++,
         id,
         organization_id: e.organizationId,
         sequence,
-        connection_id: e.connectionId,
+        tenant: e.connectionId,
         type: e.type,
         resource_type: e.resourceType,
         resource_id: e.resourceId,
@@ -204,7 +210,13 @@ export async function writeEvents(trx: Kysely<DB>, events: readonly NewEvent[], 
 }
 
 /** A stored row as the published event (key order fixed: it is the webhook body). */
-export function eventFromRow(row: Pick<EventsTable, 'id' | 'type' | 'occurred_at' | 'organization_id' | 'connection_id' | 'sequence' | 'data'>): RollcallEvent {
+/** An event row as read with its connection id (EVENT_READ_COLUMNS, joined to tenants). */
+export type EventReadRow = Pick<EventsTable, 'pos' | 'id' | 'type' | 'occurred_at' | 'organization_id' | 'sequence' | 'data'> & { connection_id: string };
+
+/** The columns of a published event, from `events` joined to `tenants` (`tenantsOfEvents`). */
+export const EVENT_READ_COLUMNS = ['events.pos', 'events.id', 'events.type', 'events.occurred_at', 'events.organization_id', 'tenants.connection_id', 'events.sequence', 'events.data'] as const;
+
+export function eventFromRow(row: Omit<EventReadRow, 'pos'>): RollcallEvent {
   return {
     id: row.id,
     type: row.type as EventType,

@@ -5,6 +5,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { DB, EventsTable, GroupsTable, UsersTable } from './types.js';
+import { tenantOf } from './tenant.js';
 
 /** A position in a newest-first list: the last row's creation time and id. */
 export interface Keyset {
@@ -26,8 +27,11 @@ function likeContains(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-export async function browseUsers(db: Kysely<DB>, connectionId: string, q: BrowseQuery & { state?: UserState }): Promise<UsersTable[]> {
-  let query = db.selectFrom('users').selectAll().where('connection_id', '=', connectionId);
+/** A user row with the id of its connection (rows carry only the tenant key). */
+export type BrowsedUserRow = Omit<UsersTable, 'tenant'> & { connection_id: string };
+
+export async function browseUsers(db: Kysely<DB>, connectionId: string, q: BrowseQuery & { state?: UserState }): Promise<BrowsedUserRow[]> {
+  let query = db.selectFrom('users').selectAll().where('tenant', '=', tenantOf(connectionId));
   if (q.state === 'active') query = query.where('state', '=', 'active');
   // `state <> 'active'` lets the planner use the partial index of inactive users.
   else if (q.state) query = query.where('state', '<>', 'active').where('state', '=', q.state);
@@ -45,12 +49,22 @@ export async function browseUsers(db: Kysely<DB>, connectionId: string, q: Brows
     const { createdAt, id } = q.after;
     query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
   }
-  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+  return rows.map(({ tenant: _, ...row }) => ({ ...row, connection_id: connectionId }));
 }
 
 /** A user in any state (deleted ones until they are purged). */
-export async function userById(db: Kysely<DB>, id: string): Promise<UsersTable | undefined> {
-  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+export async function userById(db: Kysely<DB>, id: string): Promise<BrowsedUserRow | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .innerJoin('tenants', 'tenants.tenant', 'users.tenant')
+    .selectAll('users')
+    .select('tenants.connection_id')
+    .where('users.id', '=', id)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { tenant: _, ...rest } = row;
+  return rest;
 }
 
 export interface GroupWithCount extends GroupsTable {
@@ -62,7 +76,7 @@ export async function browseGroups(db: Kysely<DB>, connectionId: string, q: Brow
     .selectFrom('groups as g')
     .selectAll('g')
     .select((eb) => eb.selectFrom('memberships as m').select(eb.fn.countAll().as('n')).whereRef('m.group_id', '=', 'g.id').as('member_count'))
-    .where('g.connection_id', '=', connectionId);
+    .where('g.tenant', '=', tenantOf(connectionId));
   if (q.search) query = query.where(sql<boolean>`${sql.ref('g.display_name_lc')} like ${likeContains(q.search)} escape '\\'`);
   if (q.after) {
     const { createdAt, id } = q.after;

@@ -1,6 +1,7 @@
 /** SQL for organisations, connections and their bearer tokens (stored as hashes only). */
 import { type Kysely, sql } from 'kysely';
 import type { DB, ConnectionsTable, ConnectionTokensTable, OrganizationsTable } from './types.js';
+import { addTenant, tenantOf } from './tenant.js';
 import { prepared } from './prepared.js';
 
 export type ConnectionRow = ConnectionsTable;
@@ -54,12 +55,12 @@ const DELETE_CHUNK = 1000;
 export async function deleteConnectionChunk(db: Kysely<DB>, id: string): Promise<boolean> {
   const users = await db
     .deleteFrom('users')
-    .where('id', 'in', (eb) => eb.selectFrom('users').select('id').where('connection_id', '=', id).limit(DELETE_CHUNK))
+    .where('id', 'in', (eb) => eb.selectFrom('users').select('id').where('tenant', '=', tenantOf(id)).limit(DELETE_CHUNK))
     .executeTakeFirst();
   if (Number(users.numDeletedRows) > 0) return false;
   const groups = await db
     .deleteFrom('groups')
-    .where('id', 'in', (eb) => eb.selectFrom('groups').select('id').where('connection_id', '=', id).limit(DELETE_CHUNK))
+    .where('id', 'in', (eb) => eb.selectFrom('groups').select('id').where('tenant', '=', tenantOf(id)).limit(DELETE_CHUNK))
     .executeTakeFirst();
   if (Number(groups.numDeletedRows) > 0) return false;
   const requests = await db
@@ -81,6 +82,7 @@ export async function deleteConnectionChunk(db: Kysely<DB>, id: string): Promise
 
 export async function insertConnection(db: Kysely<DB>, row: ConnectionRow, token?: ConnectionTokensTable): Promise<void> {
   await db.insertInto('connections').values(row).execute();
+  await addTenant(db, row.id);
   if (token) await db.insertInto('connection_tokens').values(token).execute();
 }
 
@@ -122,7 +124,7 @@ export async function setExternalKeys(db: Kysely<DB>, connectionId: string, from
   await db
     .updateTable('users')
     .set({ external_key: fromExternalId ? sql.ref('external_id') : null })
-    .where('connection_id', '=', connectionId)
+    .where('tenant', '=', tenantOf(connectionId))
     .execute();
 }
 

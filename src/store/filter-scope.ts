@@ -9,6 +9,7 @@ import type { AttrPath } from '../scim/filter/ast.js';
 import { fail } from '../scim/errors.js';
 import { type AttrType, type AttributeDef, type ResourceTypeDef, findAttr, resolveAttr } from '../scim/schemas.js';
 import type { SqlDialect } from './dialect.js';
+import { tenantOf } from './tenant.js';
 
 export type Expr = RawBuilder<unknown>;
 
@@ -181,7 +182,7 @@ export function groupScope(t: FilterTarget): Scope {
 
 /**
  * emails live in their own indexed table (value folded to lower case). Written as
- * `users.id in (select … where connection_id = ? and …)` so the planner can start
+ * `users.id in (select … where tenant = (its key) and …)` so the planner can start
  * from the e-mail index instead of visiting every user of the connection.
  */
 function emailsMulti(t: FilterTarget, def: AttributeDef, sub: string | undefined): Multi {
@@ -196,7 +197,7 @@ function emailsMulti(t: FilterTarget, def: AttributeDef, sub: string | undefined
       throw fail('ROLLCALL_UNFILTERABLE_ATTRIBUTE', `Filtering on 'emails.${s.name}' is not supported.`);
     },
     (a, cond) =>
-      sql`${sql.ref('users.id')} in (select ${sql.ref(`${a}.user_id`)} from user_emails as ${sql.ref(a)} where ${sql.ref(`${a}.connection_id`)} = ${t.connectionId} and ${cond})`,
+      sql`${sql.ref('users.id')} in (select ${sql.ref(`${a}.user_id`)} from user_emails as ${sql.ref(a)} where ${sql.ref(`${a}.tenant`)} = ${tenantOf(t.connectionId)} and ${cond})`,
   );
 }
 
@@ -225,7 +226,7 @@ function membershipMulti(t: FilterTarget, from: 'user' | 'group', def: Attribute
       }
     },
     (a, cond) =>
-      sql`${sql.ref(`${table}.id`)} in (select ${sql.ref(`${a}.${self}`)} from memberships as ${sql.ref(a)} where ${sql.ref(`${a}.connection_id`)} = ${t.connectionId} and ${cond})`,
+      sql`${sql.ref(`${table}.id`)} in (select ${sql.ref(`${a}.${self}`)} from memberships as ${sql.ref(a)} where ${sql.ref(`${a}.tenant`)} = ${tenantOf(t.connectionId)} and ${cond})`,
   );
 }
 

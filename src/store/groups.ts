@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { groupResourceType } from '../scim/schemas.js';
 import type { DB, GroupsTable } from './types.js';
+import { tenantOf } from './tenant.js';
 import type { SqlDialect } from './dialect.js';
 import { compileFilter } from './filter-sql.js';
 import { compileSortKey } from './sort-sql.js';
@@ -10,10 +11,11 @@ import { chunked } from './chunks.js';
 import { touchMembersOf } from './memberships.js';
 import { type ListQuery, type Scan, scanOn } from './list-query.js';
 
-export type GroupRow = GroupsTable;
+/** A group row as the directory handles it: every column but the tenant key, which only SQL uses (tenant.ts). */
+export type GroupRow = Omit<GroupsTable, 'tenant'>;
 
-export async function insertGroup(db: Kysely<DB>, row: GroupRow): Promise<void> {
-  await db.insertInto('groups').values(row).execute();
+export async function insertGroup(db: Kysely<DB>, connectionId: string, row: GroupRow): Promise<void> {
+  await db.insertInto('groups').values({ ...row, tenant: tenantOf(connectionId) }).execute();
 }
 
 /**
@@ -32,7 +34,6 @@ export async function groupByName(
   if (found) return { group: found, created: false };
   const fresh: GroupRow = {
     id: randomUUID(),
-    connection_id: connectionId,
     display_name: name,
     display_name_lc: name.toLowerCase(),
     external_id: null,
@@ -43,8 +44,8 @@ export async function groupByName(
   };
   await db
     .insertInto('groups')
-    .values(fresh)
-    .onConflict((oc) => oc.columns(['connection_id', 'display_name_lc']).doNothing())
+    .values({ ...fresh, tenant: tenantOf(connectionId) })
+    .onConflict((oc) => oc.columns(['tenant', 'display_name_lc']).doNothing())
     .execute();
   const group = (await findGroupByName(db, connectionId, name, lock))!;
   return { group, created: group.id === fresh.id };
@@ -55,7 +56,7 @@ export async function groupByName(
  * transaction ends: member changes to one group queue up instead of racing.
  */
 export async function getGroup(db: Kysely<DB>, connectionId: string, id: string, lock = false): Promise<GroupRow | undefined> {
-  const q = db.selectFrom('groups').selectAll().where('id', '=', id).where('connection_id', '=', connectionId);
+  const q = db.selectFrom('groups').selectAll().where('id', '=', id).where('tenant', '=', tenantOf(connectionId));
   return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 
@@ -64,7 +65,7 @@ export async function updateGroup(db: Kysely<DB>, connectionId: string, id: stri
     .updateTable('groups')
     .set(values)
     .where('id', '=', id)
-    .where('connection_id', '=', connectionId)
+    .where('tenant', '=', tenantOf(connectionId))
     .where('version', '=', version)
     .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
@@ -72,8 +73,8 @@ export async function updateGroup(db: Kysely<DB>, connectionId: string, id: stri
 
 export async function deleteGroup(db: Kysely<DB>, connectionId: string, id: string, version: number | undefined, now: string, lock = false): Promise<boolean> {
   await touchMembersOf(db, id, now, lock);
-  await db.deleteFrom('memberships').where('group_id', '=', id).where('connection_id', '=', connectionId).execute();
-  let q = db.deleteFrom('groups').where('id', '=', id).where('connection_id', '=', connectionId);
+  await db.deleteFrom('memberships').where('group_id', '=', id).where('tenant', '=', tenantOf(connectionId)).execute();
+  let q = db.deleteFrom('groups').where('id', '=', id).where('tenant', '=', tenantOf(connectionId));
   if (version !== undefined) q = q.where('version', '=', version);
   const res = await q.executeTakeFirst();
   return Number(res.numDeletedRows) === 1;
@@ -91,7 +92,7 @@ function isIndexedLookup(q: ListQuery): boolean {
 export async function listGroups(db: Kysely<DB>, dialect: SqlDialect, connectionId: string, q: ListQuery, scan: Scan = scanOn(db)) {
   const run: Scan = isIndexedLookup(q) ? scanOn(db) : scan;
   const target = { rt: groupResourceType, dialect, connectionId };
-  let base = db.selectFrom('groups').where('groups.connection_id', '=', connectionId);
+  let base = db.selectFrom('groups').where('groups.tenant', '=', tenantOf(connectionId));
   if (q.filter) base = base.where(compileFilter(target, q.filter) as never);
   const sortKey = q.sortBy ? compileSortKey(target, q.sortBy) : undefined;
   const count = async () => Number((await run(base.select(sql<number>`count(*)`.as('n'))))[0]?.n ?? 0);
@@ -106,7 +107,7 @@ export async function listGroups(db: Kysely<DB>, dialect: SqlDialect, connection
 
 /** Groups of a connection after `afterId` in id order: pages for a full export. */
 export function groupsAfter(db: Kysely<DB>, connectionId: string, afterId: string, limit: number): Promise<GroupRow[]> {
-  return db.selectFrom('groups').selectAll('groups').where('groups.connection_id', '=', connectionId).where('groups.id', '>', afterId).orderBy('groups.id').limit(limit).execute();
+  return db.selectFrom('groups').selectAll('groups').where('groups.tenant', '=', tenantOf(connectionId)).where('groups.id', '>', afterId).orderBy('groups.id').limit(limit).execute();
 }
 
 /** Ids among `ids` that are groups of this connection (to refuse nested groups clearly). */
@@ -114,7 +115,7 @@ export async function existingGroupIds(db: Kysely<DB>, connectionId: string, ids
   const found = new Set<string>();
   for await (const part of chunked(ids)) {
     // By primary key, the connection checked here (see isLive in users.ts: the planner would walk the connection's groups).
-    const rows = await db.selectFrom('groups').select(['id', 'connection_id']).where('id', 'in', part).execute();
+    const rows = await db.selectFrom('groups').innerJoin('tenants', 'tenants.tenant', 'groups.tenant').select(['groups.id', 'tenants.connection_id']).where('groups.id', 'in', part).execute();
     for (const r of rows) if (r.connection_id === connectionId) found.add(r.id);
   }
   return found;
@@ -122,7 +123,7 @@ export async function existingGroupIds(db: Kysely<DB>, connectionId: string, ids
 
 /** With `lock` (PostgreSQL, inside a write) a concurrent DELETE of the group waits for this transaction. */
 export async function findGroupByName(db: Kysely<DB>, connectionId: string, name: string, lock = false): Promise<GroupRow | undefined> {
-  const q = db.selectFrom('groups').selectAll().where('connection_id', '=', connectionId).where('display_name_lc', '=', name.toLowerCase());
+  const q = db.selectFrom('groups').selectAll().where('tenant', '=', tenantOf(connectionId)).where('display_name_lc', '=', name.toLowerCase());
   return (lock ? q.forUpdate() : q).executeTakeFirst();
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from './types.js';
+import { tenantOf } from './tenant.js';
 import { chunked } from './chunks.js';
 
 /** One user's membership of one group, with the group's name. */
@@ -88,7 +89,7 @@ export async function addMembers(db: Kysely<DB>, connectionId: string, groupId: 
   for await (const part of chunked([...new Set(ids)])) {
     const rows = await db
       .insertInto('memberships')
-      .values(part.map((id) => ({ group_id: groupId, member_id: id, connection_id: connectionId, created_at: now })))
+      .values(part.map((id) => ({ group_id: groupId, member_id: id, tenant: tenantOf(connectionId), created_at: now })))
       .onConflict((oc) => oc.columns(['group_id', 'member_id']).doNothing())
       .returning('member_id')
       .execute();

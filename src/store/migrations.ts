@@ -492,6 +492,179 @@ const migrationsFor = (dialect: SqlDialect): Record<string, Migration> => ({
         .where((eb) => eb.and([eb(sql.ref('state'), '<>', 'deleted'), eb(sql.ref('external_key'), 'is not', null)]))
         .execute();
     },
+  },  '0017_tenant_keys': {
+    async up(db: Kysely<any>) {
+      // The directory's tables and the outbox carried the connection's 36-character id
+      // in every row and every index entry (~300 bytes a user in all); they now carry
+      // a small integer key from `tenants` (store/tenant.ts). Tables are rebuilt rather than
+      // altered: SQLite cannot drop a column a foreign key or an index uses. Children
+      // are copied before their parents are dropped, and reference the new parents,
+      // so no ON DELETE CASCADE fires while the old tables go.
+      await db.schema
+        .createTable('tenants')
+        .addColumn('tenant', 'integer', (c) => (dialect.name === 'postgres' ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey()))
+        .addColumn('connection_id', 'text', (c) => c.notNull().unique())
+        .execute();
+      await sql`insert into tenants (connection_id) select id from connections order by created_at, id`.execute(db);
+      // Events outlive their connection: a deleted one's events still need its id, so it gets a key too.
+      await sql`insert into tenants (connection_id) select distinct connection_id from events where connection_id not in (select connection_id from tenants)`.execute(db);
+
+      await db.schema
+        .createTable('users_new')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant', 'integer', (c) => c.notNull())
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('user_name_lc', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text')
+        .addColumn('external_key', 'text')
+        .addColumn('display_name', 'text')
+        .addColumn('display_name_lc', 'text')
+        .addColumn('active', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('deactivated_at', 'text')
+        .addColumn('deleted_at', 'text')
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .addColumn('app', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await sql`insert into users_new (id, tenant, user_name, user_name_lc, external_id, external_key, display_name, display_name_lc, active, state, version, created_at, updated_at, deactivated_at, deleted_at, doc, app)
+        select u.id, t.tenant, u.user_name, u.user_name_lc, u.external_id, u.external_key, u.display_name, u.display_name_lc, u.active, u.state, u.version, u.created_at, u.updated_at, u.deactivated_at, u.deleted_at, u.doc, u.app
+        from users u join tenants t on t.connection_id = u.connection_id`.execute(db);
+
+      await db.schema
+        .createTable('groups_new')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant', 'integer', (c) => c.notNull())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('display_name_lc', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text')
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('doc', 'text', (c) => c.notNull())
+        .execute();
+      await sql`insert into groups_new (id, tenant, display_name, display_name_lc, external_id, version, created_at, updated_at, doc)
+        select g.id, t.tenant, g.display_name, g.display_name_lc, g.external_id, g.version, g.created_at, g.updated_at, g.doc
+        from groups g join tenants t on t.connection_id = g.connection_id`.execute(db);
+
+      await db.schema
+        .createTable('user_emails_new')
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users_new.id').onDelete('cascade'))
+        .addColumn('tenant', 'integer', (c) => c.notNull())
+        .addColumn('value_lc', 'text', (c) => c.notNull())
+        .addColumn('type', 'text')
+        .addColumn('primary', 'integer')
+        .execute();
+      await sql`insert into user_emails_new (user_id, tenant, value_lc, type, ${sql.ref('primary')})
+        select e.user_id, t.tenant, e.value_lc, e.type, e.${sql.ref('primary')}
+        from user_emails e join tenants t on t.connection_id = e.connection_id`.execute(db);
+
+      await db.schema
+        .createTable('memberships_new')
+        .addColumn('group_id', 'text', (c) => c.notNull().references('groups_new.id').onDelete('cascade'))
+        .addColumn('member_id', 'text', (c) => c.notNull().references('users_new.id').onDelete('cascade'))
+        .addColumn('tenant', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('memberships_new_pk', ['group_id', 'member_id'])
+        .execute();
+      await sql`insert into memberships_new (group_id, member_id, tenant, created_at)
+        select m.group_id, m.member_id, t.tenant, m.created_at
+        from memberships m join tenants t on t.connection_id = m.connection_id`.execute(db);
+
+      const big = dialect.bigIntType;
+      await db.schema
+        .createTable('events_new')
+        .addColumn('pos', big, (c) => c.primaryKey())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('organization_id', 'text')
+        .addColumn('sequence', big, (c) => c.notNull())
+        .addColumn('tenant', 'integer', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('resource_type', 'text', (c) => c.notNull())
+        .addColumn('resource_id', 'text', (c) => c.notNull())
+        .addColumn('occurred_at', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text')
+        .addColumn('member_id', 'text')
+        .execute();
+      await sql`insert into events_new (pos, id, organization_id, sequence, tenant, type, resource_type, resource_id, occurred_at, data, request_id, member_id)
+        select e.pos, e.id, e.organization_id, e.sequence, t.tenant, e.type, e.resource_type, e.resource_id, e.occurred_at, e.data, e.request_id, e.member_id
+        from events e join tenants t on t.connection_id = e.connection_id order by e.pos`.execute(db);
+      await db.schema.dropTable('events').execute();
+      await db.schema.alterTable('events_new').renameTo('events').execute();
+
+      await db.schema.dropTable('user_emails').execute();
+      await db.schema.dropTable('memberships').execute();
+      await db.schema.dropTable('users').execute();
+      await db.schema.dropTable('groups').execute();
+      // SQLite rewrites the children's references to the new names; PostgreSQL's follow the tables.
+      await db.schema.alterTable('users_new').renameTo('users').execute();
+      await db.schema.alterTable('groups_new').renameTo('groups').execute();
+      await db.schema.alterTable('user_emails_new').renameTo('user_emails').execute();
+      await db.schema.alterTable('memberships_new').renameTo('memberships').execute();
+      if (dialect.name === 'postgres') {
+        // Constraint and index names stay with a renamed table: give them the usual ones back.
+        await sql`alter table users rename constraint users_new_pkey to users_pkey`.execute(db);
+        await sql`alter table groups rename constraint groups_new_pkey to groups_pkey`.execute(db);
+        await sql`alter table memberships rename constraint memberships_new_pk to memberships_pk`.execute(db);
+        await sql`alter table events rename constraint events_new_pkey to events_pkey`.execute(db);
+      }
+      await db.schema.createIndex('events_id').unique().on('events').column('id').execute();
+      await db.schema.createIndex('events_org_sequence').unique().on('events').columns(['organization_id', 'sequence']).execute();
+      await db.schema
+        .createIndex('events_user')
+        .on('events')
+        .columns(['resource_id', 'pos'])
+        .where(sql.ref('resource_type'), '=', sql.lit('User'))
+        .execute();
+      await db.schema
+        .createIndex('events_member')
+        .on('events')
+        .columns(['member_id', 'pos'])
+        .where(sql.ref('member_id'), 'is not', null)
+        .execute();
+
+      await db.schema
+        .createIndex('users_user_name_live')
+        .unique()
+        .on('users')
+        .columns(['tenant', 'user_name_lc'])
+        .where(sql.ref('state'), '<>', sql.lit('deleted'))
+        .execute();
+      await db.schema
+        .createIndex('users_deleted_user_name')
+        .on('users')
+        .columns(['tenant', 'user_name_lc'])
+        .where(sql.ref('state'), '=', sql.lit('deleted'))
+        .execute();
+      await db.schema
+        .createIndex('users_external_key_live')
+        .unique()
+        .on('users')
+        .columns(['tenant', 'external_key'])
+        .where((eb) => eb.and([eb(sql.ref('state'), '<>', sql.lit('deleted')), eb(sql.ref('external_key'), 'is not', null)]))
+        .execute();
+      await db.schema.createIndex('users_external_id').on('users').columns(['tenant', 'external_id']).execute();
+      await db.schema.createIndex('users_display_name').on('users').columns(['tenant', 'display_name_lc']).execute();
+      // No id after created_at: ties (same millisecond) are put in id order by a small
+      // sort of the tie group; the id cost 37 bytes in every entry.
+      await db.schema.createIndex('users_created').on('users').columns(['tenant', 'created_at']).execute();
+      await db.schema.createIndex('users_updated').on('users').columns(['tenant', 'updated_at']).execute();
+      await db.schema
+        .createIndex('users_inactive')
+        .on('users')
+        .columns(['tenant', 'state'])
+        .where(sql.ref('state'), '<>', sql.lit('active'))
+        .execute();
+      await db.schema.createIndex('user_emails_value').on('user_emails').columns(['tenant', 'value_lc']).execute();
+      await db.schema.createIndex('user_emails_user').on('user_emails').column('user_id').execute();
+      await db.schema.createIndex('groups_display_name').unique().on('groups').columns(['tenant', 'display_name_lc']).execute();
+      await db.schema.createIndex('groups_external_id').on('groups').columns(['tenant', 'external_id']).execute();
+      await db.schema.createIndex('groups_created').on('groups').columns(['tenant', 'created_at']).execute();
+      await db.schema.createIndex('memberships_member').on('memberships').column('member_id').execute();
+    },
   },
 });
 

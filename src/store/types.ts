@@ -49,7 +49,8 @@ export interface ClientSecretsTable {
 
 export interface UsersTable {
   id: string;
-  connection_id: string;
+  /** The connection's compact key (tenants.tenant): a small integer instead of its 36-character id in the row and every index. */
+  tenant: number;
   user_name: string;
   user_name_lc: string;
   external_id: string | null;
@@ -73,7 +74,8 @@ export interface UsersTable {
 
 export interface UserEmailsTable {
   user_id: string;
-  connection_id: string;
+  /** The connection's compact key (tenants.tenant): a small integer instead of its 36-character id in the row and every index. */
+  tenant: number;
   value_lc: string;
   type: string | null;
   primary: number | null;
@@ -81,7 +83,8 @@ export interface UserEmailsTable {
 
 export interface GroupsTable {
   id: string;
-  connection_id: string;
+  /** The connection's compact key (tenants.tenant): a small integer instead of its 36-character id in the row and every index. */
+  tenant: number;
   display_name: string;
   display_name_lc: string;
   external_id: string | null;
@@ -94,8 +97,19 @@ export interface GroupsTable {
 export interface MembershipsTable {
   group_id: string;
   member_id: string;
-  connection_id: string;
+  /** The connection's compact key (tenants.tenant): a small integer instead of its 36-character id in the row and every index. */
+  tenant: number;
   created_at: string;
+}
+
+/**
+ * Compact keys of connections, for the directory's tables (users, user_emails,
+ * groups, memberships) and the outbox (events). A row is never deleted: a key is
+ * never reused, and events of a deleted connection still name it.
+ */
+export interface TenantsTable {
+  tenant: Generated<number>;
+  connection_id: string;
 }
 
 export interface MigrationLockTable {
@@ -111,7 +125,8 @@ export interface EventsTable {
   organization_id: string | null;
   /** Per-organisation position, commit-ordered; from event_counters[organization id ?? '']. */
   sequence: number;
-  connection_id: string;
+  /** The connection's key in tenants (which keeps its id after the connection is deleted). */
+  tenant: number;
   type: string;
   resource_type: string;
   resource_id: string;
@@ -190,6 +205,7 @@ export interface DB {
   connections: ConnectionsTable;
   connection_tokens: ConnectionTokensTable;
   client_secrets: ClientSecretsTable;
+  tenants: TenantsTable;
   users: UsersTable;
   user_emails: UserEmailsTable;
   groups: GroupsTable;

@@ -3,6 +3,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Filter, AttrPath } from '../scim/filter/ast.js';
 import { userResourceType } from '../scim/schemas.js';
 import type { DB, UsersTable } from './types.js';
+import { tenantOf } from './tenant.js';
 import type { SqlDialect } from './dialect.js';
 import { compileFilter } from './filter-sql.js';
 import { compileSortKey } from './sort-sql.js';
@@ -13,7 +14,8 @@ import { type ListQuery, type Scan, scanOn } from './list-query.js';
 
 export type { ListQuery } from './list-query.js';
 
-export type UserRow = UsersTable;
+/** A user row as the directory handles it: every column but the tenant key, which only SQL uses (tenant.ts). */
+export type UserRow = Omit<UsersTable, 'tenant'>;
 
 export interface EmailRow {
   value?: string;
@@ -25,7 +27,7 @@ const deleteEmails = prepared((db: Kysely<DB>, userId: string) => db.deleteFrom(
 
 const insertEmail = prepared(
   (db: Kysely<DB>, userId: string, connectionId: string, valueLc: string, type: string | null, primary: number | null) =>
-    db.insertInto('user_emails').values({ user_id: userId, connection_id: connectionId, value_lc: valueLc, type, primary }),
+    db.insertInto('user_emails').values({ user_id: userId, tenant: tenantOf(connectionId), value_lc: valueLc, type, primary }),
   5,
 );
 
@@ -40,7 +42,6 @@ async function writeEmails(db: Kysely<DB>, connectionId: string, userId: string,
 
 const USER_COLUMNS = [
   'id',
-  'connection_id',
   'user_name',
   'user_name_lc',
   'external_id',
@@ -61,16 +62,21 @@ const USER_COLUMNS = [
 const everyColumn: Exclude<keyof UserRow, (typeof USER_COLUMNS)[number]> extends never ? true : never = true;
 void everyColumn;
 
-/** The insert has one shape: built and compiled once (it runs for every created user). */
+/** The insert has one shape: built and compiled once (it runs for every created user). The connection id comes last. */
 const insertUserRow = prepared(
   (db: Kysely<DB>, ...values: unknown[]) =>
-    db.insertInto('users').values(Object.fromEntries(USER_COLUMNS.map((c, i) => [c, values[i]])) as unknown as UserRow),
-  USER_COLUMNS.length,
+    db
+      .insertInto('users')
+      .values({
+        ...(Object.fromEntries(USER_COLUMNS.map((c, i) => [c, values[i]])) as unknown as UserRow),
+        tenant: tenantOf(values[USER_COLUMNS.length] as string),
+      }),
+  USER_COLUMNS.length + 1,
 );
 
-export async function insertUser(db: Kysely<DB>, row: UserRow, emails: EmailRow[]): Promise<void> {
-  await insertUserRow(db, ...USER_COLUMNS.map((c) => row[c]));
-  await writeEmails(db, row.connection_id, row.id, emails, true);
+export async function insertUser(db: Kysely<DB>, connectionId: string, row: UserRow, emails: EmailRow[]): Promise<void> {
+  await insertUserRow(db, ...USER_COLUMNS.map((c) => row[c]), connectionId);
+  await writeEmails(db, connectionId, row.id, emails, true);
 }
 
 export async function getUser(db: Kysely<DB>, connectionId: string, id: string): Promise<UserRow | undefined> {
@@ -79,7 +85,7 @@ export async function getUser(db: Kysely<DB>, connectionId: string, id: string):
 
 const selectUser = prepared(
   (db: Kysely<DB>, id: string, connectionId: string) =>
-    db.selectFrom('users').selectAll().where('id', '=', id).where('connection_id', '=', connectionId).where('state', '<>', 'deleted'),
+    db.selectFrom('users').selectAll().where('id', '=', id).where('tenant', '=', tenantOf(connectionId)).where('state', '<>', 'deleted'),
   2,
 );
 
@@ -92,7 +98,7 @@ export function userWithGroupsQuery(dialect: SqlDialect) {
         .selectAll()
         .select(dialect.userGroupsJson(sql.ref('users.id')).as('groups_json'))
         .where('id', '=', id)
-        .where('connection_id', '=', connectionId)
+        .where('tenant', '=', tenantOf(connectionId))
         .where('state', '<>', 'deleted'),
     2,
   );
@@ -114,7 +120,7 @@ export async function updateUser(
     .updateTable('users')
     .set(values)
     .where('id', '=', id)
-    .where('connection_id', '=', connectionId)
+    .where('tenant', '=', tenantOf(connectionId))
     .where('version', '=', version)
     .where('state', '<>', 'deleted')
     .executeTakeFirst();
@@ -139,7 +145,7 @@ export async function softDeleteUser(
     .updateTable('users')
     .set((eb) => ({ state: 'deleted', deleted_at: now, updated_at: now, version: eb('version', '+', 1) }))
     .where('id', '=', id)
-    .where('connection_id', '=', connectionId)
+    .where('tenant', '=', tenantOf(connectionId))
     .where('state', '<>', 'deleted');
   if (version !== undefined) q = q.where('version', '=', version);
   const row = await q.returningAll().executeTakeFirst();
@@ -165,7 +171,7 @@ function lookupQuery(dialect: SqlDialect, column: (typeof LOOKUP_COLUMNS)[keyof 
         .selectFrom('users')
         .selectAll('users')
         .select(dialect.userGroupsJson(sql.ref('users.id')).as('groups_json'))
-        .where('users.connection_id', '=', connectionId)
+        .where('users.tenant', '=', tenantOf(connectionId))
         .where('users.state', '<>', 'deleted')
         .where(`users.${column}`, '=', value)
         .orderBy('users.created_at')
@@ -203,7 +209,7 @@ export async function listUsers(db: Kysely<DB>, dialect: SqlDialect, connectionI
     if (rows.length <= q.limit) return { total: rows.length, rows: rows as (UserRow & { groups_json?: string | null })[] };
   }
   const target = { rt: userResourceType, dialect, connectionId };
-  let base = db.selectFrom('users').where('users.connection_id', '=', connectionId).where('users.state', '<>', 'deleted');
+  let base = db.selectFrom('users').where('users.tenant', '=', tenantOf(connectionId)).where('users.state', '<>', 'deleted');
   if (q.filter) {
     const cond = compileFilter(target, q.filter);
     base = base.where(cond as never);
@@ -230,7 +236,7 @@ export async function usersAfter(db: Kysely<DB>, dialect: SqlDialect, connection
     .selectFrom('users')
     .selectAll('users')
     .select(dialect.userGroupsJson(sql.ref('users.id')).as('groups_json'))
-    .where('users.connection_id', '=', connectionId)
+    .where('users.tenant', '=', tenantOf(connectionId))
     .where('users.state', '<>', 'deleted')
     .where('users.id', '>', afterId)
     .orderBy('users.id')
@@ -239,8 +245,9 @@ export async function usersAfter(db: Kysely<DB>, dialect: SqlDialect, connection
 }
 
 /**
- * Lookups by a list of ids read the rows by primary key and check the connection
- * and state here: with `connection_id = ?` in the SQL, SQLite's planner chose a
+ * Lookups by a list of ids read the rows by primary key (with their connection id
+ * from the tenant key's primary key) and check the connection and state here:
+ * with the connection in the SQL, SQLite's planner chose a
  * connection index and walked every user of the connection for each chunk (4.6 ms
  * for a PATCH adding 50 members at 10,000 users).
  */
@@ -251,9 +258,9 @@ export async function existingUserIds(db: Kysely<DB>, connectionId: string, ids:
   const found = new Set<string>();
   const live = isLive(connectionId);
   for await (const part of chunked(lock ? [...new Set(ids)].sort() : ids)) {
-    const q = db.selectFrom('users').select(['id', 'connection_id', 'state']).where('id', 'in', part);
+    const q = db.selectFrom('users').innerJoin('tenants', 'tenants.tenant', 'users.tenant').select(['users.id', 'tenants.connection_id', 'users.state']).where('users.id', 'in', part);
     // Locking: only this connection's rows, so ids of another tenant's users never hold its rows.
-    const rows = await (lock ? q.where('connection_id', '=', connectionId).orderBy('id').forUpdate() : q).execute();
+    const rows = await (lock ? q.where('users.tenant', '=', tenantOf(connectionId)).orderBy('users.id').forUpdate('users') : q).execute();
     for (const r of rows) if (live(r)) found.add(r.id);
   }
   return found;
@@ -281,7 +288,7 @@ const selectLiveByExternalId = prepared(
     db
       .selectFrom('users')
       .select(['id', 'user_name'])
-      .where('connection_id', '=', connectionId)
+      .where('tenant', '=', tenantOf(connectionId))
       .where('external_id', '=', externalId)
       .where('state', '<>', 'deleted'),
   2,
@@ -298,7 +305,7 @@ export async function findRestorable(
   lock = false,
 ): Promise<UserRow | undefined> {
   // The literal (not a parameter) lets SQLite use the partial indexes on deleted users.
-  let q = db.selectFrom('users').selectAll().where('connection_id', '=', connectionId).where(sql.ref('state'), '=', sql.lit('deleted')).where('deleted_at', '>', since);
+  let q = db.selectFrom('users').selectAll().where('tenant', '=', tenantOf(connectionId)).where(sql.ref('state'), '=', sql.lit('deleted')).where('deleted_at', '>', since);
   q = key === 'externalId' ? q.where('external_id', '=', value) : q.where('user_name_lc', '=', value.toLowerCase());
   // No LIMIT: with one, SQLite's planner walks another index (measured 9× slower).
   q = q.orderBy('deleted_at', 'desc');
@@ -311,7 +318,7 @@ export async function restoreUser(db: Kysely<DB>, connectionId: string, id: stri
     .updateTable('users')
     .set(values)
     .where('id', '=', id)
-    .where('connection_id', '=', connectionId)
+    .where('tenant', '=', tenantOf(connectionId))
     .where('state', '=', 'deleted')
     .executeTakeFirst();
   if (Number(res.numUpdatedRows) !== 1) return false;
@@ -336,7 +343,7 @@ export async function purgeUsers(
   const due = () => {
     let query = db
       .selectFrom('users')
-      .where('connection_id', '=', q.connectionId)
+      .where('tenant', '=', tenantOf(q.connectionId))
       // Implied by the terms below; stated so the planner may use users_inactive.
       .where('state', '<>', 'active')
       .where((eb) => {
@@ -378,24 +385,25 @@ export async function purgeUsers(
 export async function liveUsersByIds(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<UserRow[]> {
   const out: UserRow[] = [];
   for await (const part of chunked([...new Set(ids)])) {
-    out.push(...(await db.selectFrom('users').selectAll().where('id', 'in', part).orderBy('id').execute()).filter(isLive(connectionId)));
+    const rows = await db.selectFrom('users').innerJoin('tenants', 'tenants.tenant', 'users.tenant').selectAll('users').select('tenants.connection_id').where('users.id', 'in', part).orderBy('users.id').execute();
+    out.push(...rows.filter(isLive(connectionId)).map(({ connection_id: _, ...row }) => row));
   }
   return out;
 }
 
 /** `id` and `app` of a connection's live users by id (what a role check reads). */
 export async function liveUserApps(db: Kysely<DB>, connectionId: string, ids: string[]): Promise<{ id: string; app: string }[]> {
-  const rows = await db.selectFrom('users').select(['id', 'app', 'connection_id', 'state']).where('id', 'in', ids).execute();
+  const rows = await db.selectFrom('users').innerJoin('tenants', 'tenants.tenant', 'users.tenant').select(['users.id', 'users.app', 'tenants.connection_id', 'users.state']).where('users.id', 'in', ids).execute();
   return rows.filter(isLive(connectionId)).map((r) => ({ id: r.id, app: r.app }));
 }
 
 /** Ids of a connection's live users after `afterId`, in id order (a role recomputation's pages). */
 export async function liveUserIdsAfter(db: Kysely<DB>, connectionId: string, afterId: string, limit: number): Promise<string[]> {
-  const rows = await db.selectFrom('users').select('id').where('connection_id', '=', connectionId).where('id', '>', afterId).where('state', '<>', 'deleted').orderBy('id').limit(limit).execute();
+  const rows = await db.selectFrom('users').select('id').where('tenant', '=', tenantOf(connectionId)).where('id', '>', afterId).where('state', '<>', 'deleted').orderBy('id').limit(limit).execute();
   return rows.map((r) => r.id);
 }
 
 /** What the policies resolved for the host app (users.app), replaced: not a SCIM change, so no version bump. */
 export async function setUserApp(db: Kysely<DB>, connectionId: string, id: string, app: string): Promise<void> {
-  await db.updateTable('users').set({ app }).where('connection_id', '=', connectionId).where('id', '=', id).execute();
+  await db.updateTable('users').set({ app }).where('tenant', '=', tenantOf(connectionId)).where('id', '=', id).execute();
 }

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, scimClient, type TestApp } from '../support/app.js';
+import { tenantOf } from '../../src/store/tenant.js';
 
 let t: TestApp;
 let key = '';
@@ -151,10 +152,16 @@ describe('connections', () => {
     expect((await api('GET', `/api/v1/connections/${conn.id}`)).status).toBe(404);
     expect((await scim.get('/Users')).status).toBe(401);
     const db = t.rc.database.db;
-    for (const table of ['users', 'groups', 'memberships', 'user_emails', 'request_log', 'request_days', 'connection_tokens'] as const) {
+    for (const table of ['request_log', 'request_days', 'connection_tokens'] as const) {
       const n = await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('connection_id', '=', conn.id).executeTakeFirst();
       expect(Number(n?.n), table).toBe(0);
     }
+    // The directory's tables key rows by the connection's tenant key, which outlives it.
+    for (const table of ['users', 'groups', 'memberships', 'user_emails'] as const) {
+      const n = await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('tenant', '=', tenantOf(conn.id)).executeTakeFirst();
+      expect(Number(n?.n), table).toBe(0);
+    }
+    expect(await db.selectFrom('tenants').select('tenant').where('connection_id', '=', conn.id).executeTakeFirst()).toBeDefined();
     const kept = await scimClient(t.app, keep).get('/Users');
     expect(kept.body.totalResults).toBe(1);
     expect((await api('DELETE', `/api/v1/organizations/${orgId}`)).status).toBe(204);

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { NewEvent, EventType } from '../../src/events/types.js';
 import type { Rollcall } from '../../src/rollcall.js';
+import { addTenant } from '../../src/store/tenant.js';
 
 let n = 0;
 
@@ -19,9 +20,14 @@ export function newEvent(organizationId: string | null, opts: { type?: EventType
   };
 }
 
-/** Stores events the way a directory write does: emitted inside a batched write. */
+/**
+ * Stores events the way a directory write does: emitted inside a batched write.
+ * Connections get their tenant key when created; these events name made-up ones,
+ * so they are given one first (events carry the key, store/tenant.ts).
+ */
 export function emitEvents(rc: Rollcall, events: NewEvent[]): Promise<void> {
-  return rc.database.writes.run(async (_trx, emit) => {
+  return rc.database.writes.run(async (trx, emit) => {
+    for (const id of new Set(events.map((e) => e.connectionId))) await addTenant(trx, id);
     for (const e of events) emit(e);
   });
 }

@@ -11,11 +11,14 @@ import { writeEvents, uuidv7 } from '../../src/events/outbox.js';
 import { decodeEventData } from '../../src/events/event-data.js';
 import type { RollcallEvent } from '../../src/events/types.js';
 import { emitEvents, newEvent, waitFor } from './helpers.js';
+import { addTenant } from '../../src/store/tenant.js';
 
 let t: TestApp;
 
 beforeAll(async () => {
   t = await startTestApp();
+  // The made-up connection of newEvent(), keyed as a created connection would be.
+  await addTenant(t.rc.database.db, 'conn-1');
 });
 afterAll(async () => {
   await t?.close();

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRollcall } from '../../src/rollcall.js';
 import { call, type Cluster, startCluster } from './instances.js';
+import { tenantOf } from '../../src/store/tenant.js';
 
 const TOTAL = 5000;
 const IN_FLIGHT = 16;
@@ -55,7 +56,7 @@ describe('SIGKILL during a stream of creates', () => {
     const base = `${restarted.baseUrl}/scim/v2/${c.connectionId}`;
     const rc = await createRollcall({ databaseUrl: c.database.url, publicUrl: 'http://127.0.0.1' });
     try {
-      const rows = await rc.database.db.selectFrom('users').select(['id', 'user_name']).where('connection_id', '=', c.connectionId).execute();
+      const rows = await rc.database.db.selectFrom('users').select(['id', 'user_name']).where('tenant', '=', tenantOf(c.connectionId)).execute();
       const stored = new Map(rows.map((r) => [r.id, r.user_name]));
       const lost = [...acknowledged].filter(([id, name]) => stored.get(id) !== name);
       expect(lost).toEqual([]);

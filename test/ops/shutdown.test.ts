@@ -11,6 +11,7 @@ import { openDatabase } from '../../src/store/db.js';
 import { freshDatabase, type TestDatabase } from '../support/databases.js';
 import { startReceiver, waitFor } from '../events/helpers.js';
 import { baseEnv, serve, type Served } from './support.js';
+import { tenantOf } from '../../src/store/tenant.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -53,7 +54,7 @@ const userBody = (userName: string) => JSON.stringify({ schemas: ['urn:ietf:para
 async function stored(s: Setup) {
   const opened = await openDatabase(s.d.url);
   try {
-    const users = await opened.db.selectFrom('users').select('user_name').where('connection_id', '=', s.connection.id).execute();
+    const users = await opened.db.selectFrom('users').select('user_name').where('tenant', '=', tenantOf(s.connection.id)).execute();
     const logged = await opened.db.selectFrom('request_log').select(['method', 'status']).where('connection_id', '=', s.connection.id).execute();
     const deliveries = await opened.db.selectFrom('webhook_deliveries').select(['status', 'attempts']).execute();
     return { users: users.map((u) => u.user_name), logged: logged.map((l) => `${l.method} ${l.status}`), deliveries };

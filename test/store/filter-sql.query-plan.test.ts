@@ -20,6 +20,7 @@ import { existingUserIds, findRestorable, liveUserApps, liveUsersByIds } from '.
 import { existingGroupIds } from '../../src/store/groups.js';
 import type { DB } from '../../src/store/types.js';
 import { type CompiledQuery, type DatabaseConnection, type Driver, Kysely, type QueryResult, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler, sql } from 'kysely';
+import { tenantOf } from '../../src/store/tenant.js';
 
 let dir: string;
 let rc: Rollcall;
@@ -70,12 +71,12 @@ function plan(resource: 'User' | 'Group', filter: string): { sql: string; rows: 
     resource === 'User'
       ? db
           .selectFrom('users')
-          .where('users.connection_id', '=', connectionId)
+          .where('users.tenant', '=', tenantOf(connectionId))
           .where('users.state', '<>', 'deleted')
           .where(cond as never)
           .selectAll('users')
           .compile()
-      : db.selectFrom('groups').where('groups.connection_id', '=', connectionId).where(cond as never).selectAll('groups').compile();
+      : db.selectFrom('groups').where('groups.tenant', '=', tenantOf(connectionId)).where(cond as never).selectAll('groups').compile();
   const rows = raw.prepare(`explain query plan ${compiled.sql}`).all(...(compiled.parameters as unknown[])) as PlanRow[];
   return { sql: compiled.sql, rows, text: rows.map((r) => r.detail).join('\n') };
 }
@@ -89,7 +90,7 @@ function outerAccess(rows: PlanRow[], table: string): string | undefined {
 /**
  * How the outer table is reached, judged on the plan line that reads it: a SEARCH
  * constrained by the filtered column (or the primary key) is an index lookup; a
- * SCAN, or a SEARCH constrained by connection_id alone, visits every row of the
+ * SCAN, or a SEARCH constrained by the tenant key alone, visits every row of the
  * connection.
  */
 function assertIndexLookup(resource: 'User' | 'Group', filter: string, constraint?: RegExp) {
@@ -98,7 +99,7 @@ function assertIndexLookup(resource: 'User' | 'Group', filter: string, constrain
   const access = outerAccess(p.rows, table);
   const detail = `${filter}\n${p.sql}\n${p.text}`;
   expect(access, detail).toMatch(/^SEARCH /);
-  expect(access, detail).not.toMatch(/\(connection_id=\?\)$/);
+  expect(access, detail).not.toMatch(/\(tenant=\?\)$/);
   if (constraint) expect(access, detail).toMatch(constraint);
 }
 
@@ -106,13 +107,13 @@ const ID = '00000000-0000-4000-8000-000000000001';
 
 // [resource, filter, what the search on the outer table must be constrained by]
 const LOOKUPS: ['User' | 'Group', string, RegExp | undefined][] = [
-  ['User', 'userName eq "user7@example.com"', /USING INDEX users_user_name_live \(connection_id=\? AND user_name_lc=\?\)/],
+  ['User', 'userName eq "user7@example.com"', /USING INDEX users_user_name_live \(tenant=\? AND user_name_lc=\?\)/],
   ['User', 'USERNAME eq "User7@Example.com"', /user_name_lc=\?/],
-  ['User', 'externalId eq "ext-7"', /USING INDEX users_external_id \(connection_id=\? AND external_id=\?\)/],
+  ['User', 'externalId eq "ext-7"', /USING INDEX users_external_id \(tenant=\? AND external_id=\?\)/],
   ['User', `id eq "${ID}"`, /USING (INDEX sqlite_autoindex_users_1|PRIMARY KEY) \(id=\?\)/],
   ['User', 'displayName eq "User 7"', /display_name_lc=\?/],
   ['User', 'userName eq "user7@example.com" and active eq true', /user_name_lc=\?/],
-  ['Group', 'displayName eq "Group 7"', /USING INDEX groups_display_name \(connection_id=\? AND display_name_lc=\?\)/],
+  ['Group', 'displayName eq "Group 7"', /USING INDEX groups_display_name \(tenant=\? AND display_name_lc=\?\)/],
   ['Group', 'externalId eq "g-7"', /external_id=\?/],
   ['Group', `id eq "${ID}"`, /\(id=\?\)/],
   // Entra ID's membership check: the group by id, then the member by primary key.
@@ -148,11 +149,11 @@ describe.skipIf(onPostgres).each([
 // userName as the key (the default) that lookup must not walk the live users.
 describe.skipIf(onPostgres)('the restore lookup of a create (EXPLAIN QUERY PLAN)', () => {
   it.each([
-    ['userName', /USING INDEX users_deleted_user_name \(connection_id=\? AND user_name_lc=\?\)/],
-    ['externalId', /USING INDEX users_external_id \(connection_id=\? AND external_id=\?\)/],
+    ['userName', /USING INDEX users_deleted_user_name \(tenant=\? AND user_name_lc=\?\)/],
+    ['externalId', /USING INDEX users_external_id \(tenant=\? AND external_id=\?\)/],
   ] as const)('by %s is an index lookup', (key, constraint) => {
     const { db } = rc.database;
-    let q = db.selectFrom('users').selectAll().where('connection_id', '=', connectionId).where(sql.ref('state'), '=', sql.lit('deleted')).where('deleted_at', '>', '2026-01-01');
+    let q = db.selectFrom('users').selectAll().where('tenant', '=', tenantOf(connectionId)).where(sql.ref('state'), '=', sql.lit('deleted')).where('deleted_at', '>', '2026-01-01');
     q = key === 'externalId' ? q.where('external_id', '=', 'ext-7') : q.where('user_name_lc', '=', 'user7@example.com');
     const compiled = q.orderBy('deleted_at', 'desc').compile();
     // The query must be the one the store runs.
@@ -197,7 +198,7 @@ function recordingDb(): { db: Kysely<DB>; statements: { sql: string; parameters:
 }
 
 // A member PATCH checks its 50 ids: by primary key, never a walk of the connection's
-// users per chunk (SQLite chose users_external_key_live (connection_id=?) for it).
+// users per chunk (SQLite chose users_external_key_live (tenant=?) for it).
 // Judged without planner statistics: a database that grew since the last optimize
 // (the first sync of a new connection) has none for its new rows.
 describe.skipIf(onPostgres)('lookups by a list of ids (EXPLAIN QUERY PLAN)', () => {
@@ -212,7 +213,7 @@ describe.skipIf(onPostgres)('lookups by a list of ids (EXPLAIN QUERY PLAN)', () 
     ['liveUserApps', (db: Kysely<DB>, ids: string[]) => liveUserApps(db, connectionId, ids), 'users'],
     ['existingGroupIds', (db: Kysely<DB>, ids: string[]) => existingGroupIds(db, connectionId, ids), 'groups'],
   ] as const)('%s reads by primary key and finds the live rows of the connection', async (_name, run, table) => {
-    const ids = (raw.prepare(`select id from ${table} where connection_id = ? order by id limit 50`).all(connectionId) as { id: string }[]).map((r) => r.id);
+    const ids = (raw.prepare(`select id from ${table} where tenant = (select tenant from tenants where connection_id = ?) order by id limit 50`).all(connectionId) as { id: string }[]).map((r) => r.id);
     const { db, statements } = recordingDb();
     const found = await run(db, [...ids, ID]);
     const size = found instanceof Set ? found.size : found.length;

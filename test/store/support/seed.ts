@@ -14,6 +14,7 @@ import { userToScim, type UserRecord } from '../../../src/directory/users.js';
 import { groupToScim, type GroupRecord } from '../../../src/directory/groups.js';
 import { ENTERPRISE_USER } from '../../../src/scim/schemas.js';
 import { Rng } from './rng.js';
+import { tenantOf } from '../../../src/store/tenant.js';
 
 export const PUBLIC_URL = 'https://scim.test.example';
 export const ENT = ENTERPRISE_USER;
@@ -218,7 +219,7 @@ export async function refreshViews(s: Seeded): Promise<void> {
   const userRows = await db
     .selectFrom('users')
     .selectAll()
-    .where('connection_id', '=', s.connectionId)
+    .where('tenant', '=', tenantOf(s.connectionId))
     .where('state', '<>', 'deleted')
     .execute();
   const groupsOf = await s.rc.users.groupsOf(userRows.map((r) => r.id));
@@ -227,7 +228,7 @@ export async function refreshViews(s: Seeded): Promise<void> {
     const rec: UserRecord = { row, doc: JSON.parse(row.doc) };
     s.users.set(row.id, userToScim(s.ctx, rec, groupsOf.get(row.id) ?? []));
   }
-  const groupRows = await db.selectFrom('groups').selectAll().where('connection_id', '=', s.connectionId).execute();
+  const groupRows = await db.selectFrom('groups').selectAll().where('tenant', '=', tenantOf(s.connectionId)).execute();
   const membersOf = await s.rc.groups.membersOf(groupRows.map((r) => r.id));
   s.groups.clear();
   for (const row of groupRows) {
