@@ -138,3 +138,41 @@ describe('event data', () => {
     expect(created?.data.userName).toBe('footprint.user95@example.com');
   });
 });
+
+describe('the tenant key (migration 0017)', () => {
+  const TABLES = ['users', 'user_emails', 'groups', 'memberships', 'events'] as const;
+
+  it("stores a small integer per row instead of the connection's id, in every directory table and the outbox", async () => {
+    const r = await scim.post('/Users', { ...user(60), emails: [{ value: 'footprint.user60@example.com', primary: true }] });
+    const id = (r.body as { id: string }).id;
+    const g = await scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'Tenant key group', members: [{ value: id }] });
+    expect(g.status).toBe(201);
+    const db = t.rc.database.db;
+    for (const table of TABLES) {
+      const columns = (await db.introspection.getTables()).find((x) => x.name === table)!.columns.map((c) => c.name);
+      expect(columns, table).toContain('tenant');
+      expect(columns, table).not.toContain('connection_id');
+    }
+    const key = await db.selectFrom('tenants').select('tenant').where('connection_id', '=', conn.id).executeTakeFirstOrThrow();
+    const row = await db.selectFrom('users').select('tenant').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(Number(row.tenant)).toBe(Number(key.tenant));
+    expect(Number.isInteger(Number(key.tenant))).toBe(true);
+    const email = await db.selectFrom('user_emails').select('tenant').where('user_id', '=', id).executeTakeFirstOrThrow();
+    expect(Number(email.tenant)).toBe(Number(key.tenant));
+    // Read back with the connection's id where it is published.
+    const feed = await t.rc.events.feed({ limit: 1000 });
+    expect(feed.events.find((e) => e.type === 'user.created' && e.data.id === id)?.connectionId).toBe(conn.id);
+  });
+
+  it('keys each connection apart, and the created-order indexes end at created_at (no id in every entry)', async () => {
+    const other = await t.connection('Second tenant');
+    const keys = await t.rc.database.db.selectFrom('tenants').select(['tenant', 'connection_id']).where('connection_id', 'in', [conn.id, other.id]).execute();
+    expect(new Set(keys.map((k) => Number(k.tenant))).size).toBe(2);
+    for (const index of ['users_created', 'groups_created']) {
+      const def = onPostgres
+        ? (await sql<{ d: string }>`select indexdef as d from pg_indexes where indexname = ${index}`.execute(t.rc.database.db)).rows[0].d
+        : (await sql<{ d: string }>`select sql as d from sqlite_master where name = ${index}`.execute(t.rc.database.db)).rows[0].d;
+      expect(def, index).toMatch(/\(\s*"?tenant"?,\s*"?created_at"?\s*\)/);
+    }
+  });
+});
