@@ -36,7 +36,7 @@ export interface BackupReport extends BackupContents {
 /** Tables every Rollcall database has had since its first migration. */
 const REQUIRED_TABLES = ['organizations', 'connections', 'connection_tokens', 'users', 'groups', 'kysely_migration'];
 /** Tables whose row counts a report shows. */
-const COUNTED = ['organizations', 'connections', 'users', 'groups', 'group_members', 'events', 'webhooks'];
+const COUNTED = ['organizations', 'connections', 'users', 'groups', 'memberships', 'events', 'webhooks'];
 
 function tableNames(db: Database.Database): Set<string> {
   return new Set((db.prepare(`select name from sqlite_master where type = 'table'`).all() as { name: string }[]).map((r) => r.name));
